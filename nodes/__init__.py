@@ -1,0 +1,1 @@
+"""Composable, stateless nodes and the math they run."""

@@ -1,0 +1,1 @@
+"""The paper's networks: embedder E, generator G, discriminator D, losses, presets."""

@@ -1,0 +1,1 @@
+"""Meta-learning: datasets of preprocessed shards, the training loop, checkpoints."""

@@ -1,0 +1,1 @@
+"""Thin host adapters: CLI, ComfyUI, pyblish, exports, farm. No model logic here."""

@@ -1,0 +1,115 @@
+"""The `talkinghead` command (DESIGN §4).
+
+Each subcommand lives in ``plugin/commands/<name>.py`` with ``add_arguments(parser)`` and
+``run(args) -> int``; ``args.runtime()`` builds the Runtime from the global flags on first use.
+A subcommand whose module is not there yet exits 2 with 'not available yet'.
+
+Exit codes: 0 success; 2 usage error; 3 bad input; 4 missing weights; 5 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from ..runtime.errors import Interrupted, TalkingheadError
+
+COMMANDS: dict[str, str] = {
+    "demo": "animate the embedded default (astronaut photo + carphone clip), offline",
+    "landmarks": "extract a 68-point FaceTrack from videos, images or image sequences",
+    "embed": "embed K photos of a person into an Identity",
+    "finetune": "few-shot fine-tune a PersonModel on K photos",
+    "render": "render frames of a PersonModel driven by a video or track",
+    "export": "export a PersonModel's generator to ONNX or TorchScript",
+    "preprocess": "turn a folder of videos / stills into training shards",
+    "train": "meta-learn a base model (torchrun for several GPUs)",
+    "eval": "self-reenactment evaluation on real clips",
+    "bench": "benchmark generator, embedder and landmark throughput",
+    "weights": "list, verify or fetch model weights",
+    "graph": "run a JSON graph of nodes",
+    "publish": "publish a shot through pyblish",
+    "farm": "write an Open Job Description render-farm template",
+    "consent": "create and inspect consent records",
+    "verify": "verify the provenance marks of a rendered file",
+    "doctor": "show device, precision, ONNX Runtime providers and weights",
+    "info": "print parameter counts of the network presets",
+}
+
+
+def _command_module(name: str) -> str | None:
+    module = f"{__package__}.commands.{name}"
+    return module if importlib.util.find_spec(module) is not None else None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(prog="talkinghead", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"talkinghead {__version__}")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] | mps (env TALKINGHEAD_DEVICE)")
+    parser.add_argument("--precision", default="auto", help="auto | 32-true | 16-mixed | bf16-mixed")
+    parser.add_argument("--models-dir", default=None, help="extra folder searched for weights")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in COMMANDS.items():
+        module_name = _command_module(name)
+        if module_name is None:
+            p = sub.add_parser(name, help=f"{help_text} (not available yet)", add_help=False)
+            p.add_argument("rest", nargs=argparse.REMAINDER)
+            p.set_defaults(_module=None)
+            continue
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip())
+        module.add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def _runtime_factory(args: argparse.Namespace):
+    built = {}
+
+    def runtime():
+        if "rt" not in built:
+            from ..runtime.runtime import Runtime
+
+            built["rt"] = Runtime(device=args.device, precision=args.precision, models_dir=args.models_dir)
+        return built["rt"]
+
+    return runtime
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Interrupted(f"terminated by signal {signum}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose + 1, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    if args._module is None:
+        print(f"talkinghead {args.command}: not available yet", file=sys.stderr)
+        return 2
+    args.runtime = _runtime_factory(args)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return int(args._module.run(args) or 0)
+    except KeyboardInterrupt:
+        print("talkinghead: interrupted", file=sys.stderr)
+        return Interrupted.exit_code
+    except TalkingheadError as exc:
+        print(f"talkinghead {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

