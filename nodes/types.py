@@ -136,3 +136,114 @@ class FaceTrack:
         return cls(image_size=tuple(meta["image_size"]), fps=meta["fps"], backend=meta["backend"],
                    backend_version=meta["backend_version"], source=meta["source"], smoothed=meta["smoothed"],
                    extra=meta.get("extra", {}), **arrays)
+
+
+IDENTITY_FORMAT = "talkinghead.identity/1"
+PERSON_FORMAT = "talkinghead.person/1"
+
+
+@dataclass
+class Identity:
+    """A person's embedding from K source frames (paper §3.1: e_hat = mean_k E(x_k, y_k)).
+
+    Attributes:
+        e_hat: (embed_dim,) float32 numpy array.
+        k: number of source frames averaged.
+        source_digests: sha256 of each source frame's pixels (uint8 RGB), in order.
+        source_landmarks: (K, 68, 2) float32 landmarks of the source frames in source-image pixels.
+        source_sizes: (K, 2) int (H, W) of each source image.
+        base_model: id of the base model whose E produced e_hat (file name + sha256 prefix).
+        consent_id: id of the consent record for this likeness (provenance issue), or "".
+    """
+
+    e_hat: np.ndarray
+    k: int
+    source_digests: list[str]
+    source_landmarks: np.ndarray
+    source_sizes: np.ndarray
+    base_model: str
+    consent_id: str = ""
+
+    def metadata(self) -> dict:
+        return {"format": IDENTITY_FORMAT, "k": self.k, "source_digests": self.source_digests,
+                "base_model": self.base_model, "consent_id": self.consent_id}
+
+    def tensors(self) -> dict:
+        import torch
+
+        return {"e_hat": torch.from_numpy(np.asarray(self.e_hat, np.float32)),
+                "source_landmarks": torch.from_numpy(np.asarray(self.source_landmarks, np.float32)),
+                "source_sizes": torch.from_numpy(np.asarray(self.source_sizes, np.int64))}
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write ``path`` (.safetensors) atomically."""
+        from ..runtime.weights import save_safetensors
+
+        save_safetensors(path, self.tensors(), self.metadata())
+
+    @classmethod
+    def from_parts(cls, tensors: dict, meta: dict, where: str | os.PathLike) -> Identity:
+        if meta.get("format") != IDENTITY_FORMAT:
+            raise BadInputError(f"not a talkinghead Identity (format {meta.get('format')!r})", where)
+        return cls(e_hat=tensors["e_hat"].numpy(), k=int(meta["k"]), source_digests=list(meta["source_digests"]),
+                   source_landmarks=tensors["source_landmarks"].numpy(), source_sizes=tensors["source_sizes"].numpy(),
+                   base_model=meta["base_model"], consent_id=meta.get("consent_id", ""))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Identity:
+        from ..runtime.weights import load_safetensors
+
+        tensors, meta = load_safetensors(path)
+        return cls.from_parts(tensors, meta, path)
+
+
+@dataclass
+class PersonModel:
+    """A person-specific model after few-shot fine-tuning (paper §3.3).
+
+    Attributes:
+        config: the network preset as a dict (``NetworkConfig.to_dict()``), so the file rebuilds G and D.
+        generator: G's state dict (fine-tuned), spectral norm parametrisation included if present.
+        psi: (1, psi_dim) float32 tensor psi' (AdaIN parameters, initialised to P e_hat, then fine-tuned).
+        discriminator: D's state dict without the W table, or {} (kept to continue fine-tuning).
+        w: (embed_dim,) tensor w' (initialised to w0 + e_hat), or None.
+        identity: the Identity it was fine-tuned from.
+        info: free-form record: base model id, steps, seconds, losses, augmentation, crop size/margin.
+    """
+
+    config: dict
+    generator: dict
+    psi: object
+    identity: Identity
+    discriminator: dict = field(default_factory=dict)
+    w: object = None
+    info: dict = field(default_factory=dict)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """One ``.safetensors`` file: ``G.*``, ``D.*``, ``psi``, ``w``, ``identity.*`` + JSON metadata."""
+        from ..runtime.weights import save_safetensors
+
+        tensors = {f"G.{k}": v for k, v in self.generator.items()}
+        tensors.update({f"D.{k}": v for k, v in self.discriminator.items()})
+        tensors["psi"] = self.psi
+        if self.w is not None:
+            tensors["w"] = self.w
+        tensors.update({f"identity.{k}": v for k, v in self.identity.tensors().items()})
+        meta = {"format": PERSON_FORMAT, "config": self.config, "info": self.info,
+                "identity": self.identity.metadata()}
+        save_safetensors(path, tensors, meta)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> PersonModel:
+        from ..runtime.weights import load_safetensors
+
+        tensors, meta = load_safetensors(path)
+        if meta.get("format") != PERSON_FORMAT:
+            raise BadInputError(f"not a talkinghead PersonModel (format {meta.get('format')!r})", path)
+
+        def part(prefix: str) -> dict:
+            return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+        identity = Identity.from_parts(part("identity."), meta["identity"], path)
+        return cls(config=meta["config"], generator=part("G."), psi=tensors["psi"], identity=identity,
+                   discriminator=part("D."), w=tensors.get("w"), info=meta.get("info", {}))

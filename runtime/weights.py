@@ -232,17 +232,20 @@ def fetch(spec: ModelSpec | str, models_dir: str | os.PathLike | None = None) ->
 
 # --------------------------------------------------------------------------- safetensors IO
 
-_PICKLE_MAGIC = (b"\x80", b"PK\x03\x04")  # pickle protocol 2+, zip (torch.save) archives
-
-
 def refuse_pickle(path: str | os.PathLike) -> None:
-    """Raise BadInputError if ``path`` looks like a pickle or a torch.save zip archive."""
+    """Raise BadInputError if ``path`` looks like a pickle or a torch.save zip archive.
+
+    A safetensors file starts with an 8-byte header length followed by ``{``; anything else
+    that starts with a pickle protocol byte (0x80) or a zip signature is refused.
+    """
     with open(path, "rb") as handle:
-        head = handle.read(4)
-    if head[:1] == _PICKLE_MAGIC[0] or head == _PICKLE_MAGIC[1]:
+        head = handle.read(9)
+    if len(head) == 9 and head[8:9] == b"{":
+        return
+    if head[:1] == b"\x80" or head[:4] == b"PK\x03\x04":
         raise BadInputError(
             "this is a pickled checkpoint (torch.save); it is never unpickled because that can run "
-            "arbitrary code. Convert it explicitly with `talkinghead weights convert` or use a .safetensors file",
+            "arbitrary code. Convert a trusted file with `talkinghead weights convert IN.pth OUT.safetensors`",
             path)
 
 

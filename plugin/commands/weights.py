@@ -8,11 +8,19 @@ from ...runtime.errors import MissingWeightsError, UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=["list", "verify", "fetch"])
-    parser.add_argument("names", nargs="*", help="model names (default: all, for list and verify)")
+    parser.add_argument("action", choices=["list", "verify", "fetch", "convert"])
+    parser.add_argument("names", nargs="*", help="model names (default: all, for list and verify); "
+                        "for convert: IN.pth OUT.safetensors (a trusted file, read with weights_only=True)")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "convert":
+        if len(args.names) != 2:
+            raise UsageError("usage: talkinghead weights convert IN.pth OUT.safetensors")
+        state = w.load_pickled_state_dict(args.names[0])
+        w.save_safetensors(args.names[1], state, {"converted_from": args.names[0]})
+        print(f"{args.names[1]}: {len(state)} tensors")
+        return 0
     specs = w.model_specs()
     names = args.names or list(specs)
     unknown = [n for n in names if n not in specs]

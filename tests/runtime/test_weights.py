@@ -124,3 +124,25 @@ def test_corrupt_safetensors_named(tmp_path):
     with pytest.raises(BadInputError) as info:
         w.load_safetensors(path)
     assert str(path) in str(info.value)
+
+
+def test_safetensors_whose_header_length_starts_like_pickle(tmp_path):
+    """A header length whose low byte is 0x80 must not be mistaken for a pickle."""
+    path = tmp_path / "m.safetensors"
+    for pad in range(0, 300):
+        w.save_safetensors(path, {"a": torch.ones(1)}, {"pad": "x" * pad})
+        if path.read_bytes()[0] == 0x80:
+            break
+    assert path.read_bytes()[0] == 0x80
+    tensors, meta = w.load_safetensors(path)
+    assert torch.equal(tensors["a"], torch.ones(1))
+
+
+def test_convert_command(tmp_path, capsys):
+    from talkinghead.plugin import cli
+
+    src, dst = tmp_path / "vgg.pth", tmp_path / "vgg.safetensors"
+    torch.save({"features.0.weight": torch.ones(2, 2)}, src)
+    assert cli.main(["weights", "convert", str(src), str(dst)]) == 0
+    tensors, meta = w.load_safetensors(dst)
+    assert torch.equal(tensors["features.0.weight"], torch.ones(2, 2))
