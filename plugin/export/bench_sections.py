@@ -1,0 +1,142 @@
+"""What `talkinghead bench` measures: generator backends, embedder, landmarks, face-feature loss.
+
+Each section returns a JSON-ready dict; backends that cannot run on this machine are recorded with
+``not_measured(reason)``. The networks are the real presets (meta-learned weights when present,
+otherwise the seeded random initialisation, which has the same cost); ``base_model`` says which.
+"""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .benchmark import not_measured, ort_session, throughput, time_callable
+from .onnx_export import example_sketch
+
+NO_GPU = "not measured: no GPU"
+
+
+def build_person(rt: Any, preset: str) -> tuple[Any, Any, int]:
+    """(base, PersonModel, S) for ``preset``: psi = P e_hat from E on one example frame (§3.1, no fine-tuning)."""
+    from ...nodes.person import feed_forward_person, load_base
+    from ...nodes.types import Identity
+
+    base = load_base(rt, preset=preset)
+    size = int(base.cfg.image_size)
+    x, y = _example_pair(size, 1)
+    with torch.no_grad():
+        e_hat = base.E.to("cpu").eval()(x, y).mean(0)
+    identity = Identity(e_hat=e_hat.numpy(), k=1, source_digests=["bench"],
+                        source_landmarks=np.zeros((1, 68, 2), np.float32), source_sizes=np.array([[size, size]]),
+                        base_model=base.model_id)
+    return base, feed_forward_person(base, identity), size
+
+
+def _example_pair(size: int, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A frame-like image x and a sketch y, (batch, 3, size, size) in [-1, 1]."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(batch, 3, size, size, generator=g) * 2 - 1
+    return x, example_sketch(batch, size)
+
+
+def _sync(device: torch.device):
+    return torch.cuda.synchronize if device.type == "cuda" else None
+
+
+def _torch_rows(G: Any, y: torch.Tensor, device: torch.device, repeats: int, budget: float) -> dict:
+    rows = {}
+    batch = len(y)
+    with torch.no_grad():
+        rows["torch_eager_fp32"] = throughput(time_callable(lambda: G(y), 2, repeats, _sync(device), device.type,
+                                                            budget), batch)
+        if device.type != "cuda":
+            for name in ("torch_bf16_autocast", "torch_fp16_autocast", "torch_compile"):
+                rows[name] = not_measured(f"{NO_GPU} (GPU-only backend)")
+            return rows
+        for name, dtype in (("torch_bf16_autocast", torch.bfloat16), ("torch_fp16_autocast", torch.float16)):
+            def step(dtype=dtype):
+                with torch.autocast("cuda", dtype=dtype):
+                    return G(y)
+            rows[name] = throughput(time_callable(step, 2, repeats, _sync(device), "cuda", budget), batch)
+        compiled = torch.compile(G)
+        rows["torch_compile"] = throughput(time_callable(lambda: compiled(y), 3, repeats, _sync(device), "cuda",
+                                                         budget), batch)
+    return rows
+
+
+def _ort_rows(rt: Any, path: Path, y: torch.Tensor, repeats: int, budget: float, variants: bool) -> dict:
+    """ORT through the generation backend (rt.sessions), plus CPU session variants tried for the 1.5x target."""
+    from ...nodes.generate_onnx import onnx_generator
+
+    rows = {}
+    batch, y_np = len(y), y.cpu().numpy()
+    gen = onnx_generator(rt, path)
+    label = {"TensorrtExecutionProvider": "ort_tensorrt_fp16", "CUDAExecutionProvider": "ort_cuda"}.get(
+        gen.providers[0], "ort_cpu")
+    device = rt.device.type if label != "ort_cpu" else "cpu"
+    arg = y.to(rt.device) if device == "cuda" else y_np
+    rows[label] = throughput(time_callable(lambda: gen(arg), 2, repeats, _sync(rt.device), device, budget), batch)
+    rows[label]["providers"] = gen.providers
+    if rt.device.type != "cuda":
+        rows["ort_cuda"] = not_measured(NO_GPU)
+        rows["ort_tensorrt_fp16"] = not_measured(NO_GPU)
+    if variants:
+        opt = path.with_suffix(".opt.onnx")
+        tries = {"ort_cpu_level_basic": {"level": "basic"}, "ort_cpu_level_extended": {"level": "extended"},
+                 "ort_cpu_1_thread": {"threads": 1}, "ort_cpu_optimized_model": {"optimized": True}}
+        for name, opts in tries.items():
+            if opts.get("optimized"):
+                ort_session(path, optimized_path=opt)  # writes the optimised fp32 graph once
+                session = ort_session(opt, level="disable")
+            else:
+                session = ort_session(path, level=opts.get("level", "all"), threads=opts.get("threads", 0))
+            run = (lambda s=session: s.run(None, {"sketch": y_np}))
+            rows[name] = throughput(time_callable(run, 2, max(2, repeats // 2), None, "cpu", budget / 2), batch)
+            rows[name]["options"] = opts
+    return rows
+
+
+def bench_generator(rt: Any, person: Any, size: int, batches: list[int], repeats: int, tmp: Path,
+                    variants: bool = True, budget: float = 60.0) -> dict:
+    """Latency, frames/s and peak memory of G(y; psi') per batch and backend."""
+    from ...nodes.person import person_generator
+    from .person import export_person_onnx
+
+    G = person_generator(person, rt.device)
+    path = tmp / f"{person.config.get('name', 'person')}-{size}.onnx"
+    report = export_person_onnx(person, path, size=size)
+    out = {"size": size, "parameters": sum(p.numel() for p in G.parameters()),
+           "onnx_parity_max_abs_error": report["parity_max_abs_error"], "batches": {}}
+    for batch in batches:
+        rt.check_cancelled()
+        y = example_sketch(batch, size).to(rt.device)
+        rows = _torch_rows(G, y, rt.device, repeats, budget)
+        rows.update(_ort_rows(rt, path, y, repeats, budget, variants and batch in (1, max(batches))))
+        out["batches"][str(batch)] = rows
+    return out
+
+
+def bench_embedder(rt: Any, base: Any, size: int, repeats: int, batch: int = 8) -> dict:
+    """E(x, y) throughput (frames/s) at ``batch``, fp32 on the runtime's device (§3.1)."""
+    E = base.E.to(rt.device).eval()
+    x, y = (t.to(rt.device) for t in _example_pair(size, batch))
+    with torch.no_grad():
+        result = time_callable(lambda: E(x, y), 1, repeats, _sync(rt.device), rt.device.type, 60.0)
+    return throughput(result, batch)
+
+
+def bench_landmarks(rt: Any, repeats: int) -> dict:
+    """Landmark throughput through the landmark node, when it is installed."""
+    if importlib.util.find_spec(f"{__package__.rsplit('.', 2)[0]}.nodes.landmarks") is None:
+        return not_measured("nodes/landmarks.py is not present")
+    return not_measured("landmark node interface not wired yet")
+
+
+def bench_face_features(repeats: int) -> dict:
+    """dlib face-feature loss forward + backward, ms per chip at batch 16 on one CPU thread."""
+    if importlib.util.find_spec(f"{__package__.rsplit('.', 2)[0]}.nodes.networks.face_features") is None:
+        return not_measured("nodes/networks/face_features.py is not present")
+    return not_measured("face-feature loss interface not wired yet")

@@ -1,0 +1,123 @@
+"""Timing and memory primitives for `talkinghead bench` (latency medians, RSS / CUDA peaks, ORT variants).
+
+Pure helpers: each takes a callable or a model file and returns a JSON-ready dict, so the command
+only decides what to measure.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def _rss_kib(field: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:  # pragma: no cover - non-Linux
+        return None
+    return None
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark (VmHWM) of this process (Linux >= 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+        return True
+    except OSError:  # pragma: no cover - non-Linux or restricted /proc
+        return False
+
+
+def time_callable(fn: Callable[[], Any], warmup: int = 1, repeats: int = 5, sync: Callable[[], None] | None = None,
+                  device: str = "cpu", max_seconds: float | None = None) -> dict:
+    """Median latency of ``fn()`` after ``warmup`` calls, and its peak memory.
+
+    Args:
+        fn: the work (one generator call on a batch, ...).
+        warmup: untimed calls first (allocations, ORT/TensorRT graph building, torch.compile).
+        repeats: timed calls (fewer if ``max_seconds`` runs out, at least 1).
+        sync: called after each call before reading the clock (``torch.cuda.synchronize`` on GPU).
+        device: "cpu": peak RSS above the RSS before the calls; "cuda": torch.cuda.max_memory_allocated.
+        max_seconds: stop repeating once this much time was spent timing.
+
+    Returns:
+        {"median_ms", "min_ms", "max_ms", "repeats", "peak_mem_mib", "mem_kind"}.
+    """
+    sync = sync or (lambda: None)
+    if device == "cuda":
+        import torch
+
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+    else:
+        reset = _reset_peak_rss()
+        before = _rss_kib("VmRSS") if reset else None
+    for _ in range(warmup):
+        fn()
+        sync()
+    times: list[float] = []
+    start = time.perf_counter()
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        times.append((time.perf_counter() - t0) * 1e3)
+        if max_seconds is not None and time.perf_counter() - start > max_seconds:
+            break
+    if device == "cuda":
+        import torch
+
+        peak, kind = (torch.cuda.max_memory_allocated() - before) / 2**20, "cuda max_memory_allocated delta"
+    else:
+        hwm = _rss_kib("VmHWM")
+        peak = None if before is None or hwm is None else (hwm - before) / 1024
+        kind = "peak RSS delta (VmHWM after reset - VmRSS before)"
+    return {"median_ms": round(statistics.median(times), 3), "min_ms": round(min(times), 3),
+            "max_ms": round(max(times), 3), "repeats": len(times),
+            "peak_mem_mib": None if peak is None else round(peak, 1), "mem_kind": kind}
+
+
+def throughput(result: dict, batch: int) -> dict:
+    """Add frames/s and ms per frame to a ``time_callable`` result for a batch of ``batch``."""
+    result = dict(result)
+    result["batch"] = batch
+    result["frames_per_s"] = round(batch * 1e3 / result["median_ms"], 3)
+    result["ms_per_frame"] = round(result["median_ms"] / batch, 3)
+    return result
+
+
+def ort_session(path: str | os.PathLike, level: str = "all", threads: int = 0,
+                optimized_path: str | os.PathLike | None = None, providers: list | None = None) -> Any:
+    """An ONNX Runtime session with explicit options (the bench tries several).
+
+    Args:
+        path: model file.
+        level: graph optimisation "disable" | "basic" | "extended" | "all".
+        threads: intra-op threads (0 = ORT default: one per physical core).
+        optimized_path: if given, ORT writes the optimised graph there (an "optimised fp32 model").
+        providers: default CPU only.
+    """
+    import onnxruntime as ort
+
+    levels = {"disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+              "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+              "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+              "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}
+    options = ort.SessionOptions()
+    options.graph_optimization_level = levels[level]
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    if optimized_path:
+        options.optimized_model_filepath = str(optimized_path)
+    return ort.InferenceSession(str(path), sess_options=options, providers=providers or ["CPUExecutionProvider"])
+
+
+def not_measured(reason: str) -> dict:
+    """The record for a backend that could not run here."""
+    return {"measured": False, "reason": reason}
