@@ -1,0 +1,108 @@
+"""Shot descriptions (YAML): what pyblish publishing and render-farm jobs work from.
+
+Example::
+
+    shot: sh010
+    sources: [portraits/alice_01.png, portraits/alice_02.png]   # K source photos of the person
+    driver: plates/sh010_performance.mov                        # driving clip or FaceTrack .npz
+    plate: plates/sh010_bg.####.exr                              # optional: composite target
+    frames: 1001-1100                                            # optional driver frame range
+    output: renders/sh010                                        # render root
+    pattern: sh010.####.png                                      # file pattern inside output
+    preset: small-128
+    model: null                                                  # base model path (else best present)
+    finetune: {steps: 300, max_seconds: 1200}
+    consent: consent/alice.json                                  # consent record (provenance)
+    min_track_coverage: 0.9
+
+Relative paths are relative to the YAML file's folder.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..runtime.errors import BadInputError
+
+
+@dataclass(frozen=True)
+class Shot:
+    """A validated shot description; paths are absolute."""
+
+    name: str
+    sources: tuple[Path, ...]
+    driver: Path
+    output: Path
+    pattern: str = "frame.####.png"
+    plate: Path | None = None
+    frames: tuple[int, int] | None = None
+    preset: str = "small-128"
+    model: Path | None = None
+    finetune_steps: int = 300
+    finetune_max_seconds: float = 1200.0
+    consent: Path | None = None
+    min_track_coverage: float = 0.9
+    min_resolution: int = 128
+    path: Path = field(default=Path("."))
+
+    @property
+    def person_path(self) -> Path:
+        return self.output / f"{self.name}.person.safetensors"
+
+    @property
+    def out_pattern(self) -> Path:
+        return self.output / self.pattern
+
+
+def parse_frame_range(text: str | int, where: str | os.PathLike | None = None) -> tuple[int, int]:
+    """'1001-1100' -> (1001, 1100); '1001' -> (1001, 1001)."""
+    parts = str(text).strip().split("-")
+    try:
+        if len(parts) == 1:
+            a = b = int(parts[0])
+        elif len(parts) == 2:
+            a, b = int(parts[0]), int(parts[1])
+        else:
+            raise ValueError(text)
+    except ValueError as exc:
+        raise BadInputError(f"bad frame range {text!r} (expected A-B)", where) from exc
+    if b < a:
+        raise BadInputError(f"bad frame range {text!r}: end before start", where)
+    return a, b
+
+
+def load_shot(path: str | os.PathLike) -> Shot:
+    """Read and validate a shot YAML; BadInputError naming the file and key when something is wrong."""
+    import yaml
+
+    path = Path(path).resolve()
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise BadInputError(f"cannot read shot description ({exc})", path) from exc
+    if not isinstance(data, dict):
+        raise BadInputError("shot description must be a mapping", path)
+    base = path.parent
+
+    def p(value: str | None) -> Path | None:
+        return None if value in (None, "") else (base / str(value)).resolve()
+
+    for key in ("shot", "sources", "driver", "output"):
+        if not data.get(key):
+            raise BadInputError(f"missing required key '{key}'", path)
+    sources = data["sources"] if isinstance(data["sources"], list) else [data["sources"]]
+    finetune = data.get("finetune") or {}
+    try:
+        return Shot(
+            name=str(data["shot"]), sources=tuple(p(s) for s in sources), driver=p(data["driver"]),
+            output=p(data["output"]), pattern=str(data.get("pattern", f"{data['shot']}.####.png")),
+            plate=p(data.get("plate")),
+            frames=parse_frame_range(data["frames"], path) if data.get("frames") is not None else None,
+            preset=str(data.get("preset", "small-128")), model=p(data.get("model")),
+            finetune_steps=int(finetune.get("steps", 300)),
+            finetune_max_seconds=float(finetune.get("max_seconds", 1200)),
+            consent=p(data.get("consent")), min_track_coverage=float(data.get("min_track_coverage", 0.9)),
+            min_resolution=int(data.get("min_resolution", 128)), path=path)
+    except (TypeError, ValueError) as exc:
+        raise BadInputError(f"bad value in shot description ({exc})", path) from exc

@@ -1,0 +1,61 @@
+"""Write an Open Job Description job template for a shot: fine-tune once, then render frame chunks.
+
+Run it locally with `openjd run TEMPLATE --step Render --run-dependencies`, or submit it to a farm that
+takes OpenJD (AWS Deadline Cloud). Chunks render the same pixels as a full render, and a re-run chunk
+skips frames already written.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ...nodes.shot import load_shot, parse_frame_range
+from ...runtime.atomic import atomic_write_text
+from ...runtime.errors import BadInputError, UsageError
+from ..farm.openjd import job_template
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("shot", help="shot description YAML")
+    parser.add_argument("--chunk", type=int, default=10, help="frames per render task (default 10)")
+    parser.add_argument("--frames", default=None, help="frame range A-B (default: the shot's, else the driver's)")
+    parser.add_argument("--out", default=None, help="template path (default: <shot output>/<shot>.openjd.yaml)")
+    parser.add_argument("--executable", default=None,
+                        help="command that runs talkinghead on the farm (default: this Python's -m talkinghead...)")
+
+
+def _driver_range(driver: Path) -> tuple[int, int]:
+    if driver.suffix == ".npz":
+        from ...nodes.types import FaceTrack
+
+        numbers = FaceTrack.load(driver).frame_numbers
+    else:
+        from ...nodes.io import probe
+
+        info = probe(driver)
+        numbers = range(info.n_frames)
+    if len(numbers) == 0:
+        raise BadInputError("driver has no frames", driver)
+    return int(numbers[0]), int(numbers[-1])
+
+
+def run(args: argparse.Namespace) -> int:
+    import yaml
+
+    if args.chunk < 1:
+        raise UsageError("--chunk must be >= 1")
+    shot = load_shot(args.shot)
+    if args.frames:
+        first, last = parse_frame_range(args.frames)
+    elif shot.frames:
+        first, last = shot.frames
+    else:
+        first, last = _driver_range(shot.driver)
+    template = job_template(shot, first, last, args.chunk, args.executable)
+    out = Path(args.out) if args.out else shot.output / f"{shot.name}.openjd.yaml"
+    text = json.dumps(template, indent=2) if out.suffix == ".json" else yaml.safe_dump(template, sort_keys=False)
+    atomic_write_text(out, text)
+    n_tasks = len(template["steps"][1]["parameterSpace"]["taskParameterDefinitions"][0]["range"])
+    print(f"{out}: fine-tune, then {n_tasks} render task(s) of up to {args.chunk} frames ({first}-{last})")
+    return 0

@@ -1,0 +1,51 @@
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from talkinghead.nodes.shot import load_shot, parse_frame_range
+from talkinghead.plugin import cli
+from talkinghead.plugin.farm.openjd import frame_chunks
+from talkinghead.runtime.errors import BadInputError
+
+
+def _shot(tmp_path, **extra):
+    data = {"shot": "sh010", "sources": ["a.png"], "driver": "drv.mp4", "output": "out", "frames": "1001-1025"}
+    data.update(extra)
+    path = tmp_path / "shot.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_frame_chunks_cover_range_exactly():
+    chunks = frame_chunks(1001, 1025, 10)
+    assert chunks == ["1001-1010", "1011-1020", "1021-1025"]
+    frames = [f for c in chunks for f in range(parse_frame_range(c)[0], parse_frame_range(c)[1] + 1)]
+    assert frames == list(range(1001, 1026))
+
+
+def test_shot_paths_resolved_and_errors_name_file(tmp_path):
+    shot = load_shot(_shot(tmp_path))
+    assert shot.sources == ((tmp_path / "a.png").resolve(),) and shot.frames == (1001, 1025)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("shot: x\nsources: [a.png]\n")
+    with pytest.raises(BadInputError, match="driver") as info:
+        load_shot(bad)
+    assert str(bad) in str(info.value)
+    with pytest.raises(BadInputError):
+        parse_frame_range("20-10")
+
+
+def test_farm_writes_valid_openjd_template(tmp_path, capsys):
+    shot_path = _shot(tmp_path)
+    out = tmp_path / "job.yaml"
+    assert cli.main(["farm", str(shot_path), "--chunk", "10", "--out", str(out)]) == 0
+    template = yaml.safe_load(out.read_text())
+    finetune, render = template["steps"]
+    assert render["dependencies"] == [{"dependsOn": "FineTune"}]
+    assert render["parameterSpace"]["taskParameterDefinitions"][0]["range"] == ["1001-1010", "1011-1020", "1021-1025"]
+    assert "{{Task.Param.Frames}}" in render["script"]["actions"]["onRun"]["args"]
+    if shutil.which("openjd"):
+        check = subprocess.run(["openjd", "check", str(out)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
