@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     if "landmarks" not in skip:
         report["landmarks"] = bench_landmarks(rt, repeats)
     if "face-features" not in skip:
-        report["face_features"] = bench_face_features(repeats)
+        report["face_features"] = bench_face_features(rt, repeats)
     report["seconds"] = round(time.time() - started, 1)
     _write(args.out, report)
     _print_summary(report)

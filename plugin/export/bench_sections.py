@@ -135,8 +135,34 @@ def bench_landmarks(rt: Any, repeats: int) -> dict:
     return not_measured("landmark node interface not wired yet")
 
 
-def bench_face_features(repeats: int) -> dict:
-    """dlib face-feature loss forward + backward, ms per chip at batch 16 on one CPU thread."""
+def bench_face_features(rt: Any, repeats: int, batch: int = 16, size: int = 256) -> dict:
+    """dlib face-feature loss (L_CNT's VGGFace stand-in) forward + backward: ms per chip, batch 16, 1 CPU thread."""
     if importlib.util.find_spec(f"{__package__.rsplit('.', 2)[0]}.nodes.networks.face_features") is None:
         return not_measured("nodes/networks/face_features.py is not present")
-    return not_measured("face-feature loss interface not wired yet")
+    from ...nodes.networks.dlib_resnet import SPEC_NAME, load_dlib_face_resnet
+    from ...nodes.networks.face_chip import face_template
+    from ...nodes.networks.face_features import FaceFeatureLoss
+    from ...runtime.errors import MissingWeightsError
+
+    try:
+        loss_fn = FaceFeatureLoss(load_dlib_face_resnet(rt.resolve(SPEC_NAME)))
+    except MissingWeightsError as exc:
+        return not_measured(f"dlib face ResNet weights missing: {exc}")
+    template, idx = face_template(68)  # a frontal face filling the middle of a size x size image
+    landmarks = torch.zeros(batch, 68, 2)
+    landmarks[:, idx] = (template.float() / 150 * 0.6 + 0.2) * size
+    real, _ = _example_pair(size, batch)
+    fake = real.flip(0).clone().requires_grad_(True)
+
+    def step():
+        fake.grad = None
+        loss_fn(fake, real, landmarks).backward()
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = throughput(time_callable(step, 1, repeats, None, "cpu", 60.0), batch)
+    finally:
+        torch.set_num_threads(threads)
+    result.update(threads=1, image_size=size, ms_per_chip=result["ms_per_frame"])
+    return result
