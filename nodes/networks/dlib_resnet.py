@@ -21,6 +21,7 @@ aligned, to the larger channel count and spatial size (3x3 meets 4x4 at 150 px);
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -101,8 +102,7 @@ class _Stream:
         """dlib resizable_tensor: version 2, n, k, nr, nc, then little-endian float32 data."""
         self.expect(2, "tensor version")
         dims = self.dims()
-        count = int(np.prod(dims))
-        raw = self.take(4 * count)
+        raw = self.take(4 * math.prod(dims))  # Python ints: no overflow on forged sizes
         return np.frombuffer(raw, dtype="<f4").reshape(dims).astype(np.float32)
 
     def alias(self) -> tuple[int, int, int, int]:
@@ -153,8 +153,8 @@ def _read_details(s: _Stream, layer: _Layer) -> None:
         use_bias = s.bool_() if name in ("con_5", "con_6") else True
         if name == "con_6":
             s.bool_()  # use_relu (a fused-relu flag, false in this model)
-        nf = int(np.prod(fshape))
-        if params.size != nf + (int(np.prod(bshape)) if use_bias else 0) or fshape[0] != a["filters"]:
+        nf = math.prod(fshape)
+        if params.size != nf + (math.prod(bshape) if use_bias else 0) or fshape[0] != a["filters"]:
             raise s.fail(f"convolution parameters have {params.size} values for filters {fshape}")
         layer.arrays["weight"] = params.reshape(-1)[:nf].reshape(fshape)
         layer.arrays["bias"] = params.reshape(-1)[nf:] if use_bias else np.zeros(fshape[0], np.float32)
@@ -163,8 +163,8 @@ def _read_details(s: _Stream, layer: _Layer) -> None:
         s.int_()  # mode (conv / fc)
         if name == "affine_2" and s.bool_():
             raise s.fail("disabled affine layer")
-        ng = int(np.prod(g))
-        if params.size != ng + int(np.prod(b)):
+        ng = math.prod(g)
+        if params.size != ng + math.prod(b):
             raise s.fail("affine parameters do not match gamma and beta")
         layer.arrays["gamma"], layer.arrays["beta"] = params.reshape(-1)[:ng], params.reshape(-1)[ng:]
     elif kind == "relu" and name in ("relu_", "relu_2"):

@@ -129,6 +129,11 @@ def test_tampered_and_foreign_files_are_refused(dat_path, rt, tmp_path):
     tampered = tmp_path / "tampered.dat"
     tampered.write_bytes(data[:pos] + b"\x01\x05" + data[pos + 2:])
     _refused(tampered, match="max_pool")
+    pos = data.index(b"con_4\x01\x02") + 7  # first parameter tensor: n = 4736 (0x1280)
+    assert data[pos:pos + 3] == b"\x02\x80\x12"
+    forged = tmp_path / "forged_size.dat"
+    forged.write_bytes(data[:pos] + b"\x08" + b"\x7f" * 8 + data[pos + 3:])
+    _refused(forged, match="truncated")  # refused before any allocation of that size
     trailing = tmp_path / "trailing.dat"
     trailing.write_bytes(data + b"\x00")
     _refused(trailing, match="trailing")
