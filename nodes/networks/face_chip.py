@@ -115,6 +115,8 @@ def extract_face_chips(images: torch.Tensor, landmarks: torch.Tensor, size: int 
     if images.ndim != 4 or images.shape[1] != 3 or landmarks.shape[0] != images.shape[0]:
         raise ValueError(f"images (N,3,H,W) and landmarks (N,68,2) disagree: {tuple(images.shape)}, "
                          f"{tuple(landmarks.shape)}")
+    if not torch.isfinite(landmarks).all():
+        raise ValueError("landmarks contain NaN or inf (an untracked frame?)")
     if input_range == "-1..1":
         images = (images + 1.0) * 127.5
     elif input_range != "0..255":

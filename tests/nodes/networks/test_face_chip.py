@@ -89,3 +89,5 @@ def test_bad_shapes_are_named():
         face_chip_transform(torch.zeros(1, 10, 2))
     with pytest.raises(ValueError, match="input_range"):
         extract_face_chips(torch.zeros(1, 3, 8, 8), torch.rand(1, 68, 2) * 8, input_range="0..1")
+    with pytest.raises(ValueError, match="NaN"):
+        extract_face_chips(torch.zeros(1, 3, 8, 8), torch.full((1, 68, 2), float("nan")))
