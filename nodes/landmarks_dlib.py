@@ -1,0 +1,122 @@
+"""dlib landmark backend: HOG face detector + 68-point shape predictor (Kazemi & Sullivan 2014). Offline.
+
+The 68-point predictor (``shape_predictor_68_face_landmarks.dat`` from face-recognition-models) was
+trained on iBUG 300-W, whose annotations are licensed for NON-COMMERCIAL research only.
+
+Video: the full-frame HOG detection (~25 ms) runs once; later frames re-detect only inside a small
+window around the previous face (a few ms), which also gives every frame a detection score. The
+predictor is fed the detector's box, the box convention it was trained with.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+DETECT_MAX_SIDE = 800      # full-frame detection runs on a copy no larger than this
+ROI_FACE_PX = 100          # window re-detection rescales the face to about this size
+THRESHOLD = -0.2           # HOG SVM score threshold (dlib's default is 0)
+
+
+def _resize(image: np.ndarray, scale: float) -> np.ndarray:
+    import cv2
+
+    if scale == 1.0:
+        return image
+    size = (max(1, int(round(image.shape[1] * scale))), max(1, int(round(image.shape[0] * scale))))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+
+
+def run_hog(detector, image: np.ndarray, upsample: int) -> np.ndarray:
+    """dlib HOG detections on ``image``: (K, 5) boxes x0, y0, x1, y1 + SVM score."""
+    rects, scores, _ = detector.run(np.ascontiguousarray(image), upsample, THRESHOLD)
+    return np.array([[r.left(), r.top(), r.right(), r.bottom(), s] for r, s in zip(rects, scores)],
+                    np.float64).reshape(-1, 5)
+
+
+def hog_detect(detector, rgb: np.ndarray) -> np.ndarray:
+    """All faces in a frame: (K, 5) boxes x0, y0, x1, y1 (original px) + HOG score.
+
+    Big frames are detected on a downscaled copy (landmarks are still fitted at full resolution);
+    small ones are upsampled once so faces down to ~40 px are found.
+    """
+    scale = min(1.0, DETECT_MAX_SIDE / max(rgb.shape[:2]))
+    small = _resize(rgb, scale)
+    dets = run_hog(detector, small, 1 if max(small.shape[:2]) <= 400 else 0)
+    dets[:, :4] = (dets[:, :4] + 0.5) / scale - 0.5
+    if len(dets) > 1:  # below dlib's own threshold 0, keep only the single best candidate
+        dets = dets[dets[:, 4] >= 0] if (dets[:, 4] >= 0).any() else dets[np.argmax(dets[:, 4])][None]
+    return dets
+
+
+class DlibBackend:
+    """Face detection + landmarks with dlib; see module docstring.
+
+    Args:
+        rt: Runtime (resolves "dlib-landmarks-68", caches the loaded models).
+    """
+
+    name = "dlib"
+    batch_size = 1
+
+    def __init__(self, rt):
+        import dlib
+
+        path = rt.resolve("dlib-landmarks-68")
+        self.predictor = rt.load_cached(("dlib-shape-predictor", str(path)),
+                                        lambda: dlib.shape_predictor(str(path)), nbytes=path.stat().st_size)
+        self.detector = rt.load_cached("dlib-hog-detector", dlib.get_frontal_face_detector, nbytes=1 << 20)
+        self.version = f"dlib {dlib.__version__}"
+        self._dlib = dlib
+        rt.say_once("dlib-licence", "landmarks: dlib 68-point predictor, trained on iBUG 300-W "
+                                    "(annotations licensed for non-commercial research only)")
+
+    def detect(self, rgb: np.ndarray) -> np.ndarray:
+        """All faces: (K, 5) boxes + score (see ``hog_detect``)."""
+        return hog_detect(self.detector, rgb)
+
+    def detect_near(self, rgb: np.ndarray, box: np.ndarray) -> np.ndarray | None:
+        """Re-detect the face inside a window twice the size of ``box``; (5,) or None when lost."""
+        height, width = rgb.shape[:2]
+        side = max(box[2] - box[0], box[3] - box[1], 8.0)
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        x0, y0 = int(max(0, cx - side)), int(max(0, cy - side))
+        x1, y1 = int(min(width, cx + side + 1)), int(min(height, cy + side + 1))
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return None
+        scale = ROI_FACE_PX / side
+        dets = run_hog(self.detector, _resize(rgb[y0:y1, x0:x1], scale), 0)
+        if not len(dets):
+            return None
+        dets[:, :4] = (dets[:, :4] + 0.5) / scale - 0.5 + np.array([x0, y0, x0, y0])
+        centres = (dets[:, :2] + dets[:, 2:4]) / 2
+        best = int(np.argmin(np.linalg.norm(centres - [cx, cy], axis=1)))
+        return dets[best]
+
+    def align(self, rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """68 landmarks (68, 2) float32 in ``rgb``'s pixels from a detector box (x0, y0, x1, y1)."""
+        rect = self._dlib.rectangle(*(int(round(v)) for v in box[:4]))
+        shape = self.predictor(np.ascontiguousarray(rgb), rect)
+        return np.array([[p.x, p.y] for p in shape.parts()], np.float32)
+
+    def track(self, images: list[np.ndarray], state: dict,
+              pick: Callable[[np.ndarray, np.ndarray | None], int | None]):
+        """Landmarks for consecutive frames, following the face in ``state["box"]``.
+
+        Returns:
+            landmarks (B, 68, 2) (NaN where no face), boxes (B, 4), scores (B,).
+        """
+        n = len(images)
+        lms, boxes, scores = np.full((n, 68, 2), np.nan, np.float32), np.full((n, 4), np.nan), np.zeros(n)
+        for i, rgb in enumerate(images):
+            det = self.detect_near(rgb, state["box"]) if state.get("tracking") else None
+            if det is None:
+                dets = self.detect(rgb)
+                k = pick(dets, state.get("box"))
+                det = None if k is None else dets[k]
+            state["tracking"] = det is not None
+            if det is None:
+                continue
+            lms[i], boxes[i], scores[i] = self.align(rgb, det), det[:4], det[4]
+            state["box"] = det[:4]
+        return lms, boxes, scores

@@ -1,0 +1,133 @@
+"""face-alignment 2D-FAN-4 landmark backend (Bulat & Tzimiropoulos 2017): the paper's tracker (§4).
+
+Weights come only from local caches through the runtime ("fan-2d": ``2DFAN4-11f355bf06.pth.tar``,
+"s3fd": ``s3fd-619a316812.pth``); nothing is downloaded. They are plain state dicts read with
+``torch.load(weights_only=True)`` (tensors only, no arbitrary objects), as face-alignment does.
+Faces are found with S3FD when its weights are present, else with dlib's HOG detector (no weights).
+
+Video: frames go through the network in batches. Each batch is first aligned with the box of the
+previous batch's last face, then re-aligned with each frame's own landmark box (two batched passes);
+frames whose heatmap confidence stays low are re-detected one by one.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+MIN_SCORE = 0.2        # mean heatmap peak below this: the face is lost, re-detect
+DETECT_MAX_SIDE = 1024  # S3FD runs on a copy no larger than this
+
+
+def landmark_box(landmarks: np.ndarray) -> np.ndarray:
+    """A detector-like box (x0, y0, x1, y1) from (68, 2) landmarks: their bounds, raised to cover the brow."""
+    lo, hi = landmarks.min(axis=0), landmarks.max(axis=0)
+    height = hi[1] - lo[1]
+    return np.array([lo[0], lo[1] - 0.1 * height, hi[0], hi[1]], np.float64)
+
+
+class FanBackend:
+    """FAN-4 on the runtime's device; see module docstring.
+
+    Args:
+        rt: Runtime.
+        check_hash: verify the weight files' sha256 prefixes (tests pass False for stand-in weights).
+        flip: also run the mirrored crop and average the heatmaps (face-alignment's default).
+    """
+
+    name = "fan"
+
+    def __init__(self, rt, check_hash: bool = True, flip: bool = True):
+        import face_alignment
+        import torch
+
+        path = rt.resolve("fan-2d", check_hash=check_hash)
+
+        def load():
+            from face_alignment.models import FAN
+
+            net = FAN(4)
+            net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            return net.to(rt.device).eval()
+
+        self.net = rt.load_cached(("fan-2d", str(path)), load)
+        self.device, self.flip, self.rt = rt.device, flip, rt
+        self.batch_size = 16 if rt.device.type == "cuda" else 4
+        self.version = f"face-alignment {face_alignment.__version__} 2DFAN-4"
+        self._s3fd = None
+        if rt.has_weights("s3fd"):
+            from face_alignment.detection.sfd.sfd_detector import SFDDetector
+
+            detector_path = rt.resolve("s3fd", check_hash=check_hash)
+            self._s3fd = rt.load_cached(("s3fd", str(detector_path)), lambda: SFDDetector(
+                device=str(rt.device), path_to_detector=str(detector_path)))
+        else:
+            import dlib
+
+            self._hog = rt.load_cached("dlib-hog-detector", dlib.get_frontal_face_detector, nbytes=1 << 20)
+            rt.say_once("fan-detector", "landmarks: S3FD weights absent, FAN uses dlib's HOG face detector")
+
+    def detect(self, rgb: np.ndarray) -> np.ndarray:
+        """All faces: (K, 5) boxes x0, y0, x1, y1 in original px + detector score."""
+        from .landmarks_dlib import _resize, hog_detect
+
+        if self._s3fd is None:
+            return hog_detect(self._hog, rgb)
+
+        scale = min(1.0, DETECT_MAX_SIDE / max(rgb.shape[:2]))
+        found = self._s3fd.detect_from_image(_resize(rgb, scale).copy())
+        dets = np.array([d[:5] for d in found], np.float64).reshape(-1, 5)
+        dets[:, :4] /= scale
+        return dets
+
+    def align(self, images: list[np.ndarray], boxes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Batched FAN: (B, 68, 2) float32 landmarks in image px and (B,) mean heatmap peak scores."""
+        import torch
+        from face_alignment.utils import CENTER_Y_OFFSET, REFERENCE_SCALE, crop, flip, get_preds_fromhm
+
+        centres, scales, crops = [], [], []
+        for rgb, d in zip(images, boxes):
+            centre = np.array([(d[0] + d[2]) / 2.0, (d[1] + d[3]) / 2.0 - (d[3] - d[1]) * CENTER_Y_OFFSET])
+            centres.append(centre)
+            scales.append((d[2] - d[0] + d[3] - d[1]) / REFERENCE_SCALE)
+            crops.append(crop(rgb, centre, scales[-1]).transpose(2, 0, 1))
+        with torch.inference_mode():
+            inp = torch.from_numpy(np.stack(crops)).to(self.device, torch.float32) / 255.0
+            heat = self.net(inp)[-1]
+            if self.flip:
+                heat = heat + flip(self.net(flip(inp))[-1], is_label=True)
+            heat = heat.float().cpu().numpy()
+        lms, scores = np.zeros((len(images), 68, 2), np.float32), np.zeros(len(images))
+        for i in range(len(images)):
+            _, pts_img, peak = get_preds_fromhm(heat[i:i + 1], centres[i], scales[i])
+            lms[i], scores[i] = pts_img.reshape(68, 2), float(peak.mean()) / (2.0 if self.flip else 1.0)
+        return lms, scores
+
+    def track(self, images: list[np.ndarray], state: dict,
+              pick: Callable[[np.ndarray, np.ndarray | None], int | None]):
+        """Landmarks for a batch of consecutive frames following ``state["box"]`` (see module docstring).
+
+        Returns:
+            landmarks (B, 68, 2) (NaN where no face), boxes (B, 4), scores (B,).
+        """
+        n = len(images)
+        lms, boxes, scores = np.full((n, 68, 2), np.nan, np.float32), np.full((n, 4), np.nan), np.zeros(n)
+        ok = np.zeros(n, bool)
+        if state.get("tracking"):
+            first, _ = self.align(images, [state["box"]] * n)
+            boxes[:] = [landmark_box(p) for p in first]
+            lms[:], scores[:] = self.align(images, list(boxes))
+            ok = scores >= MIN_SCORE
+        for i in np.flatnonzero(~ok):
+            dets = self.detect(images[i])
+            k = pick(dets, state.get("box"))
+            if k is None:
+                lms[i], boxes[i], scores[i] = np.nan, np.nan, 0.0
+                continue
+            lm, sc = self.align([images[i]], [dets[k, :4]])
+            lms[i], boxes[i], scores[i], ok[i] = lm[0], dets[k, :4], sc[0], True
+            state["box"] = dets[k, :4]
+        state["tracking"] = bool(ok[-1])
+        if ok[-1]:
+            state["box"] = landmark_box(lms[-1])
+        return lms, boxes, scores
