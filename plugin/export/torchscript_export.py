@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import io
 import os
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -64,8 +65,10 @@ def compile_generator(model: nn.Module, size: int) -> tuple[torch.jit.ScriptModu
 def build_nuke_module(model: nn.Module, size: int) -> tuple[torch.jit.ScriptModule, str]:
     """The scripted ``NukeGenerator`` around G; returns (module, how G was compiled)."""
     check_exportable(model)
-    inner, how = compile_generator(model, size)
-    return torch.jit.script(NukeGenerator(inner, size).eval()), how
+    with warnings.catch_warnings():  # torch >= 2.10 deprecates TorchScript; Nuke still needs it
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        inner, how = compile_generator(model, size)
+        return torch.jit.script(NukeGenerator(inner, size).eval()), how
 
 
 def _copy(module: torch.jit.ScriptModule) -> torch.jit.ScriptModule:
@@ -151,7 +154,8 @@ def export_torchscript(model: nn.Module, size: int, path: str | os.PathLike, tol
     module, how = build_nuke_module(model, size)
     check_agnostic(module, size)
     x = (example_sketch(2, size, seed=3) + 1) * 0.5
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
         module.save(str(tmp))
         loaded = torch.jit.load(str(tmp), map_location="cpu")
         with torch.no_grad():
