@@ -1,0 +1,91 @@
+"""Generator G(y; psi) (Zakharov et al. 2019, §3.1, §3.4).
+
+Image-to-image network after Johnson et al. [20] with residual blocks [6]: down blocks with instance
+norm encode the landmark sketch y, residual blocks and up blocks use AdaIN whose coefficients come
+from psi_hat = P e_hat; self-attention at ``attn_down_res`` (down) and ``attn_up_res`` (up).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .blocks import (
+    AdaIN,
+    ResBlockAdaIN,
+    ResBlockDown,
+    ResBlockUp,
+    SelfAttention,
+    apply_spectral_norm,
+    check_image,
+)
+from .presets import NetworkConfig
+
+
+class Generator(nn.Module):
+    """G: landmark sketch -> frame, person-specific through psi.
+
+    Attributes:
+        P: linear map e_hat (embed_dim) -> psi (psi_dim), no bias (psi_hat = P e_hat, §3.1).
+        psi_dim: total number of AdaIN coefficients.
+    """
+
+    def __init__(self, cfg: NetworkConfig):
+        super().__init__()
+        self.cfg = cfg
+        down: list[nn.Module] = []
+        c, res = 3, cfg.image_size
+        for level in range(cfg.g_num_down):
+            down.append(ResBlockDown(c, cfg.channels(level), norm=True, first=level == 0))
+            c, res = cfg.channels(level), res // 2
+            if res == cfg.attn_down_res:
+                down.append(SelfAttention(c))
+        self.down = nn.ModuleList(down)
+        up: list[nn.Module] = [ResBlockAdaIN(c) for _ in range(cfg.g_num_res)]
+        for level in range(cfg.g_num_down - 2, -2, -1):
+            c_out = cfg.channels(max(level, 0))
+            up.append(ResBlockUp(c, c_out))
+            c, res = c_out, res * 2
+            if res == cfg.attn_up_res:
+                up.append(SelfAttention(c))
+        self.up = nn.ModuleList(up)
+        self.out_norm = AdaIN(c)
+        self.out_conv = nn.Conv2d(c, 3, 3, padding=1)
+        self._psi_sizes = [m.psi_dim for m in [*self.up, self.out_norm] if hasattr(m, "psi_dim")]
+        self.psi_dim = sum(self._psi_sizes)
+        self.P = nn.Linear(cfg.embed_dim, self.psi_dim, bias=False)
+        if cfg.spectral_norm:
+            apply_spectral_norm(self)
+
+    def project(self, e_hat: torch.Tensor) -> torch.Tensor:
+        """psi_hat = P e_hat: (B, embed_dim) -> (B, psi_dim)."""
+        if e_hat.ndim != 2 or e_hat.shape[1] != self.cfg.embed_dim:
+            raise ValueError(f"G.project: e_hat must be (B,{self.cfg.embed_dim}), got {tuple(e_hat.shape)}")
+        return self.P(e_hat)
+
+    def forward(self, y: torch.Tensor, e_hat: torch.Tensor | None = None,
+                psi: torch.Tensor | None = None) -> torch.Tensor:
+        """x_hat = G(y, psi).
+
+        Args:
+            y: (B,3,H,W) landmark sketches in [-1,1]; H, W multiples of 2^g_num_down.
+            e_hat: (B, embed_dim) identity embedding (psi = P e_hat), or
+            psi: (B, psi_dim) or (1, psi_dim) AdaIN coefficients (fine-tuned psi', broadcast over B).
+        Returns:
+            (B,3,H,W) frames in [-1,1] (tanh).
+        """
+        check_image("G: y", y, 3, 1 << self.cfg.g_num_down)
+        if (e_hat is None) == (psi is None):
+            raise ValueError("G: give exactly one of e_hat and psi")
+        if psi is None:
+            psi = self.project(e_hat)
+        if psi.ndim != 2 or psi.shape[1] != self.psi_dim or psi.shape[0] not in (1, y.shape[0]):
+            raise ValueError(f"G: psi must be ({y.shape[0]} or 1, {self.psi_dim}), got {tuple(psi.shape)}")
+        h = y
+        for layer in self.down:
+            h = layer(h)
+        chunks = iter(psi.split(self._psi_sizes, dim=1))
+        for layer in self.up:
+            h = layer(h) if isinstance(layer, SelfAttention) else layer(h, next(chunks))
+        h = F.relu(self.out_norm(h, next(chunks)))
+        return torch.tanh(self.out_conv(h))
