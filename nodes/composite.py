@@ -27,7 +27,7 @@ def _feather(mask: np.ndarray, erode_px: float, feather_px: float) -> np.ndarray
     import cv2
 
     if erode_px >= 1:
-        k = 2 * int(round(erode_px)) + 1
+        k = 2 * round(erode_px) + 1
         mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     if feather_px > 0:
         mask = cv2.GaussianBlur(mask, (0, 0), sigmaX=feather_px / 2.0, borderType=cv2.BORDER_CONSTANT)
@@ -69,7 +69,7 @@ def face_matte(size: int, landmarks: np.ndarray | None = None, mode: str = "hull
         raise UsageError(f"unknown matte mode {mode!r}; use {' or '.join(MATTE_MODES)}")
     erode, feather = erode_frac * size, feather_frac * size
     square = np.zeros((size, size), np.float32)
-    inset = int(round(erode + feather))
+    inset = round(erode + feather)
     square[inset:size - inset, inset:size - inset] = 1.0
     square = _feather(square, 0, feather)
     if mode == "square":

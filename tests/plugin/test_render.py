@@ -1,0 +1,196 @@
+"""`talkinghead render`: sequences + MP4, chunks bitwise equal to a full render, resume, kill safety, bad input."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from talkinghead.nodes.types import FaceTrack, Identity
+from talkinghead.plugin.cli import main
+from talkinghead.plugin.commands.render import frame_is_valid, png_is_valid
+
+N = 10
+FIRST = 100
+
+
+def face68(cx: float, cy: float, s: float, mouth: float = 0.0) -> np.ndarray:
+    """A plausible iBUG-68 face centred at (cx, cy), half-width s px, with a mouth opening."""
+    t = np.linspace(0, np.pi, 17)
+    jaw = np.stack([-0.9 * np.cos(t), 0.95 * np.sin(t)], -1)
+    brow = np.linspace(0.15, 0.75, 5)
+    brows = np.stack([np.r_[-brow[::-1], brow], np.full(10, -0.45)], -1)
+    nose = np.r_[np.stack([np.zeros(4), np.linspace(-0.3, 0.15, 4)], -1),
+                 np.stack([np.linspace(-0.2, 0.2, 5), [0.25, 0.27, 0.28, 0.27, 0.25]], -1)]
+    a = np.array([np.pi, 2.4, 2.0 * np.pi / 3 - 0.6, 0.0, -0.7, -2.4])
+    eye = np.stack([0.18 * np.cos(a), -0.07 * np.sin(a)], -1)
+    b = np.linspace(np.pi, -np.pi, 13)[:12]
+    c = np.linspace(np.pi, -np.pi, 9)[:8]
+    pts = np.concatenate([jaw, brows, nose, eye + [-0.4, -0.25], eye + [0.4, -0.25],
+                          np.stack([0.35 * np.cos(b), 0.55 - (0.1 + mouth / 2) * np.sin(b)], -1),
+                          np.stack([0.25 * np.cos(c), 0.55 - (mouth / 2 + 0.005) * np.sin(c)], -1)])
+    return (pts * s + [cx, cy]).astype(np.float32)
+
+
+def write_track(path: Path, n: int = N, invalid: tuple[int, ...] = ()) -> Path:
+    lms = np.stack([face68(80 + 2 * np.sin(i), 60, 30, mouth=0.15 * (1 + np.sin(i))) for i in range(n)])
+    valid = np.ones(n, bool)
+    for i in invalid:
+        valid[i], lms[i] = False, np.nan
+    boxes = np.zeros((n, 4), np.float32)
+    FaceTrack(lms, boxes, valid, valid.astype(np.float32), (120, 160), np.arange(FIRST, FIRST + n), 25.0,
+              "synthetic", "0", "driver.mp4").save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    """A tiny-64 PersonModel file (seeded random base, feed-forward), a driver track and a plate."""
+    import cv2
+    import torch
+    from talkinghead.nodes.person import feed_forward_person, load_base
+    from talkinghead.runtime.runtime import Runtime
+
+    root = tmp_path_factory.mktemp("render")
+    torch.manual_seed(0)
+    base = load_base(Runtime(device="cpu"), preset="tiny-64")
+    dim = int(getattr(base.cfg, "embed_dim", 512))
+    e_hat = np.random.default_rng(1).standard_normal(dim).astype(np.float32)
+    identity = Identity(e_hat, 1, ["0" * 64], face68(110, 90, 40)[None], np.array([[180, 220]]), base.model_id)
+    person = feed_forward_person(base, identity)
+    person.info["crop"] = {"size": 64, "margin": 0.4}
+    person.save(root / "person.safetensors")
+    plate = np.random.default_rng(2).integers(0, 255, (180, 220, 3), dtype=np.uint8)
+    cv2.imwrite(str(root / "plate.png"), plate[..., ::-1])
+    cv2.imwrite(str(root / "small_plate.png"), plate[:100, :100, ::-1])
+    return {"person": root / "person.safetensors", "track": write_track(root / "driver.npz"),
+            "plate": root / "plate.png", "small_plate": root / "small_plate.png", "root": root}
+
+
+def cli(files, out: Path, *extra: str) -> int:
+    return main(["--device", "cpu", "render", "--person", str(files["person"]), "--driver", str(files["track"]),
+                 "--out", str(out / "shot.####.png"), "--batch", "4", *extra])
+
+
+def frames_of(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("shot.*.png"))}
+
+
+def test_chunks_equal_full_render_bitwise(files, tmp_path):
+    assert cli(files, tmp_path / "full", "--plate", str(files["plate"]), "--alpha") == 0
+    full = frames_of(tmp_path / "full")
+    assert sorted(full) == [f"shot.{n:04d}.png" for n in range(FIRST, FIRST + N)]
+    for chunk in ("100-102", "103-107", "108-109"):
+        assert cli(files, tmp_path / "chunks", "--plate", str(files["plate"]), "--alpha", "--frames", chunk) == 0
+    assert frames_of(tmp_path / "chunks") == full
+    import cv2
+
+    rgba = cv2.imread(str(tmp_path / "full" / "shot.0100.png"), cv2.IMREAD_UNCHANGED)
+    assert rgba.shape == (180, 220, 4)
+    plate = cv2.imread(str(files["plate"]))
+    alpha = rgba[..., 3]
+    assert (alpha == 0).mean() > 0.5 and (alpha == 255).sum() > 200  # a face-sized matte, feathered
+    np.testing.assert_array_equal(rgba[..., :3][alpha == 0], plate[alpha == 0])  # plate untouched outside
+    assert len({full[k] for k in full}) == N  # each frame differs (mouth moves)
+
+
+def test_resume_renders_only_missing_or_broken_frames(files, tmp_path):
+    out = tmp_path / "seq"
+    assert cli(files, out) == 0
+    reference = frames_of(out)
+    (out / "shot.0103.png").unlink()
+    broken = out / "shot.0105.png"
+    broken.write_bytes(reference["shot.0105.png"][:200])  # truncated (e.g. by a crashed copy)
+    stale = out / ".shot.0103.abc123.tmp.png"
+    stale.write_bytes(b"partial")
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("shot.*.png")}
+    assert not frame_is_valid(broken, 64, 64, 3) and frame_is_valid(out / "shot.0104.png", 64, 64, 3)
+    assert cli(files, out) == 0
+    after = {p.name: p.stat().st_mtime_ns for p in out.glob("shot.*.png")}
+    changed = sorted(name for name in after if before.get(name) != after[name])
+    assert changed == ["shot.0103.png", "shot.0105.png"]
+    assert frames_of(out) == reference
+    assert not stale.exists()
+    # a valid frame of the wrong size (e.g. a different preset) is re-rendered too
+    import cv2
+
+    cv2.imwrite(str(out / "shot.0101.png"), np.zeros((32, 32, 3), np.uint8))
+    assert cli(files, out, "--frames", "101-101") == 0
+    assert frames_of(out) == reference
+
+
+def test_killed_render_leaves_no_partial_frame_and_resumes(files, tmp_path):
+    out = tmp_path / "killed"
+    track = write_track(tmp_path / "long.npz", n=120)
+    cmd = [sys.executable, "-m", "talkinghead.plugin.cli", "--device", "cpu", "render", "--person",
+           str(files["person"]), "--driver", str(track), "--out", str(out / "shot.####.png"), "--batch", "2",
+           "--plate", str(files["plate"])]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(list(out.glob("shot.*.png"))) < 5:
+            time.sleep(0.05)
+        assert proc.poll() is None, f"render exited early with {proc.returncode}"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    written = sorted(out.glob("shot.*.png"))
+    assert 5 <= len(written) < 120, "the render should have been killed mid-way"
+    for path in written:  # every frame under its final name is complete
+        assert png_is_valid(path, 220, 180, 3), path
+    kept = {p.name: p.stat().st_mtime_ns for p in written}
+    assert main(["--device", "cpu", "render", "--person", str(files["person"]), "--driver", str(track),
+                 "--out", str(out / "shot.####.png"), "--batch", "2", "--plate", str(files["plate"])]) == 0
+    assert len(list(out.glob("shot.*.png"))) == 120
+    assert not list(out.glob(".shot.*"))
+    assert all(out.joinpath(name).stat().st_mtime_ns == t for name, t in kept.items())  # not re-rendered
+    # what was rendered before the kill equals a fresh render of the same frames
+    fresh = tmp_path / "fresh"
+    assert main(["--device", "cpu", "render", "--person", str(files["person"]), "--driver", str(track),
+                 "--out", str(fresh / "shot.####.png"), "--batch", "2", "--plate", str(files["plate"]),
+                 "--frames", f"{FIRST}-{FIRST + 4}"]) == 0
+    for name in [f"shot.{n:04d}.png" for n in range(FIRST, FIRST + 5)]:
+        assert (fresh / name).read_bytes() == (out / name).read_bytes()
+
+
+def test_mp4_has_every_frame_of_the_range(files, tmp_path):
+    import av
+
+    out = tmp_path / "mp4"
+    assert cli(files, out, "--frames", "102-108", "--mp4", str(out / "shot.mp4"), "--plate", str(files["plate"])) == 0
+    assert cli(files, out, "--mp4", str(out / "all.mp4"), "--plate", str(files["plate"])) == 0  # reuses 102-108
+    for name, count in (("shot.mp4", 7), ("all.mp4", N)):
+        with av.open(str(out / name)) as container:
+            frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        assert len(frames) == count and frames[0].shape == (180, 220, 3)
+
+
+def test_bad_input_exit_codes(files, tmp_path, capsys):
+    assert cli(files, tmp_path / "a", "--plate", str(files["small_plate"])) == 3
+    assert "small_plate.png, frame 100: plate is 100x100" in capsys.readouterr().err
+    empty = tmp_path / "empty.npz"
+    FaceTrack(np.zeros((0, 68, 2)), np.zeros((0, 4)), np.zeros(0, bool), np.zeros(0), (120, 160)).save(empty)
+    files_empty = dict(files, track=empty)
+    assert cli(files_empty, tmp_path / "b") == 3
+    assert "the driving track is empty" in capsys.readouterr().err
+    faceless = write_track(tmp_path / "faceless.npz", n=4, invalid=(0, 1, 2, 3))
+    assert cli(dict(files, track=faceless), tmp_path / "c") == 3
+    assert "driver.mp4, frame 100: the driving track has no frame with a valid face" in capsys.readouterr().err
+    assert cli(files, tmp_path / "d", "--frames", "90-95") == 3
+    assert cli(dict(files, person=tmp_path / "nope.safetensors"), tmp_path / "e") == 3
+    assert "nope.safetensors" in capsys.readouterr().err
+    assert main(["--device", "cpu", "render", "--person", str(files["person"]), "--driver", str(files["track"]),
+                 "--out", str(tmp_path / "no_placeholder.png")]) == 2
+    assert not list(tmp_path.glob("*/shot.*.png"))
+
+
+def test_held_frames_are_rendered_and_reported(files, tmp_path, capsys):
+    track = write_track(tmp_path / "gaps.npz", n=6, invalid=(2, 3))
+    assert cli(dict(files, track=track), tmp_path / "gaps") == 0
+    assert "2 without a driver face (pose held)" in capsys.readouterr().out
+    out = frames_of(tmp_path / "gaps")
+    assert len(out) == 6 and out["shot.0102.png"] == out["shot.0101.png"] == out["shot.0103.png"]
