@@ -255,9 +255,9 @@ def probe(source: str | Path) -> MediaInfo:
             fps = float(stream.average_rate or stream.guessed_rate or 0)
             n = stream.frames
             if not n and stream.duration and stream.time_base:
-                n = int(round(float(stream.duration * stream.time_base) * fps))
+                n = round(float(stream.duration * stream.time_base) * fps)
             if not n and container.duration:
-                n = int(round(container.duration / 1e6 * fps))
+                n = round(container.duration / 1e6 * fps)
             return MediaInfo(int(n or 0), fps, stream.codec_context.width, stream.codec_context.height, kind)
         finally:
             container.close()

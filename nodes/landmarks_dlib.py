@@ -23,7 +23,7 @@ def _resize(image: np.ndarray, scale: float) -> np.ndarray:
 
     if scale == 1.0:
         return image
-    size = (max(1, int(round(image.shape[1] * scale))), max(1, int(round(image.shape[0] * scale))))
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
 
 
@@ -44,8 +44,9 @@ def hog_detect(detector, rgb: np.ndarray) -> np.ndarray:
     small = _resize(rgb, scale)
     dets = run_hog(detector, small, 1 if max(small.shape[:2]) <= 400 else 0)
     dets[:, :4] = (dets[:, :4] + 0.5) / scale - 0.5
-    if len(dets) > 1:  # below dlib's own threshold 0, keep only the single best candidate
-        dets = dets[dets[:, 4] >= 0] if (dets[:, 4] >= 0).any() else dets[np.argmax(dets[:, 4])][None]
+    if len(dets) > 1:  # several candidates: drop those far less face-like than the best (false positives)
+        best = dets[:, 4].max()
+        dets = dets[(dets[:, 4] >= best - 1.0) & (dets[:, 4] >= min(best, 0.0))]
     return dets
 
 
@@ -95,7 +96,7 @@ class DlibBackend:
 
     def align(self, rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
         """68 landmarks (68, 2) float32 in ``rgb``'s pixels from a detector box (x0, y0, x1, y1)."""
-        rect = self._dlib.rectangle(*(int(round(v)) for v in box[:4]))
+        rect = self._dlib.rectangle(*(round(v) for v in box[:4]))
         shape = self.predictor(np.ascontiguousarray(rgb), rect)
         return np.array([[p.x, p.y] for p in shape.parts()], np.float32)
 

@@ -33,7 +33,7 @@ _SHIFT = 4  # cv2 fixed-point bits: lines land with 1/16 px precision
 
 def default_thickness(size: tuple[int, int]) -> int:
     """Line width in px: ~2.7 px at 256 (the references' lw=2 at dpi 100), at least 1."""
-    return max(1, int(round(min(size) / 96.0)))
+    return max(1, round(min(size) / 96.0))
 
 
 def _check_landmarks(landmarks: np.ndarray, ndim: int) -> np.ndarray:

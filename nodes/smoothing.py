@@ -18,7 +18,7 @@ def _alpha(cutoff: np.ndarray | float, rate: float) -> np.ndarray | float:
     return 1.0 / (1.0 + tau * rate)
 
 
-def one_euro(x: np.ndarray, rate: float, min_cutoff: float = 1.0, beta: float = 20.0,
+def one_euro(x: np.ndarray, rate: float, min_cutoff: float = 1.0, beta: float = 10.0,
              d_cutoff: float = 1.0) -> np.ndarray:
     """Causal One Euro filter along axis 0 of ``x`` (T, ...); NaN rows restart it.
 
@@ -55,7 +55,7 @@ def face_scale(landmarks: np.ndarray) -> float:
     return float(max(np.median(extent.mean(axis=1)), 1e-6))
 
 
-def smooth_landmarks(landmarks: np.ndarray, fps: float, min_cutoff: float = 1.0, beta: float = 20.0,
+def smooth_landmarks(landmarks: np.ndarray, fps: float, min_cutoff: float = 1.0, beta: float = 10.0,
                      zero_phase: bool = True) -> np.ndarray:
     """Smooth (T, 68, 2) pixel landmarks; returns the same shape, float32, NaN rows kept.
 
@@ -82,7 +82,7 @@ def jitter(landmarks: np.ndarray) -> float:
     return float(norms.mean()) if len(norms) else 0.0
 
 
-def smooth_track(track: FaceTrack, min_cutoff: float = 1.0, beta: float = 20.0) -> FaceTrack:
+def smooth_track(track: FaceTrack, min_cutoff: float = 1.0, beta: float = 10.0) -> FaceTrack:
     """A new FaceTrack with smoothed landmarks (detection boxes unchanged); marks ``smoothed``."""
     smoothed = smooth_landmarks(track.landmarks, track.fps, min_cutoff, beta)
     out = track.select(slice(None))

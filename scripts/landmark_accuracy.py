@@ -46,7 +46,7 @@ def evaluate(rt, backend: str, files: list[Path]) -> dict:
             missed.append(image_path.name)
     errors = np.array(errors)
     return {"backend": engine.name, "backend_version": engine.version, "faces": len(files),
-            "detected": int(len(errors)), "detection_rate": len(errors) / max(len(files), 1),
+            "detected": len(errors), "detection_rate": len(errors) / max(len(files), 1),
             "nme_mean": float(errors.mean()) if len(errors) else None,
             "nme_median": float(np.median(errors)) if len(errors) else None,
             "failure_rate_nme_gt_8pct": float((errors > 0.08).mean()) if len(errors) else None,

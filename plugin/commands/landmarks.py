@@ -1,0 +1,66 @@
+"""Extract a 68-point FaceTrack (.npz) from each INPUT: a video (mp4/mov/...), an image, an image
+sequence ('shot.####.png', 'shot.%04d.exr') or a folder of images.
+
+One input: --out is the track file (TRACK.npz). Several inputs: --out is a folder and each track is
+written there as <input name>.npz (the frame placeholder and extension dropped: shot.####.png -> shot.npz).
+Backends: fan (face-alignment 2D-FAN-4, the paper's tracker; needs its cached weights), dlib (offline;
+68-point predictor trained on iBUG 300-W, non-commercial), auto (fan when its weights are present, else dlib).
+Frames with no face are marked invalid; --fill interpolates them (and marks them filled).
+"""
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from ...runtime.errors import UsageError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="video, image, sequence pattern or folder")
+    parser.add_argument("--out", required=True, help="TRACK.npz (one input) or a folder (several inputs)")
+    parser.add_argument("--backend", default="auto", choices=["auto", "fan", "dlib"])
+    parser.add_argument("--face", default="largest",
+                        help="largest | track | INDEX (0 = leftmost face); the chosen face is followed")
+    parser.add_argument("--smooth", action="store_true", help="One Euro temporal smoothing (zero phase)")
+    parser.add_argument("--fill", action="store_true", help="interpolate frames where no face was found")
+
+
+def track_name(source: str) -> str:
+    """'clip.mp4' -> 'clip.npz'; 'shot.####.png' / 'shot.%04d.png' -> 'shot.npz'; folder 'plates/' -> 'plates.npz'."""
+    path = Path(source)
+    name = path.name if path.is_dir() else path.stem
+    name = re.sub(r"[._-]?(#+|%0?\d*d)$", "", name) or "track"
+    return f"{name}.npz"
+
+
+def output_paths(inputs: list[str], out: str) -> list[Path]:
+    """Where each input's track goes (see module docstring); UsageError for ambiguous requests."""
+    target = Path(out)
+    if len(inputs) == 1 and not target.is_dir():
+        if target.suffix.lower() != ".npz":
+            raise UsageError(f"--out {out}: a track file must end in .npz (or give an existing folder)")
+        return [target]
+    if target.suffix.lower() == ".npz":
+        raise UsageError(f"--out {out}: with {len(inputs)} inputs --out must be a folder, not a .npz file")
+    paths = [target / track_name(source) for source in inputs]
+    if len(set(paths)) != len(paths):
+        raise UsageError("several inputs would write the same track name in --out; run them separately")
+    return paths
+
+
+def run(args: argparse.Namespace) -> int:
+    from ...nodes.landmarks import ExtractLandmarks, parse_face
+
+    parse_face(args.face)
+    outs = output_paths(args.inputs, args.out)
+    rt = args.runtime()
+    node = ExtractLandmarks()
+    for source, out in zip(args.inputs, outs):
+        track = node.run(rt, source, backend=args.backend, face=args.face, smooth=args.smooth,
+                         fill=args.fill)["track"]
+        track.save(out)
+        print(f"{out}: {len(track)} frames, face found in {int(track.valid.sum())}"
+              f"{f', {int(track.filled.sum())} filled' if args.fill else ''}; backend {track.backend}"
+              f"{', smoothed' if track.smoothed else ''}")
+    return 0
