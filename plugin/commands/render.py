@@ -150,10 +150,15 @@ def load_driver(rt: Any, driver: str | os.PathLike, cache_dir: Path) -> Any:
         if not path.is_file():
             raise BadInputError("no such FaceTrack file", path)
         return FaceTrack.load(path)
-    if "#" not in str(path) and not path.exists():
+    from ...nodes.io import is_pattern, sequence_files
+
+    if is_pattern(path) or path.is_dir():
+        files = [p for _, p in sequence_files(path)]
+    elif path.exists():
+        files = [path]
+    else:
         raise BadInputError("no such driver video or image sequence", path)
-    stat = path.stat() if path.exists() else None
-    key = f"{path.resolve()}:{stat.st_size if stat else ''}:{stat.st_mtime_ns if stat else ''}"
+    key = f"{path.resolve()}:" + ";".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
     cached = cache_dir / f".driver-{hashlib.sha256(key.encode()).hexdigest()[:16]}.track.npz"
     if cached.is_file():
         return FaceTrack.load(cached)
@@ -171,7 +176,7 @@ def plate_source(plate: str | os.PathLike | None, first_number: int) -> tuple[An
     from ...nodes import io
 
     path = Path(plate)
-    if "#" in path.name:
+    if io.is_pattern(path):
         return (lambda n: io.read_image(frame_path(path, n))), str(path)
     if not path.exists():
         raise BadInputError("no such plate file", path)
@@ -181,7 +186,8 @@ def plate_source(plate: str | os.PathLike | None, first_number: int) -> tuple[An
 
 
 def plate_video(path: Path, first_number: int) -> Callable[[int], np.ndarray]:
-    """frame_number -> plate frame (frame_number - first driver frame number), read forward once."""
+    """frame_number -> plate frame: the video's i-th frame goes with the driver track's i-th frame
+    (index = frame_number - first driver frame number); decoded forward, restarted only to go back."""
     from ...nodes.io import iter_frames
 
     state: dict[str, Any] = {"it": None, "index": -1, "frame": None}

