@@ -23,7 +23,7 @@ def adain(x: torch.Tensor, psi: torch.Tensor, eps: float = 1e-5) -> torch.Tensor
         (B,C,H,W): (1 + scale) * instance_norm(x) + bias.
     """
     c = x.shape[1]
-    if psi.ndim != 2 or psi.shape[1] != 2 * c:
+    if not torch.jit.is_tracing() and (psi.ndim != 2 or psi.shape[1] != 2 * c):
         raise ValueError(f"adain: psi must be (B,{2 * c}) for {c} channels, got {tuple(psi.shape)}")
     scale, bias = psi[:, :c, None, None], psi[:, c:, None, None]
     return F.instance_norm(x, eps=eps) * (1 + scale) + bias
@@ -131,7 +131,12 @@ def sum_pool_relu(h: torch.Tensor) -> torch.Tensor:
 
 
 def check_image(name: str, t: torch.Tensor, channels: int, multiple: int) -> None:
-    """Raise ValueError unless ``t`` is (B,channels,H,W) with H, W positive multiples of ``multiple``."""
+    """Raise ValueError unless ``t`` is (B,channels,H,W) with H, W positive multiples of ``multiple``.
+
+    Skipped while tracing (ONNX/TorchScript export), where shapes are example values.
+    """
+    if torch.jit.is_tracing():
+        return
     if t.ndim != 4 or t.shape[1] != channels:
         raise ValueError(f"{name} must be (B,{channels},H,W), got {tuple(t.shape)}")
     h, w = t.shape[-2:]

@@ -79,7 +79,8 @@ class Generator(nn.Module):
             raise ValueError("G: give exactly one of e_hat and psi")
         if psi is None:
             psi = self.project(e_hat)
-        if psi.ndim != 2 or psi.shape[1] != self.psi_dim or psi.shape[0] not in (1, y.shape[0]):
+        if not torch.jit.is_tracing() and (psi.ndim != 2 or psi.shape[1] != self.psi_dim
+                                           or psi.shape[0] not in (1, y.shape[0])):
             raise ValueError(f"G: psi must be ({y.shape[0]} or 1, {self.psi_dim}), got {tuple(psi.shape)}")
         h = y
         for layer in self.down:

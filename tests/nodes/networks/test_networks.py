@@ -3,7 +3,7 @@ import dataclasses
 
 import pytest
 import torch
-from talkinghead.nodes.networks.blocks import SelfAttention, adain, remove_spectral_norm
+from talkinghead.nodes.networks.blocks import AdaIN, SelfAttention, adain, remove_spectral_norm
 from talkinghead.nodes.networks.discriminator import Discriminator
 from talkinghead.nodes.networks.embedder import Embedder
 from talkinghead.nodes.networks.generator import Generator
@@ -98,6 +98,7 @@ def test_adain_sets_statistics():
     x = torch.randn(2, 4, 8, 8) * 3 + 5
     scale, bias = torch.randn(2, 4), torch.randn(2, 4)
     out = adain(x, torch.cat([scale, bias], 1))
+    assert torch.equal(AdaIN(4)(x, torch.cat([scale, bias], 1)), out)
     assert torch.allclose(out.mean((2, 3)), bias, atol=1e-4)
     assert torch.allclose(out.std((2, 3), unbiased=False), (1 + scale).abs(), atol=1e-3)
 
@@ -179,3 +180,27 @@ def test_spectral_norm_on_and_removed_gives_identical_outputs():
     for a, b in zip(ref, out):
         assert torch.allclose(a, b, atol=1e-5, rtol=1e-5)
     assert E(x, y).requires_grad  # plain weights stay trainable after removal
+
+
+def test_generator_with_folded_psi_exports_to_onnx(tmp_path):
+    """After spectral-norm removal, G with a fixed psi' traces to ONNX (dynamic batch) and matches torch."""
+    pytest.importorskip("onnxruntime", reason="onnxruntime checks the exported graph")
+    from talkinghead.plugin.export.onnx_export import export_onnx
+
+    _, G, _ = _nets(train=False)
+    remove_spectral_norm(G)
+    for m in G.modules():
+        if isinstance(m, SelfAttention):
+            m.gamma.data.fill_(0.3)  # make the attention paths count in the parity check
+    psi = torch.nn.Parameter(G.project(torch.rand(1, CFG.embed_dim)).detach())
+
+    class PersonG(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.G, self.psi = G, psi
+
+        def forward(self, y):
+            return self.G(y, psi=self.psi)
+
+    report = export_onnx(PersonG().eval(), 64, tmp_path / "g.onnx")
+    assert report["parity_max_abs_error"] < 1e-4
