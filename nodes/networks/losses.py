@@ -74,8 +74,9 @@ def perceptual_l1(feats_fake: Sequence[torch.Tensor], feats_real: Sequence[torch
 class ContentLoss(nn.Module):
     """L_CNT with the networks that are available (§3.2, §3.4).
 
-    VGG19 ("vgg19") and VGG-Face ("vggface") weights are resolved through the runtime; a missing one
-    drops its term, and which terms are active is said once. With VGG-Face absent, ``face_feature_loss``
+    VGG19 ("vgg19") and VGG-Face ("vggface") weights are resolved through the runtime (and the frozen
+    networks shared through its model cache); a missing one drops its term, and which terms are active
+    is said once. With VGG-Face absent, ``face_feature_loss``
     (dlib face ResNet, needs landmarks) takes its place when given.
 
     Args:
@@ -109,7 +110,8 @@ class ContentLoss(nn.Module):
         except MissingWeightsError as exc:
             rt.say_once(f"content-loss-missing:{name}", f"{name} weights not found; its L_CNT term is skipped. {exc}")
             return None
-        return build_vgg(path, name, style).to(rt.device)
+        key = ("content-loss", name, str(path.resolve()), path.stat().st_mtime_ns, style)
+        return rt.load_cached(key, lambda: build_vgg(path, name, style).to(rt.device))
 
     @property
     def active_terms(self) -> list[str]:

@@ -168,3 +168,12 @@ def test_gan_losses():
     assert r[0].grad is None and f[0].grad is not None  # real activations are targets
     assert embedding_match_loss(torch.zeros(2, 4), torch.ones(2, 4)).item() == pytest.approx(1.0)
     assert LossWeights() == LossWeights(cnt_vgg19=0.15, cnt_vggface=0.025, fm=10, mch=10)
+
+
+def test_content_loss_networks_are_loaded_once_per_runtime(no_weights):
+    path = no_weights / "vgg19.safetensors"
+    w.save_safetensors(path, _torchvision_state(vgg.VGG19_LAYOUT), {"input_style": "caffe-vgg19"})
+    rt = Runtime(device="cpu")
+    a, b = ContentLoss(rt, vgg19_path=path), ContentLoss(rt, vgg19_path=path)
+    assert a.vgg19 is b.vgg19
+    assert ContentLoss(rt, vgg19_path=path, vgg19_style="torchvision").vgg19 is not a.vgg19
