@@ -5,9 +5,10 @@ crop px, fixed for the whole shot). Pasting warps the crop and its matte with th
 (``cv2.warpAffine``) and blends ``out = plate * (1 - a) + crop * a``; ``a`` is also returned so hosts can
 write it as an alpha channel.
 
-Matte: the convex hull of the generated face's 68 landmarks in crop pixels, extended over the forehead
-(the iBUG 68 points stop at the eyebrows), eroded and Gaussian-feathered, and always limited to the
-crop square feathered inwards (so no crop edge ever shows). ``mode="square"`` uses the square alone.
+Matte: the convex hull of the generated face's 68 landmarks in crop pixels together with the source
+face's (so the plate's own face never peeks out where the generated head moved away), extended over the
+foreheads (the iBUG 68 points stop at the eyebrows), eroded and Gaussian-feathered, and always limited
+to the crop square feathered inwards (so no crop edge ever shows). ``mode="square"`` uses the square alone.
 """
 from __future__ import annotations
 
@@ -55,7 +56,8 @@ def face_matte(size: int, landmarks: np.ndarray | None = None, mode: str = "hull
 
     Args:
         size: S, the crop side in pixels.
-        landmarks: (68, 2) landmarks in crop pixels (the sketch the crop was generated from); needed for "hull".
+        landmarks: (68, 2) or (K, 68, 2) landmarks in crop pixels (the sketch the crop was generated from,
+            and optionally the source face's); the hull covers all of them. Needed for "hull".
         mode: "hull" (face hull + forehead, within the square) or "square" (the crop square).
         erode_frac: erosion as a fraction of S.
         feather_frac: feather width as a fraction of S.
@@ -74,13 +76,22 @@ def face_matte(size: int, landmarks: np.ndarray | None = None, mode: str = "hull
     square = _feather(square, 0, feather)
     if mode == "square":
         return square
-    if landmarks is None or not np.isfinite(landmarks).all():
+    faces = None if landmarks is None else np.asarray(landmarks, np.float32).reshape(-1, 68, 2)
+    if faces is None or not np.isfinite(faces).all():
         raise BadInputError("matte mode 'hull' needs finite (68, 2) landmarks")
-    points = np.concatenate([landmarks, forehead_points(landmarks)]).astype(np.float32)
+    points = np.concatenate([np.concatenate([f, forehead_points(f)]) for f in faces])
     hull = cv2.convexHull(np.round(points * 16).astype(np.int32))
     mask = np.zeros((size, size), np.float32)
     cv2.fillConvexPoly(mask, hull, 1.0, lineType=cv2.LINE_AA, shift=4)
     return _feather(mask, erode, feather) * square
+
+
+def matte_faces(item: Any, source_landmarks: np.ndarray | None) -> np.ndarray:
+    """(K, 68, 2) crop-px faces the hull matte covers: the generated face, plus the source face if given."""
+    if source_landmarks is None:
+        return item.landmarks[None]
+    src = np.asarray(source_landmarks, np.float64) @ np.asarray(item.matrix)[:, :2].T + np.asarray(item.matrix)[:, 2]
+    return np.stack([item.landmarks, src.astype(np.float32)])
 
 
 def paste(plate: np.ndarray, crop: np.ndarray, matrix: np.ndarray, matte: np.ndarray,
@@ -140,9 +151,10 @@ def check_plate(plate: np.ndarray, expected_hw: tuple[int, int], where: str | os
 class Composite:
     """Node: generated crops + plate -> composited frames with an alpha matte (stateless, streaming).
 
-    ``run(rt, frames, plate, expected_size=None, mode="hull")``: ``frames`` is the stream from
-    ``GenerateFrames`` (items with ``frame_number, crop, matrix, landmarks``); ``plate`` is one (H, W, 3)
-    image or a callable ``frame_number -> (H, W, 3)`` (a plate video or sequence). Returns
+    ``run(rt, frames, plate, expected_size=None, mode="hull", source_landmarks=None)``: ``frames`` is the
+    stream from ``GenerateFrames`` (items with ``frame_number, crop, matrix, landmarks``); ``plate`` is one
+    (H, W, 3) image or a callable ``frame_number -> (H, W, 3)`` (a plate video or sequence);
+    ``source_landmarks`` (68, 2) in plate px (the person's source face) joins the matte's hull. Returns
     ``{"frames": iterator of (frame_number, image (H, W, 3), alpha (H, W) float32)}``.
     """
 
@@ -152,20 +164,22 @@ class Composite:
 
     def run(self, rt: Any, frames: Iterable[Any], plate: np.ndarray | Callable[[int], np.ndarray],
             expected_size: tuple[int, int] | None = None, mode: str = "hull",
-            where: str | os.PathLike | None = None) -> dict[str, Iterator[tuple[int, np.ndarray, np.ndarray]]]:
+            where: str | os.PathLike | None = None, source_landmarks: np.ndarray | None = None
+            ) -> dict[str, Iterator[tuple[int, np.ndarray, np.ndarray]]]:
         if mode not in MATTE_MODES:
             raise UsageError(f"unknown matte mode {mode!r}; use {' or '.join(MATTE_MODES)}")
-        return {"frames": composite_stream(frames, plate, expected_size, mode, where)}
+        return {"frames": composite_stream(frames, plate, expected_size, mode, where, source_landmarks)}
 
 
 def composite_stream(frames: Iterable[Any], plate: np.ndarray | Callable[[int], np.ndarray],
                      expected_size: tuple[int, int] | None, mode: str = "hull",
-                     where: str | os.PathLike | None = None) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+                     where: str | os.PathLike | None = None, source_landmarks: np.ndarray | None = None
+                     ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """Generator behind ``Composite.run`` (see there)."""
     for item in frames:
         image = plate(item.frame_number) if callable(plate) else plate
         if expected_size is not None:
             check_plate(image, expected_size, where, item.frame_number)
-        matte = face_matte(item.crop.shape[0], item.landmarks, mode)
+        matte = face_matte(item.crop.shape[0], matte_faces(item, source_landmarks), mode)
         out, alpha = paste(image, item.crop, item.matrix, matte, where, item.frame_number)
         yield item.frame_number, out, alpha

@@ -227,7 +227,7 @@ def render(rt: Any, person: Any, driver: Any, out: str | os.PathLike, frames: tu
     Returns:
         {"rendered": [...], "skipped": [...], "held": [...], "size": (H, W), "paths": [...]}.
     """
-    from ...nodes.composite import check_plate, face_matte, paste, with_alpha
+    from ...nodes.composite import check_plate, face_matte, matte_faces, paste, with_alpha
     from ...nodes.generate import GenerateFrames, frame_positions
 
     numbers = driver.frame_numbers
@@ -253,7 +253,8 @@ def render(rt: Any, person: Any, driver: Any, out: str | os.PathLike, frames: tu
                 item = next(stream)
                 assert item.frame_number == n, (item.frame_number, n)
                 held += [] if item.valid else [n]
-                face_alpha = face_matte(item.crop.shape[0], item.landmarks, matte)
+                faces = matte_faces(item, person.identity.source_landmarks[0])
+                face_alpha = face_matte(item.crop.shape[0], faces, matte)
                 if plate is None:
                     image, a = item.crop, face_alpha
                 else:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from talkinghead.nodes.composite import Composite, check_plate, face_matte, paste, with_alpha
 from talkinghead.nodes.generate import GeneratedFrame
 from talkinghead.runtime.errors import BadInputError
@@ -121,3 +120,17 @@ def test_composite_node_streams_plate_callable():
     assert [o[0] for o in out] == [1, 2] and seen == [1, 2]
     centre = (10 + s // 2, 20 + s // 2)
     assert out[0][1][centre].tolist() == [10, 10, 10] and out[1][1][centre].tolist() == [20, 20, 20]
+
+
+def test_hull_covers_the_source_face_too():
+    """The matte covers the source face as well, so the plate's own face never peeks out beside a moved head."""
+    s = 96
+    moved = face_landmarks(s) * 0.6 + [0.0, 10.0]  # generated head: smaller, towards the left
+    source = face_landmarks(s)
+    alone, both = face_matte(s, moved), face_matte(s, np.stack([moved, source]))
+    x, y = (0.6 * source[14] + 0.4 * source[30]).astype(int)  # inside the source face, outside the moved one
+    assert alone[y, x] < 0.05 and both[y, x] > 0.95
+    item = GeneratedFrame(0, np.zeros((s, s, 3), np.uint8), np.array([[1, 0, -10], [0, 1, -5]], float), True, moved)
+    plate = smooth_plate()
+    (_, _, alpha), = Composite().run(None, frames=[item], plate=plate, source_landmarks=source + [10, 5])["frames"]
+    assert alpha[y + 5, x + 10] > 0.95
