@@ -204,3 +204,26 @@ def test_generator_with_folded_psi_exports_to_onnx(tmp_path):
 
     report = export_onnx(PersonG().eval(), 64, tmp_path / "g.onnx")
     assert report["parity_max_abs_error"] < 1e-4
+
+
+def test_paper_256_layout():
+    """§3.4: no normalisation in E and D, instance norm in G's down path, AdaIN after it; self-attention at
+    32x32 in every down path and at 64x64 in G's up path; D has one extra residual block at 4x4."""
+    cfg = dataclasses.replace(PRESETS["paper-256"], spectral_norm=False)
+    with torch.device("meta"):
+        E, G, D = Embedder(cfg), Generator(cfg), Discriminator(cfg, 2)
+        x = torch.empty(1, 3, 256, 256)
+    seen = []
+    for tag, net in (("E", E), ("G", G), ("D", D)):
+        assert not any(isinstance(m, torch.nn.InstanceNorm2d) for m in (G.up if tag == "G" else net).modules())
+        for m in net.modules():
+            if isinstance(m, SelfAttention):
+                m.register_forward_hook(lambda mod, inp, out, tag=tag: seen.append((tag, inp[0].shape[-1])))
+    assert sum(isinstance(m, torch.nn.InstanceNorm2d) for m in G.down.modules()) == 2 * cfg.g_num_down
+    with torch.device("meta"):
+        E(x, x)
+        G(x, e_hat=torch.empty(1, 512))
+        _, feats = D(x, x, torch.tensor([1]))
+    assert seen == [("E", 32), ("G", 32), ("G", 64), ("D", 32)]
+    assert [f.shape[1:] for f in feats[-2:]] == [(512, 4, 4), (512, 4, 4)]
+    assert [f.shape[1] for f in feats] == [64, 128, 256, 512, 512, 512, 512]
