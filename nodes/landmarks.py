@@ -111,7 +111,7 @@ def extract_landmarks(rt, frames: Iterable[tuple[int, np.ndarray]], backend: str
     Args:
         rt: Runtime.
         frames: iterable of (frame number, image); consumed streaming, a batch at a time.
-        backend: "auto" | "fan" | "dlib".
+        backend: "auto" | "fan" | "dlib", or a backend object from ``make_backend`` (reused across calls).
         face: "largest" | "track" | index (see ``pick_face``).
         smooth: One Euro smoothing (``smoothing.smooth_track``).
         fill: interpolate frames without a face (marked ``filled``).

@@ -5,7 +5,6 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
-
 from talkinghead.nodes import io
 from talkinghead.runtime.errors import BadInputError, UsageError
 
@@ -111,10 +110,9 @@ def test_video_writer_round_trip_and_probe(tmp_path, astronaut):
 
 def test_video_writer_failure_leaves_no_file(tmp_path, astronaut):
     path = tmp_path / "fail.mp4"
-    with pytest.raises(BadInputError):
-        with io.VideoWriter(path, 25, 64, 64) as writer:
-            writer.write(np.zeros((64, 64, 3), np.uint8))
-            writer.write(np.zeros((32, 32, 3), np.uint8))  # wrong size
+    with pytest.raises(BadInputError), io.VideoWriter(path, 25, 64, 64) as writer:
+        writer.write(np.zeros((64, 64, 3), np.uint8))
+        writer.write(np.zeros((32, 32, 3), np.uint8))  # wrong size
     assert not path.exists() and not list(tmp_path.iterdir())
     with pytest.raises(UsageError, match="even"):
         io.VideoWriter(tmp_path / "odd.mp4", 25, 63, 64)

@@ -8,10 +8,14 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
-
 from talkinghead.nodes import io
-from talkinghead.nodes.landmarks import (ExtractLandmarks, detect_landmarks_image, extract_landmarks,
-                                         fill_gaps, pick_face)
+from talkinghead.nodes.landmarks import (
+    ExtractLandmarks,
+    detect_landmarks_image,
+    extract_landmarks,
+    fill_gaps,
+    pick_face,
+)
 from talkinghead.nodes.types import FaceTrack, Frames
 from talkinghead.runtime.errors import BadInputError, UsageError
 from talkinghead.runtime.runtime import Runtime
@@ -157,3 +161,25 @@ def test_cli_exit_codes(tmp_path, astronaut):
 def test_real_clip_every_frame(rt):
     track = ExtractLandmarks().run(rt, DATA / "clips" / "vt_test.mp4", backend="dlib")["track"]
     assert len(track) == 100 and track.valid.mean() >= 0.98 and track.fps == 25
+
+
+def test_streaming_keeps_only_a_batch_of_frames(rt, astronaut):
+    import gc
+    import weakref
+
+    small = cv2.resize(astronaut, (256, 256))
+    alive: list[weakref.ref] = []
+    most = 0
+
+    def frames():
+        nonlocal most
+        for i in range(40):
+            gc.collect()
+            most = max(most, sum(ref() is not None for ref in alive))
+            image = np.roll(small, i, axis=1).copy()
+            alive.append(weakref.ref(image))
+            yield i, image
+
+    track = extract_landmarks(rt, frames(), "dlib")
+    assert len(track) == 40 and track.valid.all()
+    assert most <= 2  # frames are released as soon as their batch is done (dlib batch = 1)

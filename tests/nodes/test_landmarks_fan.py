@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import skimage.data
 import torch
-
 from talkinghead.nodes.landmarks import extract_landmarks, make_backend
 from talkinghead.runtime.errors import MissingWeightsError
 from talkinghead.runtime.runtime import Runtime
@@ -81,7 +80,6 @@ def test_fan_heatmap_geometry_maps_back_to_pixels(torch_home):
     """A network that puts each heatmap's peak where the golden landmark falls in the crop must give
     the golden landmarks back in image pixels (checks centre, scale, crop and decoding)."""
     from face_alignment.utils import CENTER_Y_OFFSET, REFERENCE_SCALE, transform
-
     from talkinghead.nodes.landmarks_fan import FanBackend
 
     backend = FanBackend(Runtime(device="cpu"), check_hash=False, flip=False)
@@ -106,7 +104,6 @@ def test_fan_heatmap_geometry_maps_back_to_pixels(torch_home):
 
 def test_s3fd_stand_in_loads_offline(torch_home):
     from face_alignment.detection.sfd.net_s3fd import s3fd
-
     from talkinghead.nodes.landmarks_fan import FanBackend
 
     torch.save(s3fd().state_dict(), torch_home / "s3fd-619a316812.pth")
@@ -119,7 +116,6 @@ def test_s3fd_stand_in_loads_offline(torch_home):
 @pytest.mark.slow
 def test_decoding_matches_face_alignment():
     from face_alignment.utils import get_preds_fromhm
-
     from talkinghead.nodes.landmarks_fan import decode_heatmaps
 
     heat = np.random.default_rng(0).random((2, 68, 64, 64)).astype(np.float32)

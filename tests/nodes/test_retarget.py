@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from talkinghead.nodes.retarget import pick_neutral, retarget, similarity
 from talkinghead.nodes.types import FaceTrack
 from talkinghead.runtime.errors import BadInputError, UsageError
@@ -57,7 +56,7 @@ def test_relative_keeps_source_shape_absolute_keeps_driver_shape():
     rel = retarget(track, source, "relative", neutral=0)
     absolute = retarget(track, source, "absolute", neutral=0)
     assert np.allclose(rel.landmarks[0], source, atol=1e-3)  # neutral frame -> the source itself
-    mouth = lambda p: np.linalg.norm(p[54] - p[48])  # noqa: E731
+    mouth = lambda p: np.linalg.norm(p[54] - p[48])
     assert abs(mouth(absolute.landmarks[0]) - 1.5 * mouth(BASE)) < 0.5  # driver's mouth, at the source's scale
     assert mouth(source) > 1.3 * 1.5 * mouth(BASE)
 

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from talkinghead.nodes import sketch
 from talkinghead.nodes.io import read_image
 from talkinghead.runtime.errors import BadInputError

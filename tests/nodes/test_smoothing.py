@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from talkinghead.nodes.smoothing import jitter, one_euro, smooth_landmarks, smooth_track
 from talkinghead.nodes.types import FaceTrack
 
