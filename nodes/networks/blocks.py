@@ -24,7 +24,7 @@ def adain(x: torch.Tensor, psi: torch.Tensor, eps: float = 1e-5) -> torch.Tensor
     """
     c = x.shape[1]
     if not torch.jit.is_tracing() and (psi.ndim != 2 or psi.shape[1] != 2 * c):
-        raise ValueError(f"adain: psi must be (B,{2 * c}) for {c} channels, got {tuple(psi.shape)}")
+        raise ValueError(f"adain: psi must be (B,{2 * c}) for {c} channels, got {list(psi.shape)}")
     scale, bias = psi[:, :c, None, None], psi[:, c:, None, None]
     return F.instance_norm(x, eps=eps) * (1 + scale) + bias
 
@@ -114,8 +114,9 @@ class SelfAttention(nn.Module):
         self.query, self.key = _conv(channels, inner, 1), _conv(channels, inner, 1)
         self.value = _conv(channels, channels, 1)
         self.gamma = nn.Parameter(torch.zeros(1))
+        self.psi_dim = 0  # consumes no AdaIN coefficients (uniform call signature in G's up path)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, psi: torch.Tensor | None = None) -> torch.Tensor:
         b, c, h, w = x.shape
         q = self.query(x).flatten(2).transpose(1, 2)  # (B, HW, C/8)
         k = self.key(x).flatten(2)  # (B, C/8, HW)
@@ -138,7 +139,7 @@ def check_image(name: str, t: torch.Tensor, channels: int, multiple: int) -> Non
     if torch.jit.is_tracing():
         return
     if t.ndim != 4 or t.shape[1] != channels:
-        raise ValueError(f"{name} must be (B,{channels},H,W), got {tuple(t.shape)}")
+        raise ValueError(f"{name} must be (B,{channels},H,W), got {list(t.shape)}")
     h, w = t.shape[-2:]
     if h % multiple or w % multiple or h == 0 or w == 0:
         raise ValueError(f"{name}: height and width must be multiples of {multiple}, got {h}x{w}")

@@ -37,7 +37,7 @@ class Discriminator(nn.Module):
         """V(x, y) (B, embed_dim) and the activations after every residual block (for L_FM, §3.4)."""
         check_image("D: x", x, 3, 1 << self.cfg.num_down)
         if y.shape != x.shape:
-            raise ValueError(f"D: y {tuple(y.shape)} must match x {tuple(x.shape)}")
+            raise ValueError(f"D: y {list(y.shape)} must match x {list(x.shape)}")
         h = torch.cat([x, y], dim=1)
         feats = []
         for layer in self.blocks:
@@ -64,10 +64,10 @@ class Discriminator(nn.Module):
         v, feats = self.features(x, y)
         if i is not None:
             if i.ndim != 1 or i.shape[0] != x.shape[0]:
-                raise ValueError(f"D: i must be ({x.shape[0]},) video indices, got {tuple(i.shape)}")
+                raise ValueError(f"D: i must be ({x.shape[0]},) video indices, got {list(i.shape)}")
             w = self.W(i) + self.w0
         elif w is None:
             w = self.w0[None]
         elif w.ndim != 2 or w.shape[1] != self.cfg.embed_dim:
-            raise ValueError(f"D: w must be (B,{self.cfg.embed_dim}), got {tuple(w.shape)}")
+            raise ValueError(f"D: w must be (B,{self.cfg.embed_dim}), got {list(w.shape)}")
         return (v * w).sum(dim=1) + self.b, feats

@@ -50,7 +50,7 @@ class Embedder(nn.Module):
         """
         check_image("E: x", x, 3, 1 << self.cfg.num_down)
         if y.shape != x.shape:
-            raise ValueError(f"E: y {tuple(y.shape)} must match x {tuple(x.shape)}")
+            raise ValueError(f"E: y {list(y.shape)} must match x {list(x.shape)}")
         h = torch.cat([x, y], dim=1)
         for layer in self.blocks:
             h = layer(h)

@@ -51,16 +51,17 @@ class Generator(nn.Module):
         self.up = nn.ModuleList(up)
         self.out_norm = AdaIN(c)
         self.out_conv = nn.Conv2d(c, 3, 3, padding=1)
-        self._psi_sizes = [m.psi_dim for m in [*self.up, self.out_norm] if hasattr(m, "psi_dim")]
+        self._psi_sizes = [m.psi_dim for m in [*self.up, self.out_norm]]  # attention blocks take 0
         self.psi_dim = sum(self._psi_sizes)
+        self.embed_dim, self.multiple = cfg.embed_dim, 1 << cfg.g_num_down  # plain ints: TorchScript-friendly
         self.P = nn.Linear(cfg.embed_dim, self.psi_dim, bias=False)
         if cfg.spectral_norm:
             apply_spectral_norm(self)
 
     def project(self, e_hat: torch.Tensor) -> torch.Tensor:
         """psi_hat = P e_hat: (B, embed_dim) -> (B, psi_dim)."""
-        if e_hat.ndim != 2 or e_hat.shape[1] != self.cfg.embed_dim:
-            raise ValueError(f"G.project: e_hat must be (B,{self.cfg.embed_dim}), got {tuple(e_hat.shape)}")
+        if e_hat.ndim != 2 or e_hat.shape[1] != self.embed_dim:
+            raise ValueError(f"G.project: e_hat must be (B,{self.embed_dim}), got {list(e_hat.shape)}")
         return self.P(e_hat)
 
     def forward(self, y: torch.Tensor, e_hat: torch.Tensor | None = None,
@@ -74,19 +75,21 @@ class Generator(nn.Module):
         Returns:
             (B,3,H,W) frames in [-1,1] (tanh).
         """
-        check_image("G: y", y, 3, 1 << self.cfg.g_num_down)
-        if (e_hat is None) == (psi is None):
-            raise ValueError("G: give exactly one of e_hat and psi")
+        check_image("G: y", y, 3, self.multiple)
         if psi is None:
+            if e_hat is None:
+                raise ValueError("G: give exactly one of e_hat and psi")
             psi = self.project(e_hat)
+        elif e_hat is not None:
+            raise ValueError("G: give exactly one of e_hat and psi")
         if not torch.jit.is_tracing() and (psi.ndim != 2 or psi.shape[1] != self.psi_dim
                                            or psi.shape[0] not in (1, y.shape[0])):
-            raise ValueError(f"G: psi must be ({y.shape[0]} or 1, {self.psi_dim}), got {tuple(psi.shape)}")
+            raise ValueError(f"G: psi must be ({y.shape[0]} or 1, {self.psi_dim}), got {list(psi.shape)}")
         h = y
         for layer in self.down:
             h = layer(h)
-        chunks = iter(psi.split(self._psi_sizes, dim=1))
-        for layer in self.up:
-            h = layer(h) if isinstance(layer, SelfAttention) else layer(h, next(chunks))
-        h = F.relu(self.out_norm(h, next(chunks)))
+        chunks = psi.split(self._psi_sizes, dim=1)
+        for k, layer in enumerate(self.up):
+            h = layer(h, chunks[k])
+        h = F.relu(self.out_norm(h, chunks[-1]))
         return torch.tanh(self.out_conv(h))

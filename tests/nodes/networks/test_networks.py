@@ -227,3 +227,30 @@ def test_paper_256_layout():
     assert seen == [("E", 32), ("G", 32), ("G", 64), ("D", 32)]
     assert [f.shape[1:] for f in feats[-2:]] == [(512, 4, 4), (512, 4, 4)]
     assert [f.shape[1] for f in feats] == [64, 128, 256, 512, 512, 512, 512]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch deprecates TorchScript; Nuke still needs it
+def test_generator_scripts_with_torchscript():
+    """G (spectral norm removed, psi' folded) compiles with torch.jit.script (Nuke), at any valid size."""
+    _, G, _ = _nets(train=False)
+    remove_spectral_norm(G)
+    for m in G.modules():
+        if isinstance(m, SelfAttention):
+            m.gamma.data.fill_(0.3)
+
+    class PersonG(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.G, self.psi = G, torch.nn.Parameter(G.project(torch.rand(1, CFG.embed_dim)).detach())
+
+        def forward(self, y):
+            return self.G(y, psi=self.psi)
+
+    eager = PersonG().eval()
+    scripted = torch.jit.script(eager)
+    with torch.no_grad():
+        for size in (64, 96):
+            y = torch.rand(2, 3, size, size) * 2 - 1
+            assert torch.allclose(scripted(y), eager(y), atol=1e-5)
+    with pytest.raises(Exception, match="multiples of 8"):
+        scripted(torch.zeros(1, 3, 60, 60))
