@@ -118,7 +118,7 @@ def check_agnostic(module: torch.jit.ScriptModule, size: int, dtypes: tuple[torc
     each of ``dtypes`` a converted copy must return that dtype (a constant fp32 tensor would promote it).
 
     Returns:
-        dtype name -> max abs difference to the fp32 result, for each dtype in ``dtypes``.
+        dtype name -> {"max", "mean"} abs difference to the fp32 result (0..1 output units), per dtype.
 
     Raises:
         ExportError: on a device or dtype leak.
@@ -135,7 +135,8 @@ def check_agnostic(module: torch.jit.ScriptModule, size: int, dtypes: tuple[torc
             if out.dtype != dtype:
                 raise ExportError(f"the TorchScript module returns {out.dtype} for {dtype} input: a tensor in "
                                   "forward has a fixed dtype")
-            errors[str(dtype).removeprefix("torch.")] = float((out.float() - reference).abs().max())
+            diff = (out.float() - reference).abs()
+            errors[str(dtype).removeprefix("torch.")] = {"max": float(diff.max()), "mean": float(diff.mean())}
     return errors
 
 
