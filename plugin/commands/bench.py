@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         bench_face_features,
         bench_generator,
         bench_landmarks,
-        build_person,
+        build_models,
     )
 
     rt = args.runtime()
@@ -73,12 +73,12 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="talkinghead-bench-") as tmp:
         for preset in presets:
             rt.check_cancelled()
-            base, person, size = build_person(rt, preset)
-            report["generator"][preset] = bench_generator(rt, person, size, batches, repeats, Path(tmp),
-                                                          variants="ort-variants" not in skip)
-            report["generator"][preset]["base_model"] = base.origin
+            models = build_models(rt, preset)
+            report["generator"][preset] = bench_generator(rt, models["G"], models["size"], preset, batches, repeats,
+                                                          Path(tmp), variants="ort-variants" not in skip)
+            report["generator"][preset]["base_model"] = models["origin"]
             if "embedder" not in skip:
-                report["embedder"][preset] = bench_embedder(rt, base, size, repeats)
+                report["embedder"][preset] = bench_embedder(rt, models["E"], models["size"], repeats)
             report["targets"][preset] = targets(report["generator"][preset], rt.device.type)
             _write(args.out, report)  # partial results survive an interrupted run
     if "landmarks" not in skip:

@@ -14,25 +14,62 @@ import numpy as np
 import torch
 
 from .benchmark import not_measured, ort_session, throughput, time_callable
-from .onnx_export import example_sketch
+from .onnx_export import example_sketch, export_onnx
 
 NO_GPU = "not measured: no GPU"
+_ROOT = __package__.rsplit(".", 2)[0]  # "talkinghead"
 
 
-def build_person(rt: Any, preset: str) -> tuple[Any, Any, int]:
-    """(base, PersonModel, S) for ``preset``: psi = P e_hat from E on one example frame (§3.1, no fine-tuning)."""
-    from ...nodes.person import feed_forward_person, load_base
-    from ...nodes.types import Identity
+class _BoundPsi(torch.nn.Module):
+    """G(y; psi) with psi bound: used only when nodes/person.py (person_generator) is not installed."""
 
-    base = load_base(rt, preset=preset)
-    size = int(base.cfg.image_size)
-    x, y = _example_pair(size, 1)
+    def __init__(self, G: torch.nn.Module, psi: torch.Tensor):
+        super().__init__()
+        self.G = G
+        self.register_buffer("psi", psi)
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        return self.G(y, psi=self.psi)
+
+
+def build_models(rt: Any, preset: str) -> dict:
+    """G(y; psi) (psi = P e_hat, e_hat = E on one example frame, §3.1; no fine-tuning) and E for ``preset``.
+
+    Returns:
+        {"G": module on the CPU, eval, spectral norm removed; "E": embedder; "size": S; "origin": str}.
+    """
+    x, y = _example_pair(_preset_size(preset), 1)
+    if importlib.util.find_spec(f"{_ROOT}.nodes.person") is not None:
+        from ...nodes.person import feed_forward_person, load_base, person_generator
+        from ...nodes.types import Identity
+
+        base = load_base(rt, preset=preset)
+        E = base.E.to("cpu").eval()
+        with torch.no_grad():
+            e_hat = E(x, y).mean(0)
+        identity = Identity(e_hat=e_hat.numpy(), k=1, source_digests=["bench"],
+                            source_landmarks=np.zeros((1, 68, 2), np.float32),
+                            source_sizes=np.array([[len(x[0, 0])] * 2]), base_model=base.model_id)
+        G = person_generator(feed_forward_person(base, identity), "cpu")
+        return {"G": G.eval(), "E": E, "size": x.shape[-1], "origin": base.origin}
+    from ...nodes.networks.blocks import remove_spectral_norm
+    from ...nodes.networks.embedder import Embedder
+    from ...nodes.networks.generator import Generator
+    from ...nodes.networks.presets import get_preset
+
+    torch.manual_seed(0)
+    cfg = get_preset(preset)
+    E, G = remove_spectral_norm(Embedder(cfg)).eval(), remove_spectral_norm(Generator(cfg)).eval()
     with torch.no_grad():
-        e_hat = base.E.to("cpu").eval()(x, y).mean(0)
-    identity = Identity(e_hat=e_hat.numpy(), k=1, source_digests=["bench"],
-                        source_landmarks=np.zeros((1, 68, 2), np.float32), source_sizes=np.array([[size, size]]),
-                        base_model=base.model_id)
-    return base, feed_forward_person(base, identity), size
+        psi = G.project(E(x, y))
+    return {"G": _BoundPsi(G, psi).eval(), "E": E, "size": cfg.image_size,
+            "origin": "random initialisation (nodes/person.py absent: G and E built from the preset)"}
+
+
+def _preset_size(preset: str) -> int:
+    from ...nodes.networks.presets import get_preset
+
+    return get_preset(preset).image_size
 
 
 def _example_pair(size: int, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -99,17 +136,15 @@ def _ort_rows(rt: Any, path: Path, y: torch.Tensor, repeats: int, budget: float,
     return rows
 
 
-def bench_generator(rt: Any, person: Any, size: int, batches: list[int], repeats: int, tmp: Path,
-                    variants: bool = True, budget: float = 60.0) -> dict:
-    """Latency, frames/s and peak memory of G(y; psi') per batch and backend."""
-    from ...nodes.person import person_generator
-    from .person import export_person_onnx
-
-    G = person_generator(person, rt.device)
-    path = tmp / f"{person.config.get('name', 'person')}-{size}.onnx"
-    report = export_person_onnx(person, path, size=size)
+def bench_generator(rt: Any, G: torch.nn.Module, size: int, name: str, batches: list[int], repeats: int,
+                    tmp: Path, variants: bool = True, budget: float = 60.0) -> dict:
+    """Latency, frames/s and peak memory of G(y; psi') per batch and backend (G: CPU module, psi bound)."""
+    path = tmp / f"{name}.onnx"
+    report = export_onnx(G, size, path)
+    G = G.to(rt.device)
     out = {"size": size, "parameters": sum(p.numel() for p in G.parameters()),
-           "onnx_parity_max_abs_error": report["parity_max_abs_error"], "batches": {}}
+           "onnx_parity_max_abs_error": report["parity_max_abs_error"], "onnx_operators": report["operators"],
+           "batches": {}}
     for batch in batches:
         rt.check_cancelled()
         y = example_sketch(batch, size).to(rt.device)
@@ -119,9 +154,9 @@ def bench_generator(rt: Any, person: Any, size: int, batches: list[int], repeats
     return out
 
 
-def bench_embedder(rt: Any, base: Any, size: int, repeats: int, batch: int = 8) -> dict:
+def bench_embedder(rt: Any, E: torch.nn.Module, size: int, repeats: int, batch: int = 8) -> dict:
     """E(x, y) throughput (frames/s) at ``batch``, fp32 on the runtime's device (§3.1)."""
-    E = base.E.to(rt.device).eval()
+    E = E.to(rt.device).eval()
     x, y = (t.to(rt.device) for t in _example_pair(size, batch))
     with torch.no_grad():
         result = time_callable(lambda: E(x, y), 1, repeats, _sync(rt.device), rt.device.type, 60.0)
@@ -142,7 +177,7 @@ def bench_landmarks(rt: Any, repeats: int, n_frames: int = 60) -> dict:
 
     Each repeat is a whole tracking run (detect on the first frame, then track), as a user would run it.
     """
-    if importlib.util.find_spec(f"{__package__.rsplit('.', 2)[0]}.nodes.landmarks") is None:
+    if importlib.util.find_spec(f"{_ROOT}.nodes.landmarks") is None:
         return not_measured("nodes/landmarks.py is not present")
     from ...nodes.io import iter_frames
     from ...nodes.landmarks import ExtractLandmarks
@@ -168,7 +203,7 @@ def bench_landmarks(rt: Any, repeats: int, n_frames: int = 60) -> dict:
 
 def bench_face_features(rt: Any, repeats: int, batch: int = 16, size: int = 256) -> dict:
     """dlib face-feature loss (L_CNT's VGGFace stand-in) forward + backward: ms per chip, batch 16, 1 CPU thread."""
-    if importlib.util.find_spec(f"{__package__.rsplit('.', 2)[0]}.nodes.networks.face_features") is None:
+    if importlib.util.find_spec(f"{_ROOT}.nodes.networks.face_features") is None:
         return not_measured("nodes/networks/face_features.py is not present")
     from ...nodes.networks.dlib_resnet import SPEC_NAME, load_dlib_face_resnet
     from ...nodes.networks.face_chip import face_template

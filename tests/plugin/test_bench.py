@@ -1,0 +1,45 @@
+"""`talkinghead bench`: JSON layout, targets arithmetic, timing primitives."""
+import json
+import time
+
+import torch
+from talkinghead.plugin.cli import main
+from talkinghead.plugin.commands.bench import targets
+from talkinghead.plugin.export.benchmark import throughput, time_callable
+
+
+def test_time_callable_measures_the_work():
+    result = time_callable(lambda: time.sleep(0.02), warmup=1, repeats=3)
+    assert result["repeats"] == 3
+    assert 19.0 <= result["median_ms"] < 200.0 and result["min_ms"] <= result["median_ms"] <= result["max_ms"]
+    row = throughput(result, 8)
+    assert abs(row["frames_per_s"] - 8e3 / result["median_ms"]) < 0.01
+
+
+def test_targets_speedup():
+    rows = {"1": {"torch_eager_fp32": {"median_ms": 30.0}, "ort_cpu": {"median_ms": 10.0}},
+            "8": {"torch_eager_fp32": {"median_ms": 100.0}, "ort_cpu": {"median_ms": 80.0}}}
+    out = targets({"batches": rows}, "cpu")
+    assert out["ort_cpu_vs_torch_fp32_batch1"] == {"speedup": 3.0, "target": 1.5, "met": True}
+    assert out["ort_cpu_vs_torch_fp32_batch8"]["met"] is False
+    assert "no GPU" in out["gpu_targets"]
+
+
+def test_bench_command_writes_json(tmp_path):
+    out = tmp_path / "bench.json"
+    code = main(["--device", "cpu", "bench", "--out", str(out), "--presets", "tiny-64", "--batches", "1,2",
+                 "--quick", "--skip", "ort-variants,landmarks,face-features"])
+    assert code == 0
+    report = json.loads(out.read_text())
+    gen = report["generator"]["tiny-64"]
+    assert gen["onnx_parity_max_abs_error"] <= 1e-3
+    for batch in ("1", "2"):
+        rows = gen["batches"][batch]
+        for name in ("torch_eager_fp32", "ort_cpu"):
+            assert rows[name]["frames_per_s"] > 0 and rows[name]["batch"] == int(batch)
+        if not torch.cuda.is_available():
+            assert rows["ort_tensorrt_fp16"] == {"measured": False, "reason": "not measured: no GPU"}
+            assert rows["torch_compile"]["measured"] is False
+    assert report["embedder"]["tiny-64"]["frames_per_s"] > 0
+    assert "ort_cpu_vs_torch_fp32_batch1" in report["targets"]["tiny-64"]
+    assert report["machine"]["cpu_count"] >= 1
