@@ -121,7 +121,8 @@ def extract_landmarks(rt, frames: Iterable[tuple[int, np.ndarray]], backend: str
         FaceTrack (N, 68, 2); frames with no face are invalid (NaN landmarks unless filled).
 
     Raises:
-        BadInputError: no frames, or frames of changing size (naming the source and frame).
+        BadInputError: no frames, no face in any frame, or frames of changing size (naming the source
+            and frame).
     """
     engine = backend if hasattr(backend, "track") else make_backend(rt, backend)
     mode = parse_face(face)
@@ -153,7 +154,8 @@ def extract_landmarks(rt, frames: Iterable[tuple[int, np.ndarray]], backend: str
     track = FaceTrack(lms, np.concatenate(boxes), valid, np.concatenate(scores), size, np.array(numbers),
                       fps, engine.name, engine.version, str(source))
     if not valid.any():
-        rt.say_once(f"no-face-{source}", f"landmarks: no face found in any frame of {source or 'the input'}")
+        raise BadInputError(f"no face found in any of the {len(lms)} frame(s)", source or None,
+                            numbers[0] if len(numbers) == 1 else None)
     if fill:
         track = fill_gaps(track)
     if smooth:
@@ -167,8 +169,6 @@ def detect_landmarks_image(rt, rgb: np.ndarray, backend: str = "auto", face: str
                            path: str | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """Landmarks of one photo: ((68, 2) float32 px, box (4,), score). BadInputError when no face."""
     track = extract_landmarks(rt, [(0, rgb)], backend, face, source=path or "")
-    if not track.valid[0]:
-        raise BadInputError("no face found", path, 0)
     return track.landmarks[0], track.boxes[0], float(track.score[0])
 
 

@@ -34,16 +34,18 @@ def nme(pred: np.ndarray, truth: np.ndarray) -> float:
 def evaluate(rt, backend: str, files: list[Path]) -> dict:
     from talkinghead.nodes.io import read_image
     from talkinghead.nodes.landmarks import extract_landmarks, make_backend
+    from talkinghead.runtime.errors import BadInputError
 
     engine = make_backend(rt, backend)
     errors, missed, start = [], [], time.perf_counter()
     for image_path in files:
         truth = read_pts(image_path.with_suffix(".pts"))
-        track = extract_landmarks(rt, [(0, read_image(image_path))], engine, source=str(image_path))
-        if track.valid[0]:
-            errors.append(nme(track.landmarks[0], truth))
-        else:
+        try:
+            track = extract_landmarks(rt, [(0, read_image(image_path))], engine, source=str(image_path))
+        except BadInputError:  # no face found
             missed.append(image_path.name)
+            continue
+        errors.append(nme(track.landmarks[0], truth))
     errors = np.array(errors)
     return {"backend": engine.name, "backend_version": engine.version, "faces": len(files),
             "detected": len(errors), "detection_rate": len(errors) / max(len(files), 1),

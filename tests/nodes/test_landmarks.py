@@ -63,8 +63,10 @@ def test_very_large_image_returns_original_pixels(rt, astronaut):
 
 def test_no_face_photo_and_invalid_frames(rt, astronaut):
     black = np.zeros((240, 320, 3), np.uint8)
-    with pytest.raises(BadInputError, match="no face"):
+    with pytest.raises(BadInputError, match=r"black.png, frame 0: no face"):
         detect_landmarks_image(rt, black, backend="dlib", path="black.png")
+    with pytest.raises(BadInputError, match=r"dark.mp4: no face found in any of the 2"):
+        extract_landmarks(rt, [(0, black), (1, black)], "dlib", source="dark.mp4")
     frames = [(10, astronaut), (11, np.zeros_like(astronaut)), (12, np.roll(astronaut, 4, axis=1))]
     track = extract_landmarks(rt, frames, "dlib")
     assert track.valid.tolist() == [True, False, True] and np.isnan(track.landmarks[1]).all()
