@@ -185,3 +185,17 @@ def test_streaming_keeps_only_a_batch_of_frames(rt, astronaut):
     track = extract_landmarks(rt, frames(), "dlib")
     assert len(track) == 40 and track.valid.all()
     assert most <= 2  # frames are released as soon as their batch is done (dlib batch = 1)
+
+
+@pytest.mark.data
+@pytest.mark.skipif(not (DATA / "landmarks" / "helen_test").exists(), reason="shared test data (../shared/data) absent")
+def test_dlib_accuracy_on_helen_subset():
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "landmark_accuracy.py"
+    spec = importlib.util.spec_from_file_location("landmark_accuracy", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    files = sorted((DATA / "landmarks" / "helen_test").glob("*.jpg"))[:80]
+    result = module.evaluate(Runtime(device="cpu"), "dlib", files)
+    assert result["detection_rate"] >= 0.95 and result["nme_mean"] <= 0.035  # the target
