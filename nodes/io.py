@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Self
 
 import numpy as np
 
@@ -329,7 +328,7 @@ class VideoWriter:
         with contextlib.suppress(BaseException):
             self._stack.__exit__(type(error), error, error.__traceback__)
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> VideoWriter:  # noqa: PYI034 - Python 3.10 has no typing.Self
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
