@@ -83,13 +83,23 @@ def _sync(device: torch.device):
     return torch.cuda.synchronize if device.type == "cuda" else None
 
 
-def _torch_rows(G: Any, y: torch.Tensor, device: torch.device, repeats: int, budget: float) -> dict:
+def _torch_rows(G: Any, y: torch.Tensor, device: torch.device, repeats: int, budget: float,
+                variants: bool = False) -> dict:
     rows = {}
     batch = len(y)
     with torch.no_grad():
         rows["torch_eager_fp32"] = throughput(time_callable(lambda: G(y), 2, repeats, _sync(device), device.type,
                                                             budget), batch)
+        rows["torch_eager_fp32"]["threads"] = torch.get_num_threads()
         if device.type != "cuda":
+            if variants:  # on a shared CPU, OpenMP barriers of 2 threads can cost more than they save
+                threads = torch.get_num_threads()
+                torch.set_num_threads(1)
+                try:
+                    rows["torch_eager_fp32_1_thread"] = throughput(
+                        time_callable(lambda: G(y), 1, max(2, repeats // 2), None, "cpu", budget / 2), batch)
+                finally:
+                    torch.set_num_threads(threads)
             for name in ("torch_bf16_autocast", "torch_fp16_autocast", "torch_compile"):
                 rows[name] = not_measured(f"{NO_GPU} (GPU-only backend)")
             return rows
@@ -123,13 +133,17 @@ def _ort_rows(rt: Any, path: Path, y: torch.Tensor, repeats: int, budget: float,
     if variants:
         opt = path.with_suffix(".opt.onnx")
         tries = {"ort_cpu_level_basic": {"level": "basic"}, "ort_cpu_level_extended": {"level": "extended"},
-                 "ort_cpu_1_thread": {"threads": 1}, "ort_cpu_optimized_model": {"optimized": True}}
+                 "ort_cpu_1_thread": {"threads": 1}, "ort_cpu_no_spinning": {"spinning": False},
+                 "ort_cpu_optimized_model": {"optimized": True}}
         for name, opts in tries.items():
             if opts.get("optimized"):
-                ort_session(path, optimized_path=opt)  # writes the optimised fp32 graph once
-                session = ort_session(opt, level="disable")
+                # a portable optimised fp32 graph (extended: no CPU-specific NCHWc layout), written once;
+                # loading it with "all" adds the layout transforms for this CPU
+                ort_session(path, level="extended", optimized_path=opt)
+                session = ort_session(opt, level="all")
             else:
-                session = ort_session(path, level=opts.get("level", "all"), threads=opts.get("threads", 0))
+                session = ort_session(path, level=opts.get("level", "all"), threads=opts.get("threads", 0),
+                                      spinning=opts.get("spinning", True))
             run = (lambda s=session: s.run(None, {"sketch": y_np}))
             rows[name] = throughput(time_callable(run, 2, max(2, repeats // 2), None, "cpu", budget / 2), batch)
             rows[name]["options"] = opts
@@ -148,8 +162,9 @@ def bench_generator(rt: Any, G: torch.nn.Module, size: int, name: str, batches: 
     for batch in batches:
         rt.check_cancelled()
         y = example_sketch(batch, size).to(rt.device)
-        rows = _torch_rows(G, y, rt.device, repeats, budget)
-        rows.update(_ort_rows(rt, path, y, repeats, budget, variants and batch in (1, max(batches))))
+        tried = variants and batch in (1, max(batches))
+        rows = _torch_rows(G, y, rt.device, repeats, budget, tried)
+        rows.update(_ort_rows(rt, path, y, repeats, budget, tried))
         out["batches"][str(batch)] = rows
     return out
 

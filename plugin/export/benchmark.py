@@ -93,7 +93,8 @@ def throughput(result: dict, batch: int) -> dict:
 
 
 def ort_session(path: str | os.PathLike, level: str = "all", threads: int = 0,
-                optimized_path: str | os.PathLike | None = None, providers: list | None = None) -> Any:
+                optimized_path: str | os.PathLike | None = None, providers: list | None = None,
+                spinning: bool = True) -> Any:
     """An ONNX Runtime session with explicit options (the bench tries several).
 
     Args:
@@ -102,6 +103,7 @@ def ort_session(path: str | os.PathLike, level: str = "all", threads: int = 0,
         threads: intra-op threads (0 = ORT default: one per physical core).
         optimized_path: if given, ORT writes the optimised graph there (an "optimised fp32 model").
         providers: default CPU only.
+        spinning: let idle intra-op threads spin (ORT's default); off helps on a CPU shared with other work.
     """
     import onnxruntime as ort
 
@@ -113,6 +115,8 @@ def ort_session(path: str | os.PathLike, level: str = "all", threads: int = 0,
     options.graph_optimization_level = levels[level]
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    if not spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if optimized_path:
         options.optimized_model_filepath = str(optimized_path)
     return ort.InferenceSession(str(path), sess_options=options, providers=providers or ["CPUExecutionProvider"])
