@@ -126,35 +126,35 @@ def test_resume_renders_only_missing_or_broken_frames(files, tmp_path):
 
 def test_killed_render_leaves_no_partial_frame_and_resumes(files, tmp_path):
     out = tmp_path / "killed"
-    track = write_track(tmp_path / "long.npz", n=120)
+    track = write_track(tmp_path / "long.npz", n=40)
     cmd = [sys.executable, "-m", "talkinghead.plugin.cli", "--device", "cpu", "render", "--person",
            str(files["person"]), "--driver", str(track), "--out", str(out / "shot.####.png"), "--batch", "2",
            "--plate", str(files["plate"])]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(list(out.glob("shot.*.png"))) < 5:
+        while time.monotonic() < deadline and len(list(out.glob("shot.*.png"))) < 3:
             time.sleep(0.05)
         assert proc.poll() is None, f"render exited early with {proc.returncode}"
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait()
     written = sorted(out.glob("shot.*.png"))
-    assert 5 <= len(written) < 120, "the render should have been killed mid-way"
+    assert 3 <= len(written) < 40, "the render should have been killed mid-way"
     for path in written:  # every frame under its final name is complete
         assert png_is_valid(path, 220, 180, 3), path
     kept = {p.name: p.stat().st_mtime_ns for p in written}
     assert main(["--device", "cpu", "render", "--person", str(files["person"]), "--driver", str(track),
                  "--out", str(out / "shot.####.png"), "--batch", "2", "--plate", str(files["plate"])]) == 0
-    assert len(list(out.glob("shot.*.png"))) == 120
+    assert len(list(out.glob("shot.*.png"))) == 40
     assert not list(out.glob(".shot.*"))
     assert all(out.joinpath(name).stat().st_mtime_ns == t for name, t in kept.items())  # not re-rendered
     # what was rendered before the kill equals a fresh render of the same frames
     fresh = tmp_path / "fresh"
     assert main(["--device", "cpu", "render", "--person", str(files["person"]), "--driver", str(track),
                  "--out", str(fresh / "shot.####.png"), "--batch", "2", "--plate", str(files["plate"]),
-                 "--frames", f"{FIRST}-{FIRST + 4}"]) == 0
-    for name in [f"shot.{n:04d}.png" for n in range(FIRST, FIRST + 5)]:
+                 "--frames", f"{FIRST}-{FIRST + 2}"]) == 0
+    for name in [f"shot.{n:04d}.png" for n in range(FIRST, FIRST + 3)]:
         assert (fresh / name).read_bytes() == (out / name).read_bytes()
 
 
