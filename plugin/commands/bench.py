@@ -96,10 +96,16 @@ def targets(generator: dict, device_type: str) -> dict:
     out = {}
     for batch, rows in generator["batches"].items():
         torch_row, ort_row = rows.get("torch_eager_fp32", {}), rows.get("ort_cpu", {})
-        if "median_ms" in torch_row and "median_ms" in ort_row:
-            speedup = torch_row["median_ms"] / ort_row["median_ms"]
-            out[f"ort_cpu_vs_torch_fp32_batch{batch}"] = {
-                "speedup": round(speedup, 2), "target": TARGET_ORT_SPEEDUP, "met": speedup >= TARGET_ORT_SPEEDUP}
+        paired = rows.get("paired_ort_cpu_vs_torch_fp32")
+        if paired:  # alternated timing: the fair ratio on a shared machine
+            speedup, how = paired["speedup"], "paired (alternating torch / ORT calls)"
+        elif "median_ms" in torch_row and "median_ms" in ort_row:
+            speedup, how = torch_row["median_ms"] / ort_row["median_ms"], "separate medians"
+        else:
+            continue
+        out[f"ort_cpu_vs_torch_fp32_batch{batch}"] = {
+            "speedup": round(speedup, 2), "target": TARGET_ORT_SPEEDUP, "met": speedup >= TARGET_ORT_SPEEDUP,
+            "measured": how}
     if device_type != "cuda":
         out["gpu_targets"] = "not measured: no GPU (paper-256 batch 1 <= 8 ms/frame, >= 400 frames/s batched)"
     return out

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .benchmark import not_measured, ort_session, throughput, time_callable
+from .benchmark import not_measured, ort_session, paired_speedup, throughput, time_callable
 from .onnx_export import example_sketch, export_onnx
 
 NO_GPU = "not measured: no GPU"
@@ -150,6 +150,13 @@ def _ort_rows(rt: Any, path: Path, y: torch.Tensor, repeats: int, budget: float,
     return rows
 
 
+def _paired(G: torch.nn.Module, path: Path, y: torch.Tensor, repeats: int) -> dict:
+    """torch eager fp32 and ORT CPU (default session options) timed alternately on the same batch."""
+    session, y_np = ort_session(path), y.numpy()
+    with torch.no_grad():
+        return paired_speedup(lambda: G(y), lambda: session.run(None, {"sketch": y_np}), repeats)
+
+
 def bench_generator(rt: Any, G: torch.nn.Module, size: int, name: str, batches: list[int], repeats: int,
                     tmp: Path, variants: bool = True, budget: float = 60.0) -> dict:
     """Latency, frames/s and peak memory of G(y; psi') per batch and backend (G: CPU module, psi bound)."""
@@ -165,6 +172,8 @@ def bench_generator(rt: Any, G: torch.nn.Module, size: int, name: str, batches: 
         tried = variants and batch in (1, max(batches))
         rows = _torch_rows(G, y, rt.device, repeats, budget, tried)
         rows.update(_ort_rows(rt, path, y, repeats, budget, tried))
+        if rt.device.type == "cpu":
+            rows["paired_ort_cpu_vs_torch_fp32"] = _paired(G, path, y, repeats)
         out["batches"][str(batch)] = rows
     return out
 

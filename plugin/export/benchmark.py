@@ -83,6 +83,29 @@ def time_callable(fn: Callable[[], Any], warmup: int = 1, repeats: int = 5, sync
             "peak_mem_mib": None if peak is None else round(peak, 1), "mem_kind": kind}
 
 
+def paired_speedup(baseline: Callable[[], Any], candidate: Callable[[], Any], repeats: int = 5,
+                   sync: Callable[[], None] | None = None) -> dict:
+    """Speed-up of ``candidate`` over ``baseline``, timed alternately (A B A B ...) after one warm-up each.
+
+    On a machine shared with other work, load drifts between two separate measurements; alternating
+    exposes both to the same load, so the ratio of the medians is the fairer comparison.
+    """
+    sync = sync or (lambda: None)
+    times: dict[str, list[float]] = {"baseline": [], "candidate": []}
+    for fn in (baseline, candidate):
+        fn()
+        sync()
+    for _ in range(max(1, repeats)):
+        for name, fn in (("baseline", baseline), ("candidate", candidate)):
+            t0 = time.perf_counter()
+            fn()
+            sync()
+            times[name].append((time.perf_counter() - t0) * 1e3)
+    base, cand = statistics.median(times["baseline"]), statistics.median(times["candidate"])
+    return {"baseline_median_ms": round(base, 3), "candidate_median_ms": round(cand, 3),
+            "speedup": round(base / cand, 3), "repeats": max(1, repeats)}
+
+
 def throughput(result: dict, batch: int) -> dict:
     """Add frames/s and ms per frame to a ``time_callable`` result for a batch of ``batch``."""
     result = dict(result)
