@@ -231,3 +231,21 @@ def test_video_driver_track_is_extracted_once_and_shared_by_chunks(files, tmp_pa
     full = tmp_path / "full"
     assert main([*base[:-4], "--out", str(full / "shot.####.png"), "--batch", "4", "--frames", "0-9"]) == 0
     assert frames_of(full) == frames_of(out) and len(frames_of(out)) == 10
+
+
+@pytest.mark.skipif(importlib.util.find_spec("OpenEXR") is None, reason="EXR needs the OpenEXR package")
+def test_exr_sequence_matches_png_and_resumes(files, tmp_path):
+    from talkinghead.plugin.commands.render import read_frame
+
+    args = ("--plate", str(files["plate"]), "--alpha", "--frames", "100-101")
+    assert cli(files, tmp_path / "png", *args) == 0
+    assert main(["--device", "cpu", "render", "--person", str(files["person"]), "--driver", str(files["track"]),
+                 "--out", str(tmp_path / "exr" / "shot.####.exr"), "--batch", "4", *args]) == 0
+    exr = tmp_path / "exr" / "shot.0100.exr"
+    stamp = exr.stat().st_mtime_ns
+    assert frame_is_valid(exr, 220, 180, 4)
+    png = read_frame(tmp_path / "png" / "shot.0100.png")
+    assert np.abs(read_frame(exr).astype(int) - png.astype(int)).max() <= 1  # scene-linear half float round trip
+    assert main(["--device", "cpu", "render", "--person", str(files["person"]), "--driver", str(files["track"]),
+                 "--out", str(tmp_path / "exr" / "shot.####.exr"), "--batch", "4", *args]) == 0
+    assert exr.stat().st_mtime_ns == stamp
