@@ -152,3 +152,34 @@ def crop_image(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
         image = small
     return cv2.warpAffine(image, matrix, (int(size), int(size)), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
+
+
+def face_crops(images: list[np.ndarray], landmarks: np.ndarray, size: int, margin: float = 0.4,
+               where: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Face-centred square crops of K photos, their landmarks in crop px and the crop matrices.
+
+    Args:
+        images: K uint8 RGB images (H_k, W_k, 3), any sizes.
+        landmarks: (K, 68, 2) landmarks in each image's px.
+        size: crop side S; margin: see ``face_crop_matrix``.
+        where: K names (files) for error messages.
+
+    Returns:
+        crops (K, S, S, 3) uint8, crop landmarks (K, 68, 2) float32, matrices (K, 2, 3) float64.
+    """
+    landmarks = np.asarray(landmarks, np.float32)
+    names = where or [f"image {k}" for k in range(len(images))]
+    if landmarks.shape != (len(images), 68, 2):
+        raise BadInputError(f"landmarks must be ({len(images)}, 68, 2) for {len(images)} image(s), "
+                            f"got {landmarks.shape}")
+    crops = np.zeros((len(images), size, size, 3), np.uint8)
+    matrices = np.zeros((len(images), 2, 3))
+    for k, (image, points) in enumerate(zip(images, landmarks)):
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise BadInputError(f"expected a uint8 RGB image (H, W, 3), got {image.shape} {image.dtype}", names[k])
+        if not np.isfinite(points).all():
+            raise BadInputError("no face landmarks (non-finite) for this image", names[k])
+        matrices[k] = face_crop_matrix(points, size, margin)
+        crops[k] = crop_image(image, matrices[k], size)
+    crop_lms = np.stack([transform_landmarks(p, m) for p, m in zip(landmarks, matrices)]).astype(np.float32)
+    return crops, crop_lms, matrices

@@ -12,6 +12,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _umask_mode() -> int:
+    """0o666 minus the process umask: what ``open()`` would have created (mkstemp makes 0o600 files).
+
+    Read from /proc where it exists: setting the umask to read it back is racy in threaded hosts.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -46,6 +63,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, final)
         _fsync_dir(final.parent)
     except BaseException:

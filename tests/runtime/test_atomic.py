@@ -54,3 +54,13 @@ def test_creates_parent_folders(tmp_path):
     atomic_write_text(target, "x")
     assert target.read_text() == "x"
     assert os.listdir(target.parent) == ["c.txt"]
+
+
+def test_written_files_get_the_umask_mode_not_mkstemps_0600(tmp_path):
+    target = tmp_path / "frame.png"
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(target, "x")
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o644

@@ -1,0 +1,267 @@
+"""FineTune: few-shot fine-tuning of a base model on T photos of one person (Zakharov et al. 2019, §3.3).
+
+psi' is initialised to psi_hat = P e_hat and w' to w0 + e_hat; G (without P, which is no longer
+needed) with psi', and D with w', are trained on the T frames with the content and adversarial
+losses (no L_MCH: there is no W_i). Geometric augmentation applied jointly to frame and landmarks
+(``training.augment``) gives a single photo many views, which is what makes one-shot work.
+
+Starting point: the base the caller passes (``person.load_base`` takes a meta-learned checkpoint when
+one is present, else a seeded random initialisation, and says which). From a random base the
+learning rates are raised (``FROM_SCRATCH_LR``): at the paper's 5e-5 a random G barely moves in the
+few hundred steps a CPU allows. The choice is recorded in the PersonModel's ``info``.
+
+Checkpoints (``checkpoint=PATH``) hold G, D, psi', w', both Adam states, the sampling RNG and the step,
+written atomically every ``checkpoint_every`` steps and when the run is cancelled; ``resume=True``
+continues from one and reproduces the uninterrupted run exactly (same device and thread count).
+"""
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from ..runtime.errors import BadInputError, Interrupted, UsageError
+from .training.augment import AugmentConfig, augmented_crop
+from .training.objective import Objective, ObjectiveConfig
+from .types import Identity, PersonModel
+
+PAPER_LR = (5e-5, 2e-4)  # G (and psi'), D (and w'): §3.4
+FROM_SCRATCH_LR = (2e-4, 4e-4)
+DEFAULT_STEPS = 200
+ADAM_BETAS = (0.5, 0.999)
+
+
+@dataclass(frozen=True)
+class FineTuneConfig:
+    """Fine-tuning settings.
+
+    Attributes:
+        steps: optimisation steps (None: ``DEFAULT_STEPS`` unless ``max_seconds`` bounds the run).
+        max_seconds: wall-clock time box of this call (None: none).
+        batch_size: frames per step (sampled with replacement from the T augmented photos).
+        lr_g, lr_d: Adam learning rates (None: the paper's for a meta-learned base, ``FROM_SCRATCH_LR``
+            for a random one).
+        objective: loss terms (default: the paper's L_CNT + L_ADV, plus pixel L1 with weight 1).
+        augment: geometric augmentation ranges.
+        seed: sampling / augmentation seed.
+        checkpoint_every: steps between checkpoints (0: only when cancelled), when a path is given.
+    """
+
+    steps: int | None = None
+    max_seconds: float | None = None
+    batch_size: int = 4
+    lr_g: float | None = None
+    lr_d: float | None = None
+    objective: ObjectiveConfig = field(default_factory=lambda: ObjectiveConfig(l1=1.0))
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    seed: int = 0
+    checkpoint_every: int = 0
+
+
+@dataclass
+class _Run:
+    """The trainable state of one fine-tuning run."""
+
+    G: Any
+    D: Any
+    psi: torch.nn.Parameter
+    w: torch.nn.Parameter
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    rng: np.random.Generator
+    step: int = 0
+    history: list = field(default_factory=list)
+
+    def modules(self) -> dict:
+        return {"G": self.G, "D": self.D, "psi": self.psi, "w": self.w}
+
+    def optimizers(self) -> dict:
+        return {"g": self.opt_g, "d": self.opt_d}
+
+
+def _start(base: Any, identity: Identity, cfg: FineTuneConfig, device: torch.device) -> tuple[_Run, tuple]:
+    G = copy.deepcopy(base.G).to(device).train()
+    D = copy.deepcopy(base.D).to(device).train()
+    e_hat = torch.as_tensor(np.asarray(identity.e_hat, np.float32), device=device).reshape(1, -1)
+    if e_hat.shape[1] != base.cfg.embed_dim:
+        raise UsageError(f"the Identity's e_hat has {e_hat.shape[1]} entries; the base expects {base.cfg.embed_dim}")
+    with torch.no_grad():
+        psi = torch.nn.Parameter(G.project(e_hat).detach().clone())  # psi' <- P e_hat
+        w = torch.nn.Parameter((D.w0.detach() + e_hat[0]).clone())  # w' <- w0 + e_hat
+    G.P.requires_grad_(False)
+    D.W.requires_grad_(False)
+    default = PAPER_LR if base.meta_learned else FROM_SCRATCH_LR
+    lr = (cfg.lr_g or default[0], cfg.lr_d or default[1])
+    g_params = [p for n, p in G.named_parameters() if not n.startswith("P.")] + [psi]
+    d_params = [p for n, p in D.named_parameters() if not n.startswith("W.")] + [w]
+    run = _Run(G, D, psi, w, torch.optim.Adam(g_params, lr[0], betas=ADAM_BETAS),
+               torch.optim.Adam(d_params, lr[1], betas=ADAM_BETAS), np.random.default_rng(cfg.seed))
+    return run, lr
+
+
+def sample_batch(rng: np.random.Generator, images: Sequence[np.ndarray], landmarks: np.ndarray,
+                 matrices: np.ndarray, size: int, batch: int, aug: AugmentConfig,
+                 device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """B augmented views drawn with replacement: x (B,3,S,S), y (B,3,S,S) in [-1,1], landmarks (B,68,2) crop px."""
+    from .sketch import draw_sketches, sketch_to_tensor
+
+    crops, lms = [], []
+    for k in rng.integers(0, len(images), batch):
+        crop, points = augmented_crop(images[k], landmarks[k], matrices[k], size, rng, aug)
+        crops.append(crop)
+        lms.append(points)
+    lms = np.stack(lms)
+    x = sketch_to_tensor(np.stack(crops)).to(device)
+    y = sketch_to_tensor(draw_sketches(lms, (size, size))).to(device)
+    return x, y, torch.from_numpy(lms).to(device)
+
+
+def train_step(rt: Any, run: _Run, objective: Objective, x: torch.Tensor, y: torch.Tensor, lms: torch.Tensor,
+               scalers: tuple) -> dict[str, float]:
+    """One G step then (with the adversarial term) one D step; returns the logged terms."""
+    adversarial = objective.cfg.adversarial
+    run.D.requires_grad_(False)
+    with rt.precision.autocast():
+        x_hat = run.G(y, psi=run.psi)
+        g_loss, parts = objective.generator_loss(x_hat, x, y, lms, run.D, {"w": run.w.detach()[None]})
+    run.opt_g.zero_grad(set_to_none=True)
+    scalers[0].scale(g_loss).backward()
+    scalers[0].step(run.opt_g)
+    scalers[0].update()
+    parts["g"] = float(g_loss.detach())
+    if adversarial:
+        for n, p in run.D.named_parameters():
+            p.requires_grad_(not n.startswith("W."))
+        with rt.precision.autocast():
+            d_loss, d_parts = objective.discriminator_loss(x_hat, x, y, run.D, {"w": run.w[None]})
+        run.opt_d.zero_grad(set_to_none=True)
+        scalers[1].scale(d_loss).backward()
+        scalers[1].step(run.opt_d)
+        scalers[1].update()
+        parts.update(d_parts)
+    return parts
+
+
+def reconstruction_error(rt: Any, G: Any, psi: torch.Tensor, crops: np.ndarray, crop_lms: np.ndarray) -> float:
+    """Mean |G(y_k; psi) - x_k| over the un-augmented source crops (0..2 scale): the fit to the T photos."""
+    from .sketch import draw_sketches, sketch_to_tensor
+
+    size = crops.shape[1]
+    x = sketch_to_tensor(crops).to(rt.device)
+    y = sketch_to_tensor(draw_sketches(crop_lms, (size, size))).to(rt.device)
+    was_training = G.training
+    G.eval()
+    with torch.no_grad(), rt.precision.autocast():
+        err = float((G(y, psi=psi).float() - x).abs().mean())
+    G.train(was_training)
+    return err
+
+
+def _save(path: Path | None, run: _Run, meta: dict) -> None:
+    if path is not None:
+        from .training.checkpoint import save_state
+
+        save_state(path, run.modules(), run.optimizers(), {**meta, "step": run.step, "history": run.history},
+                   {"sample": run.rng})
+
+
+def fine_tune(rt: Any, base: Any, identity: Identity, images: Sequence[np.ndarray], landmarks: np.ndarray,
+              cfg: FineTuneConfig = FineTuneConfig(), names: Sequence[str] | None = None,
+              checkpoint: str | Path | None = None, resume: bool = False) -> PersonModel:
+    """Fine-tune ``base`` on T photos (``images`` uint8 RGB, ``landmarks`` (T, 68, 2) in their px) -> PersonModel."""
+    from .embedding import check_images
+    from .sketch import face_crops
+
+    images, names = check_images(images, names)
+    crop = base.crop
+    size = crop["size"]
+    crops, crop_lms, matrices = face_crops(images, landmarks, size, crop["margin"], names)
+    steps = cfg.steps if cfg.steps is not None else (None if cfg.max_seconds else DEFAULT_STEPS)
+    if (steps is not None and steps < 0) or cfg.batch_size < 1 or (cfg.max_seconds is not None and cfg.max_seconds < 0):
+        raise UsageError("fine-tuning needs steps >= 0, batch size >= 1 and max seconds >= 0")
+    objective = Objective(rt, cfg.objective)
+    run, lr = _start(base, identity, cfg, rt.device)
+    checkpoint = Path(checkpoint) if checkpoint else None
+    if resume and checkpoint is not None and checkpoint.is_file():
+        from .training.checkpoint import load_state
+
+        meta = load_state(checkpoint, run.modules(), run.optimizers(), {"sample": run.rng})
+        if meta.get("identity") != identity.source_digests:
+            raise BadInputError("this checkpoint was made from other source photos; remove it or pass "
+                                "the same photos", checkpoint)
+        run.step, run.history = int(meta["step"]), list(meta.get("history", []))
+        rt.say_once(f"resume:{checkpoint}", f"fine-tuning resumes from {checkpoint} at step {run.step}", level=20)
+    before = reconstruction_error(rt, run.G, run.psi, crops, crop_lms)
+    scalers = (rt.precision.scaler(), rt.precision.scaler())
+    meta = {"identity": identity.source_digests}
+    start, last = time.monotonic(), {}
+    try:
+        with rt.progress(steps, "fine-tune") as bar:
+            while steps is None or run.step < steps:
+                if cfg.max_seconds is not None and time.monotonic() - start >= cfg.max_seconds:
+                    break
+                rt.check_cancelled()
+                x, y, lms = sample_batch(run.rng, images, landmarks, matrices, size, cfg.batch_size, cfg.augment,
+                                         rt.device)
+                last = train_step(rt, run, objective, x, y, lms, scalers)
+                run.step += 1
+                if run.step == 1 or run.step % 10 == 0:
+                    run.history.append({"step": run.step, **{k: round(v, 5) for k, v in last.items()}})
+                if cfg.checkpoint_every and run.step % cfg.checkpoint_every == 0:
+                    _save(checkpoint, run, meta)
+                bar.update(1)
+    except Interrupted:
+        _save(checkpoint, run, meta)
+        raise
+    seconds = time.monotonic() - start
+    after = reconstruction_error(rt, run.G, run.psi, crops, crop_lms)
+    _save(checkpoint, run, meta)
+    info = {"kind": "fine-tuned", "base_model": base.model_id, "base_origin": base.origin,
+            "meta_learned_base": base.meta_learned, "steps": run.step, "seconds": round(seconds, 2),
+            "T": len(images), "batch_size": cfg.batch_size, "lr_g": lr[0], "lr_d": lr[1],
+            "loss_terms": objective.terms, "objective": cfg.objective.to_dict(), "augment": cfg.augment.to_dict(),
+            "reconstruction_l1_before": round(before, 5), "reconstruction_l1_after": round(after, 5),
+            "last": {k: round(v, 5) for k, v in last.items()}, "history": run.history, "crop": crop}
+    G = copy.deepcopy(run.G).eval()
+    return PersonModel(config=base.cfg.to_dict(), generator={k: v.detach().cpu() for k, v in G.state_dict().items()},
+                       psi=run.psi.detach().cpu().clone(), identity=identity,
+                       discriminator={k: v.detach().cpu() for k, v in run.D.state_dict().items()
+                                      if not k.startswith("W.")},
+                       w=run.w.detach().cpu().clone(), info=info)
+
+
+class FineTune:
+    """Node: base model + Identity + the T photos (+ landmarks) -> {"person": PersonModel}.
+
+    ``run(rt, base, identity, images, landmarks=None, steps=None, max_seconds=None, names=None,
+    checkpoint=None, resume=False, config=None)``; ``landmarks`` default to the Identity's source
+    landmarks when the photos are the ones it was embedded from.
+    """
+
+    inputs: ClassVar[dict[str, Any]] = {"base": object, "identity": Identity, "images": (list, tuple, np.ndarray)}
+    outputs: ClassVar[dict[str, type]] = {"person": PersonModel}
+    models: ClassVar[tuple[str, ...]] = ("base-small-128", "base-paper-256", "vgg19", "vggface", "dlib-face-resnet")
+
+    def run(self, rt: Any, base: Any, identity: Identity, images: Sequence[np.ndarray],
+            landmarks: np.ndarray | None = None, steps: int | None = None, max_seconds: float | None = None,
+            names: Sequence[str] | None = None, checkpoint: str | Path | None = None, resume: bool = False,
+            config: FineTuneConfig | None = None) -> dict[str, PersonModel]:
+        if landmarks is None:
+            if len(images) != identity.k:
+                raise UsageError("FineTune: give landmarks for photos that are not the Identity's own sources")
+            landmarks = identity.source_landmarks
+        cfg = replace(config or FineTuneConfig(), **{k: v for k, v in (("steps", steps), ("max_seconds", max_seconds))
+                                                     if v is not None})
+        person = fine_tune(rt, base, identity, images, np.asarray(landmarks, np.float32), cfg, names,
+                           checkpoint, resume)
+        rt.say_once(f"finetuned:{id(person)}", f"fine-tuned {person.info['steps']} steps in "
+                    f"{person.info['seconds']:.0f} s from {base.origin}; reconstruction L1 "
+                    f"{person.info['reconstruction_l1_before']:.3f} -> {person.info['reconstruction_l1_after']:.3f}",
+                    level=20)
+        return {"person": person}

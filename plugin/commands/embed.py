@@ -1,0 +1,33 @@
+"""Embed K photos of a person into an Identity (e_hat = mean of E over the K frames, paper §3.1).
+
+INPUTs are photos (any size; the face is found, cropped as the base model was trained and sketched),
+or videos / image sequences, from which --per-video frames spread over the clip are taken.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ...runtime.errors import UsageError
+from .sources import add_source_arguments, load_sources
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_source_arguments(parser)
+    parser.add_argument("--out", required=True, help="IDENTITY.safetensors")
+    parser.add_argument("--consent", default="", help="consent record id for this likeness")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ...nodes.embedding import EmbedIdentity
+
+    if Path(args.out).suffix != ".safetensors":
+        raise UsageError(f"--out {args.out}: an Identity file ends in .safetensors")
+    rt = args.runtime()
+    src = load_sources(rt, args)
+    identity = EmbedIdentity().run(rt, base=src["base"], images=src["images"], landmarks=src["landmarks"],
+                                   names=src["names"], consent_id=args.consent)["identity"]
+    identity.save(args.out)
+    print(f"{args.out}: Identity from K={identity.k} frame(s), e_hat norm {float((identity.e_hat ** 2).sum()) ** 0.5:.3f}, "
+          f"base {identity.base_model}")
+    return 0
