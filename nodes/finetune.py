@@ -173,15 +173,26 @@ def _save(path: Path | None, run: _Run, meta: dict) -> None:
 
 def fine_tune(rt: Any, base: Any, identity: Identity, images: Sequence[np.ndarray], landmarks: np.ndarray,
               cfg: FineTuneConfig = FineTuneConfig(), names: Sequence[str] | None = None,
-              checkpoint: str | Path | None = None, resume: bool = False) -> PersonModel:
-    """Fine-tune ``base`` on T photos (``images`` uint8 RGB, ``landmarks`` (T, 68, 2) in their px) -> PersonModel."""
+              checkpoint: str | Path | None = None, resume: bool = False,
+              crop_matrices: np.ndarray | None = None) -> PersonModel:
+    """Fine-tune ``base`` on T photos (``images`` uint8 RGB, ``landmarks`` (T, 68, 2) in their px) -> PersonModel.
+
+    ``crop_matrices`` (T, 2, 3), image px -> crop px: use these crops instead of each photo's own
+    face-centred crop (the evaluation trains and generates in one fixed crop per clip).
+    """
     from .embedding import check_images
-    from .sketch import face_crops
+    from .sketch import crop_image, face_crops, transform_landmarks
 
     images, names = check_images(images, names)
     crop = base.crop
     size = crop["size"]
     crops, crop_lms, matrices = face_crops(images, landmarks, size, crop["margin"], names)
+    if crop_matrices is not None:
+        matrices = np.asarray(crop_matrices, np.float64)
+        if matrices.shape != (len(images), 2, 3):
+            raise UsageError(f"crop_matrices must be ({len(images)}, 2, 3), got {matrices.shape}")
+        crops = np.stack([crop_image(im, m, size) for im, m in zip(images, matrices)])
+        crop_lms = np.stack([transform_landmarks(np.asarray(p, np.float32), m) for p, m in zip(landmarks, matrices)])
     steps = cfg.steps if cfg.steps is not None else (None if cfg.max_seconds else DEFAULT_STEPS)
     if (steps is not None and steps < 0) or cfg.batch_size < 1 or (cfg.max_seconds is not None and cfg.max_seconds < 0):
         raise UsageError("fine-tuning needs steps >= 0, batch size >= 1 and max seconds >= 0")
