@@ -13,13 +13,15 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+# Relative to this package's own name: a checkout cloned into ComfyUI/custom_nodes is loaded under a
+# path-derived module name, not as ``talkinghead``.
 _LAZY = {
-    "Runtime": "talkinghead.runtime.runtime",
-    "Precision": "talkinghead.runtime.precision",
-    "FaceTrack": "talkinghead.nodes.types",
-    "Frames": "talkinghead.nodes.types",
-    "Identity": "talkinghead.nodes.types",
-    "PersonModel": "talkinghead.nodes.types",
+    "Runtime": ".runtime.runtime",
+    "Precision": ".runtime.precision",
+    "FaceTrack": ".nodes.types",
+    "Frames": ".nodes.types",
+    "Identity": ".nodes.types",
+    "PersonModel": ".nodes.types",
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -27,8 +29,8 @@ __all__ = ["__version__", *_LAZY]
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
     if name in ("NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS", "comfy_entrypoint"):
-        module = importlib.import_module("talkinghead.plugin.comfyui")
+        module = importlib.import_module(".plugin.comfyui", __name__)
         return getattr(module, name)
     raise AttributeError(f"module 'talkinghead' has no attribute {name!r}")
