@@ -12,7 +12,7 @@ Discriminator projections are passed as keyword arguments of ``Discriminator.for
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -47,7 +47,7 @@ class ObjectiveConfig:
     face_features: bool = True
     adversarial: bool = True
     identity_weight: float = 0.0
-    weights: LossWeights = LossWeights()
+    weights: LossWeights = field(default_factory=LossWeights)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
