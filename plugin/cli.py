@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _runtime_factory(args: argparse.Namespace):
-    built = {}
+    built: dict = {}
 
     def runtime():
         if "rt" not in built:
@@ -79,11 +79,22 @@ def _runtime_factory(args: argparse.Namespace):
             built["rt"] = Runtime(device=args.device, precision=args.precision, models_dir=args.models_dir)
         return built["rt"]
 
+    runtime.built = built
     return runtime
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise Interrupted(f"terminated by signal {signum}")
+def _sigterm_handler(built: dict):
+    """SIGTERM (farm cancel, timeout): the first one cancels the runtime, so loops stop at their next
+    safe point (a step or batch boundary: training saves a consistent checkpoint); before a runtime
+    exists, or on a second SIGTERM, it interrupts at once."""
+    def handler(signum: int, frame: object) -> None:
+        rt = built.get("rt")
+        if rt is None or rt.cancel.cancelled:
+            raise Interrupted(f"terminated by signal {signum}")
+        rt.cancel.cancel()
+        rt.log.warning("terminated by signal %d: stopping at the next safe point (send it again to stop now)", signum)
+
+    return handler
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -98,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"talkinghead {args.command}: not available yet", file=sys.stderr)
         return 2
     args.runtime = _runtime_factory(args)
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    previous = signal.signal(signal.SIGTERM, _sigterm_handler(args.runtime.built))
     try:
         return int(args._module.run(args) or 0)
     except KeyboardInterrupt:
