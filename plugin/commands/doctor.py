@@ -31,4 +31,21 @@ def run(args: argparse.Namespace) -> int:
             where = "missing  (" + ("`talkinghead weights fetch " + name + "`" if spec.url else "no download") + ")"
         flag = "  NON-COMMERCIAL: " + spec.licence if not spec.commercial_use else ""
         print(f"  {name:20s} {where}{flag}")
+    for line in content_loss_lines(rt):
+        print(line)
     return 0
+
+
+def content_loss_lines(rt) -> list[str]:
+    """What L_CNT and fine-tuning will use with the weights present (paper §3.2, offline stand-ins)."""
+    has = {name: rt.has_weights(name) for name in ("vgg19", "vggface", "dlib-face-resnet")}
+    terms = ["VGG19" if has["vgg19"] else "no VGG19 term (weights missing)"]
+    if has["vggface"]:
+        terms.append("VGGFace")
+    elif has["dlib-face-resnet"]:
+        terms.append("dlib face-ResNet feature matching in VGGFace's place")
+    else:
+        terms.append("no face term (VGGFace and dlib face ResNet missing)")
+    bases = [f"{p}: {'meta-learned' if rt.has_weights(f'base-{p}') else 'seeded random initialisation'}"
+             for p in ("small-128", "paper-256")]
+    return [f"losses:     L_CNT = {' + '.join(terms)}", f"base:       {'; '.join(bases)}"]

@@ -33,6 +33,7 @@ def test_doctor_reports(capsys):
     assert cli.main(["--device", "cpu", "doctor"]) == 0
     out = capsys.readouterr().out
     assert "CPUExecutionProvider" in out and "dlib-landmarks-68" in out and "NON-COMMERCIAL" in out
+    assert "dlib face-ResNet feature matching in VGGFace's place" in out  # which content loss is in use
 
 
 def test_console_script_installed():
