@@ -154,6 +154,8 @@ class Identity:
         source_sizes: (K, 2) int (H, W) of each source image.
         base_model: id of the base model whose E produced e_hat (file name + sha256 prefix).
         consent_id: id of the consent record for this likeness (provenance issue), or "".
+        consent: the consent record itself (``nodes.provenance.consent.ConsentRecord.to_dict()``: content,
+            id and digest), embedded so a render can check it without the original file; None when absent.
     """
 
     e_hat: np.ndarray
@@ -163,10 +165,11 @@ class Identity:
     source_sizes: np.ndarray
     base_model: str
     consent_id: str = ""
+    consent: dict | None = None
 
     def metadata(self) -> dict:
         return {"format": IDENTITY_FORMAT, "k": self.k, "source_digests": self.source_digests,
-                "base_model": self.base_model, "consent_id": self.consent_id}
+                "base_model": self.base_model, "consent_id": self.consent_id, "consent": self.consent}
 
     def tensors(self) -> dict:
         import torch
@@ -187,7 +190,8 @@ class Identity:
             raise BadInputError(f"not a talkinghead Identity (format {meta.get('format')!r})", where)
         return cls(e_hat=tensors["e_hat"].numpy(), k=int(meta["k"]), source_digests=list(meta["source_digests"]),
                    source_landmarks=tensors["source_landmarks"].numpy(), source_sizes=tensors["source_sizes"].numpy(),
-                   base_model=meta["base_model"], consent_id=meta.get("consent_id", ""))
+                   base_model=meta["base_model"], consent_id=meta.get("consent_id", ""),
+                   consent=meta.get("consent"))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Identity:
