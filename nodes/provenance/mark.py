@@ -1,0 +1,282 @@
+"""Mark rendered output as AI-generated: watermark the pixels, then C2PA-sign the file, atomically.
+
+Order per file: watermark the frame (``watermark.embed_watermark``, deterministic), encode it in memory
+(PNG/JPEG/TIFF/WebP) or to a temporary file (EXR), sign (the manifest goes into the encoded bytes, or
+into a ``.c2pa`` sidecar for EXR), and only then rename onto the final name. A killed process leaves at
+most hidden ``.<stem>.*.tmp<suffix>`` files, never an unsigned file under the final name.
+
+``Marker`` is what ``talkinghead render`` uses; ``mark_output`` is the one call for host save nodes.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...runtime.atomic import atomic_path, atomic_write_bytes
+from ...runtime.errors import BadInputError, UsageError
+from .certs import ENV_CERT, ENV_KEY, SigningCredentials
+from .consent import ConsentRecord, as_record, check_consent
+from .manifest import ManifestSigner, embeds, sidecar_path
+from .watermark import SCHEME, embed_watermark, payload_for
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
+
+
+def consent_provenance(record: ConsentRecord | None, checked: bool, problems: list[str] | None = None) -> dict:
+    """The manifest's consent entry: the record (or None), whether it was checked, and what was wrong."""
+    return {"check": "passed" if checked else "skipped (--no-consent-check)",
+            "id": record.id if record else "", "record": record.to_dict() if record else None,
+            "problems": list(problems or [])}
+
+
+@dataclass(frozen=True)
+class Marker:
+    """Watermarks frames and writes signed files for one output (a render, a save node).
+
+    Attributes:
+        signer: a ManifestSigner (credentials loaded once).
+        provenance: the talkinghead assertion put into every manifest (consent, person model, watermark).
+        payload: the 24-bit watermark payload (consent id prefix).
+    """
+
+    signer: ManifestSigner
+    provenance: dict = field(default_factory=dict)
+    payload: int = 0
+
+    @classmethod
+    def create(cls, credentials: SigningCredentials, consent: dict, person: dict | None = None) -> Marker:
+        """A Marker for output made under ``consent`` (``consent_provenance``) from ``person`` (its description)."""
+        payload = payload_for(consent.get("id", ""))
+        provenance = {"consent": consent, "person": person or {},
+                      "watermark": {"scheme": SCHEME, "payload": f"{payload:06x}"}}
+        return cls(ManifestSigner(credentials), provenance, payload)
+
+    def watermark(self, image: np.ndarray) -> np.ndarray:
+        """The frame with the invisible watermark (uint8 RGB/RGBA in, same out)."""
+        return embed_watermark(image, self.payload)
+
+    def write_image(self, path: str | os.PathLike, image: np.ndarray, frame: int | None = None) -> Path:
+        """Encode an already watermarked uint8 RGB/RGBA frame, sign it and rename it onto ``path``."""
+        path = Path(path)
+        provenance = {**self.provenance, "frame": frame}
+        if path.suffix.lower() == ".exr":
+            with atomic_path(path) as tmp:
+                _write_exr(tmp, image)
+                sidecar = self.signer.sign_bytes(tmp.read_bytes(), ".exr", path.name, provenance)[1]
+                atomic_write_bytes(sidecar_path(path), sidecar)
+            return path
+        data = encode_image(path, image)
+        signed, sidecar = self.signer.sign_bytes(data, path.suffix, path.name, provenance)
+        if sidecar is not None:
+            atomic_write_bytes(sidecar_path(path), sidecar)
+        atomic_write_bytes(path, signed)
+        return path
+
+    def video_writer(self, path: str | os.PathLike, fps: float, width: int, height: int) -> SignedVideoWriter:
+        """An H.264 writer whose ``close()`` signs the finished file, then renames it onto ``path``."""
+        return SignedVideoWriter(path, fps, width, height, self)
+
+
+def encode_image(path: Path, image: np.ndarray) -> bytes:
+    """PNG/JPEG/TIFF/WebP/BMP bytes of uint8 RGB or RGBA ``image`` (OpenCV encoder chosen by suffix)."""
+    import cv2
+
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise BadInputError(f"expected uint8 (H, W, 3|4), got {image.dtype} {image.shape}", path)
+    order = [2, 1, 0, 3] if image.shape[2] == 4 else [2, 1, 0]
+    ok, encoded = cv2.imencode(path.suffix.lower(), np.ascontiguousarray(image[..., order]))
+    if not ok:
+        raise UsageError(f"{path}: cannot encode images of type '{path.suffix}'")
+    return encoded.tobytes()
+
+
+def _write_exr(path: Path, image: np.ndarray) -> None:
+    """uint8 sRGB RGB(A) -> scene-linear half-float EXR (alpha kept linear), as render's EXR frames."""
+    from ..colour import convert_colour
+    from ..exr import write_exr
+
+    write_exr(path, convert_colour(image, "srgb", "linear"), colour="linear")
+
+
+class SignedVideoWriter:
+    """``nodes.io.VideoWriter`` into a hidden temporary file; ``close()`` signs it onto the final name."""
+
+    def __init__(self, path: str | os.PathLike, fps: float, width: int, height: int, marker: Marker):
+        from ..io import VideoWriter
+
+        self.path, self.marker = Path(path), marker
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=f".tmp{self.path.suffix}",
+                                    dir=self.path.parent)
+        os.close(fd)
+        self._unsigned = Path(name)
+        try:
+            self._writer = VideoWriter(self._unsigned, fps, width, height)
+        except BaseException:
+            self._unsigned.unlink(missing_ok=True)
+            raise
+
+    @property
+    def frames(self) -> int:
+        return self._writer.frames
+
+    def write(self, rgb: np.ndarray) -> None:
+        """Append one (already watermarked) uint8 RGB frame."""
+        self._writer.write(rgb)
+
+    def close(self) -> None:
+        """Finish the video, sign it into a temporary name, rename that onto ``path``."""
+        try:
+            self._writer.close()
+            with open(self._unsigned, "rb") as source, atomic_path(self.path) as tmp, open(tmp, "wb") as dest:
+                sidecar = self.marker.signer.sign(source, dest, self.path.suffix, self.path.name,
+                                                  {**self.marker.provenance, "frames": self._writer.frames})
+                if sidecar is not None:  # pragma: no cover - MP4/MOV embed their manifest
+                    atomic_write_bytes(sidecar_path(self.path), sidecar)
+        finally:
+            self._unsigned.unlink(missing_ok=True)
+
+    def abort(self, exc: BaseException | None = None) -> None:
+        """Drop the video: nothing is written under ``path``."""
+        with contextlib.suppress(BaseException):
+            self._writer.abort(exc)
+        self._unsigned.unlink(missing_ok=True)
+
+    def __enter__(self) -> SignedVideoWriter:  # noqa: PYI034 - Python 3.10 has no typing.Self
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is None:
+            self.close()
+        else:
+            self.abort(exc)
+
+
+def has_provenance(path: str | os.PathLike) -> bool:
+    """Cheap check that a written frame carries its manifest: a PNG caBX chunk, a JPEG APP11, or the sidecar."""
+    path = Path(path)
+    if not embeds(path):
+        return sidecar_path(path).is_file()
+    try:
+        with open(path, "rb") as handle:
+            if path.suffix.lower() == ".png":
+                return _png_has_chunk(handle, b"caBX")
+            data = handle.read(1 << 20)
+    except OSError:
+        return False
+    return b"jumb" in data and b"c2pa" in data
+
+
+def _png_has_chunk(handle: Any, kind: bytes) -> bool:
+    handle.seek(8)
+    while True:
+        header = handle.read(8)
+        if len(header) < 8:
+            return False
+        if header[4:8] == kind:
+            return True
+        if header[4:8] in (b"IDAT", b"IEND"):
+            return False
+        handle.seek(int.from_bytes(header[:4], "big") + 4, os.SEEK_CUR)
+
+
+def resolve_consent(person: Any = None, consent: Any = None, check: bool = True,
+                    where: str | os.PathLike | None = None) -> dict:
+    """The consent entry for output made from ``person`` (PersonModel/Identity) and/or ``consent``.
+
+    With ``check`` the record must be present, unedited, current and (when both are given) the same as the
+    person's; BadInputError naming ``where`` otherwise. Without it, what was found is recorded as is.
+    """
+    identity = getattr(person, "identity", person)
+    embedded = getattr(identity, "consent", None)
+    claimed = getattr(identity, "consent_id", "") or ""
+    given: ConsentRecord | None = None
+    try:
+        given = as_record(consent, where) if consent is not None else None
+        if given is not None and embedded is not None and given.id != embedded.get("id"):
+            raise BadInputError(f"consent record {given.id} is not the one this likeness was made under "
+                                f"({embedded.get('id')})", where)
+        record = check_consent(given or embedded, where, "" if given else claimed)
+    except BadInputError as exc:
+        if check:
+            raise
+        found = None
+        with contextlib.suppress(BadInputError):
+            found = given or as_record(embedded, where)
+        return consent_provenance(found, False, [str(exc)])
+    return consent_provenance(record, check)
+
+
+def mark_output(path: str | os.PathLike, images: Any, *, person: Any = None, consent: Any = None,
+                credentials: SigningCredentials | None = None, consent_check: bool = True, fps: float = 25.0,
+                frame_numbers: Any = None) -> list[Path]:
+    """Watermark, write and C2PA-sign ``images`` at ``path``: the one call for host save nodes (ComfyUI).
+
+    Args:
+        path: ``out.mp4`` / ``.mov`` (one video of all frames), ``name.####.png|jpg|exr`` (a sequence),
+            or a single image file (then ``images`` must hold one frame).
+        images: (N, H, W, 3|4) or (H, W, 3|4), uint8 or float in [0, 1] (numpy or torch; ComfyUI IMAGE).
+        person: the PersonModel (or Identity) the frames were generated from; its embedded consent is used.
+        consent: a ConsentRecord, its dict, or a CONSENT.json path (instead of, or matching, the person's).
+        credentials: signing credentials; default $TALKINGHEAD_SIGN_CERT / $TALKINGHEAD_SIGN_KEY.
+        consent_check: False records a skipped check in the manifest instead of refusing.
+        fps: video frame rate.
+        frame_numbers: numbers for a sequence pattern (default 0..N-1).
+
+    Returns:
+        The paths written.
+
+    Raises:
+        BadInputError: no / expired / edited consent (naming ``path``), bad frames.
+        UsageError: no signing credentials, unsupported format.
+    """
+    frames = _as_uint8_frames(images, path)
+    credentials = credentials or SigningCredentials.from_env()
+    if credentials is None:
+        raise UsageError(f"{path}: no signing certificate: set {ENV_CERT} and {ENV_KEY} (a studio certificate, "
+                         "or a local test CA from 'talkinghead verify --make-test-ca DIR')")
+    marker = Marker.create(credentials, resolve_consent(person, consent, consent_check, path), describe_person(person))
+    path = Path(path)
+    marked = [marker.watermark(f) for f in frames]
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        h, w = marked[0].shape[:2]
+        with marker.video_writer(path, fps, w + w % 2, h + h % 2) as writer:
+            for image in marked:
+                writer.write(np.pad(image[..., :3], ((0, h % 2), (0, w % 2), (0, 0)), mode="edge"))
+        return [path]
+    from ..io import expand_pattern, is_pattern
+
+    if is_pattern(path):
+        numbers = list(range(len(marked))) if frame_numbers is None else [int(n) for n in frame_numbers]
+        return [marker.write_image(expand_pattern(path, n), image, n) for n, image in zip(numbers, marked)]
+    if len(marked) != 1:
+        raise UsageError(f"{path}: {len(marked)} frames need a #### pattern or a video file")
+    return [marker.write_image(path, marked[0])]
+
+
+def describe_person(person: Any) -> dict:
+    """What the manifest says about the model: base model id, source digests count, consent id."""
+    identity = getattr(person, "identity", person)
+    if identity is None:
+        return {}
+    return {"base_model": getattr(identity, "base_model", ""), "k": getattr(identity, "k", 0),
+            "consent_id": getattr(identity, "consent_id", "")}
+
+
+def _as_uint8_frames(images: Any, where: str | os.PathLike) -> list[np.ndarray]:
+    if hasattr(images, "detach"):
+        images = images.detach().cpu().numpy()
+    array = np.asarray(images)
+    if array.ndim == 3:
+        array = array[None]
+    if array.ndim != 4 or array.shape[-1] not in (3, 4) or len(array) == 0:
+        raise BadInputError(f"expected (N, H, W, 3|4) frames, got shape {array.shape}", where)
+    if array.dtype != np.uint8:
+        array = np.clip(np.rint(np.nan_to_num(array.astype(np.float32)) * 255.0), 0, 255).astype(np.uint8)
+    return [np.ascontiguousarray(f) for f in array]
