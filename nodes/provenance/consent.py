@@ -183,3 +183,18 @@ def attach_consent(identity, record: ConsentRecord | None):
     if record is None:
         return identity
     return replace(identity, consent_id=record.id, consent=record.to_dict())
+
+
+def consent_for_model(path: str | os.PathLike | None) -> ConsentRecord | None:
+    """The checked record to embed in a new Identity/PersonModel (``--consent``); None (and a warning) without one.
+
+    Raises:
+        BadInputError: the file is missing, edited, expired or not yet valid (naming it).
+    """
+    if not path:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "no --consent record: 'talkinghead render' will refuse this model unless --no-consent-check is given")
+        return None
+    return check_consent(ConsentRecord.load(path), path)

@@ -15,18 +15,22 @@ from .sources import add_source_arguments, load_sources
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_source_arguments(parser)
     parser.add_argument("--out", required=True, help="IDENTITY.safetensors")
-    parser.add_argument("--consent", default="", help="consent record id for this likeness")
+    parser.add_argument("--consent", default=None,
+                        help="CONSENT.json (talkinghead consent new) for this likeness; embedded in the output")
 
 
 def run(args: argparse.Namespace) -> int:
     from ...nodes.embedding import EmbedIdentity
+    from ...nodes.provenance.consent import attach_consent, consent_for_model
 
     if Path(args.out).suffix != ".safetensors":
         raise UsageError(f"--out {args.out}: an Identity file ends in .safetensors")
+    consent = consent_for_model(args.consent)
     rt = args.runtime()
     src = load_sources(rt, args)
     identity = EmbedIdentity().run(rt, base=src["base"], images=src["images"], landmarks=src["landmarks"],
-                                   names=src["names"], consent_id=args.consent)["identity"]
+                                   names=src["names"])["identity"]
+    identity = attach_consent(identity, consent)
     identity.save(args.out)
     print(f"{args.out}: Identity from K={identity.k} frame(s), e_hat norm {float((identity.e_hat ** 2).sum()) ** 0.5:.3f}, "
           f"base {identity.base_model}")

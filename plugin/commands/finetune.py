@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint-every", type=int, default=50, help="steps between checkpoints (0: only at the end)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT.state.safetensors when present")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--consent", default="", help="consent record id for this likeness")
+    parser.add_argument("--consent", default=None,
+                        help="CONSENT.json (talkinghead consent new) for this likeness; embedded in the output")
 
 
 def state_path(out: str | Path) -> Path:
@@ -41,16 +42,19 @@ def state_path(out: str | Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     from ...nodes.embedding import EmbedIdentity
     from ...nodes.finetune import FineTune, FineTuneConfig
+    from ...nodes.provenance.consent import attach_consent, consent_for_model
     from ...nodes.training.objective import VARIANTS
 
     if Path(args.out).suffix != ".safetensors":
         raise UsageError(f"--out {args.out}: a PersonModel file ends in .safetensors")
     if args.batch < 1 or (args.steps is not None and args.steps < 0) or args.checkpoint_every < 0:
         raise UsageError("--batch must be >= 1, --steps and --checkpoint-every >= 0")
+    consent = consent_for_model(args.consent)
     rt = args.runtime()
     src = load_sources(rt, args)
     identity = EmbedIdentity().run(rt, base=src["base"], images=src["images"], landmarks=src["landmarks"],
-                                   names=src["names"], consent_id=args.consent)["identity"]
+                                   names=src["names"])["identity"]
+    identity = attach_consent(identity, consent)
     cfg = replace(FineTuneConfig(), batch_size=args.batch, objective=VARIANTS[args.loss], seed=args.seed,
                   checkpoint_every=args.checkpoint_every)
     person = FineTune().run(rt, base=src["base"], identity=identity, images=src["images"],

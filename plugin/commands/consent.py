@@ -1,0 +1,79 @@
+"""Create and inspect consent records for a likeness (provenance).
+
+  talkinghead consent new --subject NAME --kind self|licensed|public-domain-artwork|research
+                          --scope TEXT --granted-by WHO [--granted DATE] [--expires DATE] --out CONSENT.json
+  talkinghead consent show CONSENT.json|PERSON.safetensors|IDENTITY.safetensors
+  talkinghead consent check CONSENT.json|PERSON.safetensors [--date DATE]   (exit 3 when it does not hold)
+
+The record's id (c-...) derives from a sha256 digest over its canonical JSON, so an edited record no
+longer checks. ``embed`` and ``finetune`` take ``--consent CONSENT.json`` and embed the record.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from pathlib import Path
+
+from ...runtime.errors import BadInputError, UsageError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ...nodes.provenance.consent import KINDS
+
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    new = sub.add_parser("new", help="write a new consent record")
+    new.add_argument("--subject", required=True, help="whose likeness (or the artwork's title)")
+    new.add_argument("--kind", required=True, choices=KINDS)
+    new.add_argument("--scope", required=True, help="what the consent covers (project, uses, media)")
+    new.add_argument("--granted-by", required=True, help="who granted it (subject, agent, rights holder, licence)")
+    new.add_argument("--granted", default=None, help="start date YYYY-MM-DD (default today)")
+    new.add_argument("--expires", default=None, help="expiry date YYYY-MM-DD (default none)")
+    new.add_argument("--notes", default="", help="agreement reference or other notes")
+    new.add_argument("--out", required=True, help="CONSENT.json")
+    for name, text in (("show", "print a record (a CONSENT.json, or the one a model carries)"),
+                       ("check", "exit 0 when the record holds today (or --date), 3 otherwise")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("file", help="CONSENT.json, PERSON.safetensors or IDENTITY.safetensors")
+        p.add_argument("--date", default=None, help="check against this date instead of today")
+
+
+def load_any(path: str | Path):
+    """(record or None, claimed id) from a CONSENT.json or a PersonModel / Identity file."""
+    from ...nodes.provenance.consent import ConsentRecord
+
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        return ConsentRecord.load(path), ""
+    from ...runtime.weights import load_safetensors
+
+    _, meta = load_safetensors(path)
+    identity = meta.get("identity", meta)
+    if "consent_id" not in identity:
+        raise BadInputError("not a talkinghead PersonModel or Identity", path)
+    record = identity.get("consent")
+    return (ConsentRecord.from_dict(record, path) if record else None), identity.get("consent_id", "")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ...nodes.provenance.consent import check_consent, new_record
+
+    if args.action == "new":
+        if Path(args.out).suffix.lower() != ".json":
+            raise UsageError(f"--out {args.out}: a consent record is a .json file")
+        record = new_record(args.subject, args.kind, args.scope, args.granted_by, args.granted, args.expires,
+                            args.notes)
+        record.save(args.out)
+        print(f"{args.out}: consent {record.id} ({record.kind}) for {record.subject!r}"
+              + (f", expires {record.expires}" if record.expires else ", no expiry"))
+        return 0
+    record, claimed = load_any(args.file)
+    if args.action == "show":
+        print(json.dumps(record.to_dict() if record else {"consent_id": claimed, "record": None}, indent=2,
+                         ensure_ascii=False))
+        return 0
+    today = dt.date.fromisoformat(args.date) if args.date else None
+    record = check_consent(record, args.file, claimed, today)
+    print(f"{args.file}: consent {record.id} for {record.subject!r} holds"
+          + (f" until {record.expires}" if record.expires else ""))
+    return 0
