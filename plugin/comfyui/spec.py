@@ -1,0 +1,80 @@
+"""Host-neutral node declarations: each ComfyUI node is declared once and built as a V3 or classic class.
+
+A ``NodeSpec`` names the node, its ports (``Port``) and the plain function that runs it; ``v3.py`` and
+``classic.py`` turn the same specs into ``comfy_api.latest.io.ComfyNode`` subclasses or classic
+``INPUT_TYPES``/``RETURN_TYPES`` classes. The functions take the inputs as keyword arguments and return a
+tuple of outputs, or ``NodeResult`` when the node also shows something in the UI.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+# Socket types. ComfyUI's own: IMAGE (B, H, W, C) float32 0..1, MASK (B, H, W) float32 0..1.
+FACETRACK = "TALKINGHEAD_FACETRACK"
+IDENTITY = "TALKINGHEAD_IDENTITY"
+PERSON = "TALKINGHEAD_PERSON"
+BASE = "TALKINGHEAD_BASE"
+GENERATED = "TALKINGHEAD_FRAMES"
+CUSTOM_TYPES = (FACETRACK, IDENTITY, PERSON, BASE, GENERATED)
+WIDGET_KINDS = ("INT", "FLOAT", "STRING", "BOOLEAN", "COMBO")
+CATEGORY = "talkinghead"
+
+
+@dataclass(frozen=True)
+class Port:
+    """One input or output socket.
+
+    Attributes:
+        name: the input id / output name.
+        kind: "IMAGE", "MASK", "INT", "FLOAT", "STRING", "BOOLEAN", "COMBO" or a custom type above.
+        default: widget default (inputs only).
+        options: COMBO choices, or a zero-argument callable giving them when the schema is built
+            (e.g. the files present in ``models/talkinghead``).
+        optional: an optional input (may be left unconnected).
+        min, max, step: numeric widget limits.
+        tooltip: shown on hover.
+    """
+
+    name: str
+    kind: str
+    default: Any = None
+    options: tuple | Callable[[], Sequence[str]] = ()
+    optional: bool = False
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    tooltip: str = ""
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """Outputs plus a UI payload (e.g. saved files) for output nodes."""
+
+    outputs: tuple = ()
+    ui: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """A node: id (globally unique, prefixed), display name, ports and the function that runs it."""
+
+    node_id: str
+    display_name: str
+    description: str
+    inputs: Sequence[Port]
+    outputs: Sequence[Port]
+    run: Callable[..., tuple | NodeResult]
+    output_node: bool = False
+    category: str = CATEGORY
+
+
+def combo_options(port: Port) -> list:
+    """The COMBO choices of ``port`` now."""
+    return list(port.options() if callable(port.options) else port.options)
+
+
+def as_result(value: tuple | NodeResult) -> NodeResult:
+    """Normalise a node function's return value."""
+    return value if isinstance(value, NodeResult) else NodeResult(tuple(value))

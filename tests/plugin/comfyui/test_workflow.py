@@ -1,0 +1,150 @@
+"""The nodes end to end on a stub host: the example API workflow (tiny-64, 3 steps) through the classic
+classes, outputs in ComfyUI's layouts, the saved person file, and the V3 classes on the same graph."""
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+WORKFLOW = ROOT / "examples" / "comfyui" / "talkinghead_api.json"
+
+
+class SaveImage:
+    """Stand-in for ComfyUI's core SaveImage: records what it was given."""
+
+    FUNCTION = "save"
+    saved: ClassVar[list] = []
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"images": ("IMAGE", {}), "filename_prefix": ("STRING", {})}}
+
+    def save(self, images, filename_prefix):
+        SaveImage.saved.append((filename_prefix, images))
+        return {"ui": {"images": []}, "result": ()}
+
+
+def run_api_workflow(workflow: dict, classes: dict) -> dict:
+    """Execute an API-format workflow: check every input against INPUT_TYPES, resolve links, run each node once."""
+    done: dict[str, tuple] = {}
+
+    def outputs(nid: str) -> tuple:
+        if nid not in done:
+            node = workflow[nid]
+            cls = classes[node["class_type"]]
+            declared = cls.INPUT_TYPES()
+            required, optional = declared["required"], declared.get("optional", {})
+            assert set(node["inputs"]) <= set(required) | set(optional), (nid, set(node["inputs"]) - set(required))
+            assert set(required) <= set(node["inputs"]), (nid, set(required) - set(node["inputs"]))
+            kwargs = {}
+            for name, value in node["inputs"].items():
+                if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str):
+                    upstream = workflow[value[0]]["class_type"]
+                    want = (required | optional)[name][0]
+                    got = classes[upstream].RETURN_TYPES[value[1]]
+                    assert want == got, f"node {nid} input {name}: {want} <- {upstream} output {got}"
+                    value = outputs(value[0])[value[1]]
+                kwargs[name] = value
+            result = getattr(cls(), cls.FUNCTION)(**kwargs)
+            done[nid] = result["result"] if isinstance(result, dict) else result
+        return done[nid]
+
+    import torch
+
+    with torch.inference_mode():  # ComfyUI executes every node inside inference mode
+        for nid in workflow:
+            outputs(nid)
+    return done
+
+
+@pytest.fixture
+def workflow() -> dict:
+    return json.loads(WORKFLOW.read_text())
+
+
+def test_example_workflow_runs_on_classic_host(classic_host, workflow):
+    import talkinghead
+
+    SaveImage.saved = []
+    SaveImage.RETURN_TYPES = ()
+    classes = {**talkinghead.NODE_CLASS_MAPPINGS, "SaveImage": SaveImage}
+    out = run_api_workflow(workflow, classes)
+    images, alpha = out["8"]
+    assert tuple(images.shape) == (12, 256, 256, 3) and tuple(alpha.shape) == (12, 256, 256)
+    assert 0.0 <= float(images.min()) and float(images.max()) <= 1.0
+    assert float(alpha.max()) > 0.9 and float(alpha[:, 0, 0].max()) == 0.0  # face matted, corners untouched
+    _, crops, mattes = out["7"]
+    assert tuple(crops.shape) == (12, 64, 64, 3) and tuple(mattes.shape) == (12, 64, 64)
+    assert [p for p, _ in SaveImage.saved] == ["talkinghead/composite", "talkinghead/sketch", "talkinghead/crops"]
+    person_path = Path(out["13"][0])
+    assert person_path == classic_host.root / "output" / "talkinghead" / "person_00001.person.safetensors"
+    assert classic_host.updates and classic_host.updates[-1][0] == classic_host.updates[-1][1]
+    # the saved person loads back through the Load Person node
+    loaded = talkinghead.NODE_CLASS_MAPPINGS["TalkingheadLoadPerson"]().run(
+        path="talkinghead/person_00001.person.safetensors")[0]
+    assert loaded.info["steps"] == 3 and loaded.identity.k == 1
+
+
+def test_same_workflow_on_v3_classes_matches_classic(v3_host, workflow):
+    """The V3 classes run the same functions: Generate on the example driver gives the same crops."""
+    import talkinghead
+    import torch
+
+    nodes = asyncio.run(asyncio.run(talkinghead.comfy_entrypoint()).get_node_list())
+    v3 = {n.define_schema().node_id: n for n in nodes}
+    with torch.inference_mode():
+        _v3_graph(v3, workflow)
+
+
+def _v3_graph(v3: dict, workflow: dict) -> None:
+    media = v3["TalkingheadLoadMedia"].execute(**workflow["1"]["inputs"]).args
+    track = v3["TalkingheadExtractLandmarks"].execute(images=media[0], **{
+        k: v for k, v in workflow["2"]["inputs"].items() if k != "images"}).args[0]
+    base = v3["TalkingheadLoadBase"].execute(**workflow["3"]["inputs"]).args[0]
+    identity = v3["TalkingheadEmbedIdentity"].execute(base=base, images=media[0], landmarks=track,
+                                                      backend="dlib", consent_id="c-1").args[0]
+    assert identity.consent_id == "c-1" and identity.k == 1
+    person = v3["TalkingheadFineTune"].execute(base=base, identity=identity, images=media[0], steps=0,
+                                               max_seconds=0.0, batch_size=1, seed=0).args[0]
+    driver = v3["TalkingheadLoadFaceTrack"].execute(path="examples/media/driver.track.npz").args[0]
+    frames, crops, _mattes = v3["TalkingheadGenerateFrames"].execute(
+        person=person, driver=driver, retarget="relative", batch_size=4, frame_range="1003-1005",
+        backend="torch", matte="square").args
+    assert [f.frame_number for f in frames.items] == [1003, 1004, 1005] and tuple(crops.shape) == (3, 64, 64, 3)
+    saved = v3["TalkingheadSavePerson"].execute(person=person, filename_prefix="p")
+    assert saved.ui["talkinghead_person"][0]["filename"] == "p_00001.person.safetensors"
+    from talkinghead.plugin.comfyui.tensors import image_to_uint8
+
+    graded = crops * 0.0 + 1.0  # "graded" to white
+    out, _alpha = v3["TalkingheadComposite"].execute(frames=frames, plate=media[0], crops=graded, matte="square",
+                                                    source_hull=False).args
+    import cv2
+
+    x, y = np.rint(cv2.invertAffineTransform(frames.items[0].matrix) @ [32.0, 32.0, 1.0]).astype(int)
+    pasted = image_to_uint8(out)[:, y, x].astype(int)
+    assert pasted.min() >= 250  # the graded crops were pasted
+    assert (image_to_uint8(crops)[:, 32, 32] < 200).all()  # ... not the generated ones
+
+
+def test_retarget_and_preview_nodes(classic_host):
+    import talkinghead
+
+    nodes = talkinghead.NODE_CLASS_MAPPINGS
+    images, _ = nodes["TalkingheadLoadMedia"]().run(path="examples/media/astronaut.png", start=0, max_frames=0)
+    source = nodes["TalkingheadExtractLandmarks"]().run(images=images, backend="dlib", face="largest",
+                                                       smooth=False, fill=False, fps=0.0, first_frame=0)[0]
+    driver = nodes["TalkingheadLoadFaceTrack"]().run(path="examples/media/driver.track.npz")[0]
+    moved = nodes["TalkingheadRetarget"]().run(driver=driver, source=source, mode="relative", neutral=0,
+                                               source_frame=0)[0]
+    assert moved.landmarks.shape == (12, 68, 2) and moved.image_size == (256, 256)
+    np.testing.assert_allclose(moved.landmarks[0], source.landmarks[0], atol=1e-3)  # neutral frame = source
+    sketch = nodes["TalkingheadLandmarkPreview"]().run(track=moved)[0]
+    assert tuple(sketch.shape) == (12, 256, 256, 3) and float(sketch.max()) > 0
+    with pytest.raises(Exception, match="source frame index 3"):
+        nodes["TalkingheadRetarget"]().run(driver=driver, source=source, mode="relative", neutral=-1,
+                                           source_frame=3)
