@@ -1,0 +1,118 @@
+"""Meta-learn a base model (E, G, D) on a preprocessed dataset (paper §3.2).
+
+Episodes of K+1 frames of one video (K = 8): E embeds K frames (e_hat), G renders the target frame
+from its landmark sketch with psi = P e_hat, D scores it with the projection W_i + w0. --variant ft
+adds the embedding match L_MCH (W_i ~ e_hat, what fine-tuning's w' = w0 + e_hat relies on); ff
+leaves it out. Adam 5e-5 (E, G) and 2e-4 (D); W_i are rows of an embedding table updated by
+SparseAdam. Mixed precision follows --precision (auto: bf16 on recent GPUs, fp32 on CPU).
+
+RUN gets checkpoint.safetensors (every --checkpoint-every steps, at the end, and at the next step
+boundary after SIGTERM or Ctrl-C: exit code 5; --resume continues exactly), scalars.jsonl, sample
+grids samples/step-*.png (K sources | target sketch | generated | real) and the base model
+talkinghead-<preset>.safetensors, which `embed`, `finetune`, `render` and `demo` use when it lies in
+a folder the runtime searches (--base-out copies it there, e.g. ~/.cache/torch/hub/checkpoints/).
+--steps is the total step count of the run; `--resume --steps 0` only rewrites the base model.
+
+Several GPUs or nodes: launch the same command with torchrun; each process takes --batch episodes
+per step (DDP averages the gradients, rank 0 writes the files):
+
+    torchrun --nproc_per_node 8 -m talkinghead.plugin.cli train --preset paper-256 --data DATA --out RUN
+    torchrun --nnodes 2 --node_rank R --master_addr HOST --nproc_per_node 8 -m talkinghead.plugin.cli train ...
+
+Recipe of the small CPU base (the one the nodes start from when nothing larger is present; trained on
+../shared/data, non-commercial: never ship it): scripts/train_small_base.sh, i.e.
+
+    talkinghead preprocess ../shared/data/clips --stills ../shared/data/stills --out DATA
+    talkinghead train --preset small-128 --data DATA --out RUN --steps 2000 --batch 2 --video-fraction 0.5 \\
+        --augment-video --base-out ~/.cache/torch/hub/checkpoints/talkinghead-small-128.safetensors
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+from ...runtime.atomic import atomic_path
+from ...runtime.errors import UsageError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ...nodes.training.objective import VARIANTS
+
+    parser.add_argument("--preset", default="small-128", help="network preset (default small-128)")
+    parser.add_argument("--data", required=True, help="DATASET folder written by `talkinghead preprocess`")
+    parser.add_argument("--out", required=True, help="RUN folder")
+    parser.add_argument("--steps", type=int, default=2000, help="total optimisation steps (default 2000)")
+    parser.add_argument("--variant", default="ft", choices=["ft", "ff"], help="ft: with L_MCH (default); ff: without")
+    parser.add_argument("--resume", action="store_true", help="continue RUN/checkpoint.safetensors")
+    parser.add_argument("--k", type=int, default=8, help="source frames per episode (default 8)")
+    parser.add_argument("--batch", type=int, default=2, help="episodes per process and step (default 2)")
+    parser.add_argument("--loss", default="full", choices=sorted(VARIANTS),
+                        help="full = pixel L1 + L_CNT + L_ADV (default); paper = L_CNT + L_ADV")
+    parser.add_argument("--lr-eg", type=float, default=5e-5, help="Adam lr of E and G (default 5e-5)")
+    parser.add_argument("--lr-d", type=float, default=2e-4, help="Adam lr of D and W (default 2e-4)")
+    parser.add_argument("--video-fraction", type=float, default=None,
+                        help="share of episodes from videos (default: uniform over sequences)")
+    parser.add_argument("--augment-video", action="store_true", help="augment video frames like stills")
+    parser.add_argument("--checkpoint-every", type=int, default=250, help="steps between checkpoints (default 250)")
+    parser.add_argument("--sample-every", type=int, default=250, help="steps between sample grids (default 250)")
+    parser.add_argument("--log-every", type=int, default=10, help="steps between JSONL lines (default 10)")
+    parser.add_argument("--grad-checkpointing", action="store_true", help="recompute blocks in backward (less memory)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--base-out", default=None, help="also copy the final base model to this file")
+
+
+def _config(args: argparse.Namespace):
+    from ...nodes.training.augment import AugmentConfig
+    from ...nodes.training.meta import MetaConfig
+
+    if args.steps < 0 or min(args.checkpoint_every, args.sample_every, args.log_every) < 0:
+        raise UsageError("--steps and the --*-every intervals must be >= 0")
+    cfg = MetaConfig(preset=args.preset, k=args.k, batch_size=args.batch, variant=args.variant, lr_eg=args.lr_eg,
+                     lr_d=args.lr_d, loss=args.loss, video_fraction=args.video_fraction, seed=args.seed,
+                     checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
+                     log_every=args.log_every, grad_checkpointing=args.grad_checkpointing)
+    return replace(cfg, augment_video=AugmentConfig()) if args.augment_video else cfg
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ...nodes.networks.presets import get_preset
+    from ...nodes.training.dataset import EpisodeDataset
+    from ...nodes.training.loop import base_path, train
+    from ...nodes.training.objective import VARIANTS, Objective
+    from ...runtime import distributed as ddp_env
+
+    cfg = _config(args)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rt = args.runtime()
+    if rt.device.type == "cuda" and ddp_env.world_size() > 1:
+        rt.device = torch.device("cuda", ddp_env.local_rank())
+    ddp_env.init_from_env(rt.device)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda signum, frame: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        data = EpisodeDataset(args.data, get_preset(cfg.preset).image_size, cfg.augment_video, cfg.augment_still,
+                              cfg.video_fraction)
+        objective = Objective(rt, VARIANTS[cfg.loss])
+        rt.say_once("train-setup", f"meta-learning {cfg.preset} ({cfg.variant}) on {len(data)} sequences "
+                    f"({data.index['frames']} frames), {ddp_env.world_size()} process(es), {rt.describe()}, "
+                    f"losses: {', '.join(objective.terms)}", level=20)
+        st = train(rt, data, cfg, args.out, args.steps, objective, resume=args.resume, stop=stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        ddp_env.cleanup()
+    if ddp_env.is_rank0():
+        base = base_path(args.out, cfg.preset)
+        if args.base_out:
+            with atomic_path(Path(args.base_out).expanduser()) as tmp:
+                shutil.copyfile(base, tmp)
+        print(f"{args.out}: {st.step} steps; base model {base}" + (f" (copied to {args.base_out})" if args.base_out else ""))
+    return 0
