@@ -1,0 +1,1 @@
+"""Self-reenactment evaluation (paper §4): protocol, baselines, scoring and reports."""

@@ -1,0 +1,127 @@
+"""The methods the evaluation compares, each turning one clip's few-shot set into target crops.
+
+All work in the clip's fixed crop (``Scene``): few-shot crops and target landmarks in crop px.
+- ``copy``: the nearest few-shot crop, unchanged.
+- ``warp``: the nearest few-shot crop warped piecewise-affinely to the target's landmarks (``warp.py``).
+- ``model``: embed the T few-shot crops (e_hat, §3.1), fine-tune the base on them in the same crop
+  (§3.3) and generate every target from the sketch of its own landmarks (self-reenactment).
+
+Each returns a ``MethodResult``: (M, S, S, 3) uint8 outputs in target order and its timings.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+METHODS = ("model", "warp", "copy")
+
+
+@dataclass
+class Scene:
+    """One clip and T in the fixed crop.
+
+    Attributes:
+        size: crop side S.
+        matrix: (2, 3) frame px -> crop px.
+        fewshot_frames: T full frames (H, W, 3) uint8; fewshot_landmarks: (T, 68, 2) frame px.
+        fewshot_crops: (T, S, S, 3) uint8; fewshot_crop_landmarks: (T, 68, 2) crop px.
+        target_crops: (M, S, S, 3) uint8 real targets; target_landmarks: (M, 68, 2) crop px.
+        target_frame_landmarks: (M, 68, 2) frame px.
+        nearest: (M,) index of each target's nearest few-shot frame.
+        name: clip name (for messages).
+    """
+
+    size: int
+    matrix: np.ndarray
+    fewshot_frames: list
+    fewshot_landmarks: np.ndarray
+    fewshot_crops: np.ndarray
+    fewshot_crop_landmarks: np.ndarray
+    target_crops: np.ndarray
+    target_landmarks: np.ndarray
+    target_frame_landmarks: np.ndarray
+    nearest: np.ndarray
+    name: str = ""
+
+
+@dataclass
+class MethodResult:
+    """Outputs of one method on one Scene.
+
+    Attributes:
+        outputs: (M, S, S, 3) uint8 in target order.
+        seconds_per_frame: time to produce one target once the method is set up.
+        setup_seconds: one-off cost per clip and T (embedding + fine-tuning for the model; 0 otherwise).
+        info: method details (fine-tuning record, base origin, ...).
+    """
+
+    outputs: np.ndarray
+    seconds_per_frame: float
+    setup_seconds: float = 0.0
+    info: dict = field(default_factory=dict)
+
+
+def run_copy(scene: Scene) -> MethodResult:
+    """The nearest few-shot crop unchanged."""
+    start = time.perf_counter()
+    out = scene.fewshot_crops[scene.nearest].copy()
+    return MethodResult(out, (time.perf_counter() - start) / max(len(out), 1))
+
+
+def run_warp(scene: Scene) -> MethodResult:
+    """The nearest few-shot crop warped to each target's landmarks."""
+    from .warp import warp_face
+
+    start = time.perf_counter()
+    out = np.stack([warp_face(scene.fewshot_crops[k], scene.fewshot_crop_landmarks[k], lms)
+                    for k, lms in zip(scene.nearest, scene.target_landmarks)])
+    return MethodResult(out, (time.perf_counter() - start) / max(len(out), 1))
+
+
+def run_model(rt: Any, base: Any, scene: Scene, config: Any, batch_size: int = 8) -> MethodResult:
+    """Embed + fine-tune ``base`` on the few-shot frames in the scene's crop, then generate the targets.
+
+    Args:
+        rt: Runtime. base: ``person.BaseModel`` (its crop size must be the scene's).
+        scene: the clip and T. config: ``finetune.FineTuneConfig``.
+        batch_size: generation batch.
+    """
+    from ...runtime.errors import UsageError
+    from ..embedding import embed, pixel_digest
+    from ..finetune import fine_tune
+    from ..generate import generate_stream
+    from ..person import person_generator
+    from ..types import Identity
+
+    if base.crop["size"] != scene.size:
+        raise UsageError(f"the base model ({base.cfg.name}) works on {base.crop['size']} px crops; "
+                         f"evaluate it with --size {base.crop['size']}")
+    start = time.perf_counter()
+    e_hat = embed(rt, base, scene.fewshot_crops, scene.fewshot_crop_landmarks)
+    identity = Identity(e_hat=e_hat, k=len(scene.fewshot_frames),
+                        source_digests=[pixel_digest(f) for f in scene.fewshot_frames],
+                        source_landmarks=np.asarray(scene.fewshot_landmarks, np.float32),
+                        source_sizes=np.array([f.shape[:2] for f in scene.fewshot_frames]),
+                        base_model=base.model_id)
+    matrices = np.repeat(np.asarray(scene.matrix, np.float64)[None], len(scene.fewshot_frames), 0)
+    person = fine_tune(rt, base, identity, scene.fewshot_frames, scene.fewshot_landmarks, config,
+                       names=[f"{scene.name} few-shot {k}" for k in range(len(scene.fewshot_frames))],
+                       crop_matrices=matrices)
+    setup = time.perf_counter() - start
+    G = person_generator(person, rt.device)
+    n = len(scene.target_landmarks)
+    start = time.perf_counter()
+    stream = generate_stream(rt, G, np.asarray(scene.target_frame_landmarks, np.float32), np.ones(n, bool),
+                             np.arange(n), np.arange(n), scene.matrix, scene.size, batch_size)
+    out = np.stack([frame.crop for frame in stream])
+    per_frame = (time.perf_counter() - start) / max(n, 1)
+    info = {k: person.info.get(k) for k in ("base_model", "base_origin", "meta_learned_base", "steps", "seconds",
+                                            "batch_size", "lr_g", "lr_d", "loss_terms", "objective", "augment",
+                                            "reconstruction_l1_before", "reconstruction_l1_after", "last")}
+    return MethodResult(out, per_frame, setup, info)
+
+
+__all__ = ["METHODS", "MethodResult", "Scene", "run_copy", "run_model", "run_warp"]
