@@ -1,0 +1,136 @@
+"""File nodes for graphs (``nodes.graph``): read photos and tracks, load/save models, write frames.
+
+Each is a stateless node with ``run(rt, **inputs) -> dict``; path inputs are resolved against the graph's
+folder by the runner (``NODE_TYPES`` names them).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..runtime.errors import BadInputError
+
+
+class ReadImages:
+    """Photos or frames: ``paths`` (a file, video, ``####`` sequence or folder, or a list of them) ->
+    {"images": list of uint8 RGB, "names": list, "image": the first}. ``max_frames`` caps each video/sequence."""
+
+    outputs: ClassVar = {"images": list, "names": list, "image": np.ndarray}
+
+    def run(self, rt: Any, paths: str | list[str], max_frames: int = 8) -> dict[str, Any]:
+        from .io import iter_frames, source_kind
+
+        images, names = [], []
+        for path in [paths] if isinstance(paths, str) else list(paths):
+            kind = source_kind(path)
+            for index, (number, image) in enumerate(iter_frames(path)):
+                if kind != "image" and index >= max_frames:
+                    break
+                images.append(image)
+                names.append(path if kind == "image" else f"{path} frame {number}")
+        if not images:
+            raise BadInputError("no images read", str(paths))
+        return {"images": images, "names": names, "image": images[0]}
+
+
+class LoadBase:
+    """{"base": BaseModel} of ``preset`` (``path``: an explicit base file; else the best present)."""
+
+    outputs: ClassVar = {"base": object}
+
+    def run(self, rt: Any, preset: str = "small-128", path: str | None = None) -> dict[str, Any]:
+        from .person import load_base
+
+        return {"base": load_base(rt, preset=preset, path=path)}
+
+
+class ReadFaceTrack:
+    """{"track": FaceTrack} from a ``.npz`` (``talkinghead landmarks``)."""
+
+    def run(self, rt: Any, path: str) -> dict[str, Any]:
+        from .types import FaceTrack
+
+        return {"track": FaceTrack.load(path)}
+
+
+class SaveFaceTrack:
+    """Write ``track`` to ``path`` (.npz) -> {"path"}."""
+
+    def run(self, rt: Any, track: Any, path: str) -> dict[str, Any]:
+        track.save(path)
+        return {"path": path}
+
+
+class SavePerson:
+    """Write ``person`` to ``path`` (.safetensors) -> {"path", "person"}."""
+
+    def run(self, rt: Any, person: Any, path: str) -> dict[str, Any]:
+        person.save(path)
+        return {"path": path, "person": person}
+
+
+class LoadPerson:
+    """{"person": PersonModel} from ``path``."""
+
+    def run(self, rt: Any, path: str) -> dict[str, Any]:
+        from .types import PersonModel
+
+        if not Path(path).is_file():
+            raise BadInputError("no such PersonModel file", path)
+        return {"person": PersonModel.load(path)}
+
+
+class WriteFrames:
+    """Write a frame stream to ``pattern`` (``name.####.png|exr``; # = frame number) -> {"paths", "count"}.
+
+    ``frames``: GenerateFrames' GeneratedFrame items (the crops are written) or Composite's
+    (frame_number, image, alpha) tuples; ``alpha`` writes RGBA PNGs with the matte.
+    """
+
+    def run(self, rt: Any, frames: Any, pattern: str, alpha: bool = False) -> dict[str, Any]:
+        from .io import expand_pattern
+
+        paths = []
+        for item in frames:
+            rt.check_cancelled()
+            if hasattr(item, "crop"):
+                number, image, matte = item.frame_number, item.crop, None
+            else:
+                number, image, matte = item
+            path = expand_pattern(pattern, int(number))
+            _write(path, image, matte if alpha else None)
+            paths.append(str(path))
+        return {"paths": paths, "count": len(paths)}
+
+
+def _write(path: Path, image: np.ndarray, matte: np.ndarray | None) -> None:
+    from .io import write_image
+
+    if matte is None:
+        write_image(path, image)
+        return
+    import cv2
+
+    from ..runtime.atomic import atomic_path
+    from .composite import with_alpha
+
+    if path.suffix.lower() != ".png":
+        raise BadInputError("alpha is written as RGBA PNG; use a .png pattern", path)
+    rgba = with_alpha(image, matte)
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(rgba[..., [2, 1, 0, 3]]))
+    if not ok:  # pragma: no cover - cv2 encodes any uint8 RGBA
+        raise BadInputError("cannot encode frame", path)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(encoded.tobytes())
+
+
+def node_types() -> dict:
+    """name -> ``graph.NodeType`` of the file nodes above."""
+    from .graph import NodeType
+
+    return {"ReadImages": NodeType(ReadImages, ("paths",)), "LoadBase": NodeType(LoadBase, ("path",)),
+            "ReadFaceTrack": NodeType(ReadFaceTrack, ("path",)), "SaveFaceTrack": NodeType(SaveFaceTrack, ("path",)),
+            "SavePerson": NodeType(SavePerson, ("path",)), "LoadPerson": NodeType(LoadPerson, ("path",)),
+            "WriteFrames": NodeType(WriteFrames, ("pattern",))}
