@@ -198,3 +198,14 @@ def consent_for_model(path: str | os.PathLike | None) -> ConsentRecord | None:
             "no --consent record: 'talkinghead render' will refuse this model unless --no-consent-check is given")
         return None
     return check_consent(ConsentRecord.load(path), path)
+
+
+def read_embedded(path: str | os.PathLike) -> tuple[dict | None, str]:
+    """(embedded record dict or None, claimed consent id) of a PersonModel or Identity .safetensors file."""
+    from ...runtime.weights import load_safetensors
+
+    _, meta = load_safetensors(path)
+    identity = meta.get("identity", meta)
+    if "consent_id" not in identity:
+        raise BadInputError("not a talkinghead PersonModel or Identity", path)
+    return identity.get("consent"), identity.get("consent_id", "")

@@ -10,6 +10,7 @@ most hidden ``.<stem>.*.tmp<suffix>`` files, never an unsigned file under the fi
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import numpy as np
 from ...runtime.atomic import atomic_path, atomic_write_bytes
 from ...runtime.errors import BadInputError, UsageError
 from .certs import ENV_CERT, ENV_KEY, SigningCredentials
-from .consent import ConsentRecord, as_record, check_consent
+from .consent import ConsentRecord, as_record, check_consent, read_embedded
 from .manifest import ManifestSigner, embeds, sidecar_path
 from .watermark import SCHEME, embed_watermark, payload_for
 
@@ -187,22 +188,30 @@ def _png_has_chunk(handle: Any, kind: bytes) -> bool:
 
 
 def resolve_consent(person: Any = None, consent: Any = None, check: bool = True,
-                    where: str | os.PathLike | None = None) -> dict:
-    """The consent entry for output made from ``person`` (PersonModel/Identity) and/or ``consent``.
+                    where: str | os.PathLike | None = None, today: dt.date | None = None) -> dict:
+    """The consent entry for output made from ``person`` and/or under ``consent``.
 
-    With ``check`` the record must be present, unedited, current and (when both are given) the same as the
-    person's; BadInputError naming ``where`` otherwise. Without it, what was found is recorded as is.
+    Args:
+        person: PersonModel or Identity (or the path of their .safetensors): its embedded record.
+        consent: ConsentRecord, record dict or CONSENT.json path.
+        check: the record must be present, unedited, current on ``today`` and (when both are given) the
+            person's own; BadInputError naming ``where`` otherwise. Without it, what was found is recorded.
+
+    Returns:
+        ``consent_provenance(...)``: {"check", "id", "record", "problems"}.
     """
-    identity = getattr(person, "identity", person)
-    embedded = getattr(identity, "consent", None)
-    claimed = getattr(identity, "consent_id", "") or ""
+    if isinstance(person, (str, os.PathLike)):
+        embedded, claimed = read_embedded(person)
+    else:
+        identity = getattr(person, "identity", person)
+        embedded, claimed = getattr(identity, "consent", None), getattr(identity, "consent_id", "") or ""
     given: ConsentRecord | None = None
     try:
         given = as_record(consent, where) if consent is not None else None
         if given is not None and embedded is not None and given.id != embedded.get("id"):
             raise BadInputError(f"consent record {given.id} is not the one this likeness was made under "
                                 f"({embedded.get('id')})", where)
-        record = check_consent(given or embedded, where, "" if given else claimed)
+        record = check_consent(given or embedded, where, "" if given else claimed, today)
     except BadInputError as exc:
         if check:
             raise

@@ -28,7 +28,7 @@ from ...runtime.errors import BadInputError
 
 SCHEME = "talkinghead-qim16/1"
 BLOCK = 16
-DELTA = 64.0
+DELTA = 72.0
 MASK_STD = 8.0
 MASK_MIN = 0.35
 COEFFICIENTS = ((0, 1), (1, 0), (1, 1), (0, 2), (2, 0), (1, 2), (2, 1))

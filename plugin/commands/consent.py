@@ -15,7 +15,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from ...runtime.errors import BadInputError, UsageError
+from ...runtime.errors import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,19 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_any(path: str | Path):
     """(record or None, claimed id) from a CONSENT.json or a PersonModel / Identity file."""
-    from ...nodes.provenance.consent import ConsentRecord
+    from ...nodes.provenance.consent import ConsentRecord, read_embedded
 
     path = Path(path)
     if path.suffix != ".safetensors":
         return ConsentRecord.load(path), ""
-    from ...runtime.weights import load_safetensors
-
-    _, meta = load_safetensors(path)
-    identity = meta.get("identity", meta)
-    if "consent_id" not in identity:
-        raise BadInputError("not a talkinghead PersonModel or Identity", path)
-    record = identity.get("consent")
-    return (ConsentRecord.from_dict(record, path) if record else None), identity.get("consent_id", "")
+    record, claimed = read_embedded(path)
+    return (ConsentRecord.from_dict(record, path) if record else None), claimed
 
 
 def run(args: argparse.Namespace) -> int:
