@@ -112,7 +112,8 @@ class ManifestReport:
 
     Attributes:
         state: "trusted" (valid, signer chains to a trust anchor) | "valid" (signature and hashes match,
-            signer not in the trust list) | "tampered" (a hash or signature does not match) | "absent".
+            signer not in the trust list) | "tampered" (a hash or signature does not match) | "invalid"
+            (e.g. an expired or unacceptable certificate) | "absent".
         failures: c2pa failure codes with their explanations.
         where: "embedded" | "sidecar" | "".
         digital_source_type: of the active manifest's c2pa.created action ("" when none).
@@ -138,11 +139,13 @@ def read_manifest(path: str | os.PathLike, trust_pem: str = "") -> ManifestRepor
     path = Path(path)
     if not path.is_file():
         raise BadInputError("no such file", path)
-    ctx = context(trust_pem)
     sidecar = sidecar_path(path)
+    if not embeds(path) and not sidecar.is_file():
+        return ManifestReport("absent")
+    ctx = context(trust_pem)
     try:
         with open(path, "rb") as stream:
-            if embeds(path) or not sidecar.is_file():
+            if embeds(path):
                 where = "embedded"
                 reader = c2pa.Reader(EMBEDDED_MIME.get(path.suffix.lower(), "application/octet-stream"), stream,
                                      None, ctx)
@@ -175,5 +178,11 @@ def _report(state: str, results: dict, store: dict, where: str) -> ManifestRepor
     info = active.get("signature_info", {})
     signer = {"issuer": info.get("issuer", ""), "common_name": info.get("common_name", "")}
     untrusted_only = all(f.startswith("signingCredential.untrusted") for f in failures)
-    verdict = {"Trusted": "trusted"}.get(state) or ("valid" if state == "Valid" and untrusted_only else "tampered")
+    altered = any("mismatch" in f or f.startswith(("claimSignature", "assertion.")) for f in failures)
+    if state == "Trusted" or (state == "Valid" and not failures):
+        verdict = "trusted" if state == "Trusted" else "valid"
+    elif state == "Valid" and untrusted_only:
+        verdict = "valid"
+    else:
+        verdict = "tampered" if altered else "invalid"
     return ManifestReport(verdict, failures, where, source_type, provenance, signer)

@@ -46,7 +46,7 @@ def verify_file(path: str | os.PathLike, trust_pem: str = "", max_frames: int | 
     watermark = watermark_report(path, max_frames)
     expected = manifest.provenance.get("watermark", {}).get("payload", "")
     consistent = not expected or not watermark["payload"] or expected == watermark["payload"]
-    ok = manifest.state != "tampered" and (manifest.ok or watermark["decoded"] > 0) and consistent
+    ok = manifest.state not in ("tampered", "invalid") and (manifest.ok or watermark["decoded"] > 0) and consistent
     return {"file": str(path), "ok": ok, "manifest": asdict(manifest), "watermark": watermark,
             "watermark_matches_manifest": consistent}
 
@@ -60,7 +60,8 @@ def describe(report: dict[str, Any]) -> str:
     else:
         who = m["signer"].get("common_name") or "?"
         state = {"trusted": "valid, signer trusted", "valid": "valid (signature and hashes match; signer not in "
-                 "the trust list: pass --trust CA.pem)", "tampered": "TAMPERED or invalid"}[m["state"]]
+                 "the trust list: pass --trust CA.pem)", "tampered": "TAMPERED (content or manifest changed after signing)",
+                 "invalid": "INVALID"}[m["state"]]
         lines.append(f"  C2PA manifest ({m['where']}): {state}; signed by {who}")
         if m["digital_source_type"]:
             lines.append(f"  digital source type: {m['digital_source_type'].rsplit('/', 1)[-1]}")
@@ -68,7 +69,7 @@ def describe(report: dict[str, Any]) -> str:
         if consent:
             lines.append(f"  consent: {consent.get('id') or 'none'} ({consent.get('check', '?')})"
                          + "".join(f"; {p}" for p in consent.get("problems", [])))
-        lines += [f"  failure: {f}" for f in m["failures"] if m["state"] == "tampered"]
+        lines += [f"  failure: {f}" for f in m["failures"] if m["state"] in ("tampered", "invalid")]
     if w["decoded"]:
         lines.append(f"  watermark: decoded on {w['decoded']}/{w['frames']} frame(s) ({100 * w['fraction']:.1f}%), "
                      f"payload {w['payload']} (consent id prefix c-{w['payload']})")
