@@ -17,24 +17,28 @@ def watermark_report(path: str | os.PathLike, max_frames: int | None = None) -> 
 
     Returns:
         {"frames": n, "decoded": frames whose payload matches the most common one, "fraction": decoded / n,
-         "payload": that payload as 6 hex digits or "", "other_payloads": {hex: count}}.
+         "payload": that payload as 6 hex digits or "", "other_payloads": {hex: count},
+         "error": why the pixels could not (all) be read, or ""}.
     """
     from ..io import iter_frames
 
     counts: Counter[int] = Counter()
-    total = 0
-    for _, frame in iter_frames(path):
-        found = decode_watermark(frame)
-        total += 1
-        if found is not None:
-            counts[found] += 1
-        if max_frames and total >= max_frames:
-            break
+    total, error = 0, ""
+    try:
+        for _, frame in iter_frames(path):
+            found = decode_watermark(frame)
+            total += 1
+            if found is not None:
+                counts[found] += 1
+            if max_frames and total >= max_frames:
+                break
+    except BadInputError as exc:  # undecodable pixels (e.g. a damaged file): report, do not stop the manifest check
+        error = str(exc)
     if not counts:
-        return {"frames": total, "decoded": 0, "fraction": 0.0, "payload": "", "other_payloads": {}}
+        return {"frames": total, "decoded": 0, "fraction": 0.0, "payload": "", "other_payloads": {}, "error": error}
     (payload, decoded), *others = counts.most_common()
     return {"frames": total, "decoded": decoded, "fraction": decoded / max(total, 1), "payload": f"{payload:06x}",
-            "other_payloads": {f"{p:06x}": n for p, n in others}}
+            "other_payloads": {f"{p:06x}": n for p, n in others}, "error": error}
 
 
 def verify_file(path: str | os.PathLike, trust_pem: str = "", max_frames: int | None = None) -> dict[str, Any]:
@@ -75,6 +79,8 @@ def describe(report: dict[str, Any]) -> str:
                      f"payload {w['payload']} (consent id prefix c-{w['payload']})")
     else:
         lines.append(f"  watermark: not found on any of {w['frames']} frame(s)")
+    if w.get("error"):
+        lines.append(f"  pixels unreadable: {w['error']}")
     if not report["watermark_matches_manifest"]:
         lines.append("  WARNING: the watermark payload differs from the manifest's")
     return "\n".join(lines)

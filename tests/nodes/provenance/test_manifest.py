@@ -7,13 +7,13 @@ import pytest
 
 pytest.importorskip("c2pa")
 
-from talkinghead.nodes.provenance.certs import SigningCredentials, make_test_ca, trust_anchors  # noqa: E402
-from talkinghead.nodes.provenance.consent import new_record  # noqa: E402
-from talkinghead.nodes.provenance.manifest import DIGITAL_SOURCE_TYPE, read_manifest, sidecar_path  # noqa: E402
-from talkinghead.nodes.provenance.mark import has_provenance, mark_output  # noqa: E402
-from talkinghead.nodes.provenance.watermark import decode_watermark, payload_for  # noqa: E402
-from talkinghead.nodes.provenance.verify import verify_file  # noqa: E402
-from talkinghead.runtime.errors import BadInputError, UsageError  # noqa: E402
+from talkinghead.nodes.provenance.certs import SigningCredentials, make_test_ca, trust_anchors
+from talkinghead.nodes.provenance.consent import new_record
+from talkinghead.nodes.provenance.manifest import DIGITAL_SOURCE_TYPE, read_manifest, sidecar_path
+from talkinghead.nodes.provenance.mark import has_provenance, mark_output
+from talkinghead.nodes.provenance.verify import verify_file
+from talkinghead.nodes.provenance.watermark import decode_watermark, payload_for
+from talkinghead.runtime.errors import BadInputError, UsageError
 
 
 @pytest.fixture(scope="module")
