@@ -3,7 +3,7 @@
 Applies to instances with a family starting with "talkinghead" or with a "person" or "consent" key.
 Instance keys it reads (set by the collector):
   instance.data["person"]       PersonModel / Identity .safetensors path, or the loaded object: its embedded
-                                consent record is checked.
+                                consent record is checked (``"personPath"`` is read too, as the extractor sets it).
   instance.data["consent"]      CONSENT.json path, a record dict, or a ConsentRecord: checked; when "person"
                                 is also set, it must be the record the person was made under.
   instance.data["consentDate"]  optional ISO date (YYYY-MM-DD) to check against instead of today.
@@ -22,7 +22,7 @@ def applies(instance) -> bool:
     """Is ``instance`` a talkinghead publish (family talkinghead*, or a "person" / "consent" key)?"""
     families = [instance.data.get("family", "")] + list(instance.data.get("families", []))
     return any(str(f).startswith("talkinghead") for f in families) or any(
-        key in instance.data for key in ("person", "consent"))
+        key in instance.data for key in ("person", "personPath", "consent"))
 
 
 class ValidateTalkingheadConsent(pyblish.api.InstancePlugin):
@@ -39,7 +39,7 @@ class ValidateTalkingheadConsent(pyblish.api.InstancePlugin):
         from talkinghead.runtime.errors import TalkingheadError
 
         data = instance.data
-        consent, person = data.get("consent"), data.get("person")
+        consent, person = data.get("consent"), data.get("person", data.get("personPath"))
         where = next((v for v in (consent, person) if isinstance(v, str) or hasattr(v, "__fspath__")), instance.name)
         try:
             today = dt.date.fromisoformat(str(data["consentDate"])) if data.get("consentDate") else None
