@@ -62,13 +62,18 @@ class Marker:
         """The frame with the invisible watermark (uint8 RGB/RGBA in, same out)."""
         return embed_watermark(image, self.payload)
 
-    def write_image(self, path: str | os.PathLike, image: np.ndarray, frame: int | None = None) -> Path:
-        """Encode an already watermarked uint8 RGB/RGBA frame, sign it and rename it onto ``path``."""
+    def write_image(self, path: str | os.PathLike, image: np.ndarray, frame: int | None = None,
+                    colour: str = "linear") -> Path:
+        """Encode an already watermarked uint8 RGB/RGBA frame, sign it and rename it onto ``path``.
+
+        ``colour``: the colour space of EXR frames ("linear" scene-linear Rec.709, "acescg", "srgb"), tagged
+        in the header; other formats are sRGB-encoded.
+        """
         path = Path(path)
         provenance = {**self.provenance, "frame": frame}
         if path.suffix.lower() == ".exr":
             with atomic_path(path) as tmp:
-                _write_exr(tmp, image)
+                _write_exr(tmp, image, colour)
                 sidecar = self.signer.sign_bytes(tmp.read_bytes(), ".exr", path.name, provenance)[1]
                 atomic_write_bytes(sidecar_path(path), sidecar)
             return path
@@ -97,12 +102,12 @@ def encode_image(path: Path, image: np.ndarray) -> bytes:
     return encoded.tobytes()
 
 
-def _write_exr(path: Path, image: np.ndarray) -> None:
-    """uint8 sRGB RGB(A) -> scene-linear half-float EXR (alpha kept linear), as render's EXR frames."""
+def _write_exr(path: Path, image: np.ndarray, colour: str = "linear") -> None:
+    """uint8 sRGB RGB(A) -> half-float EXR in ``colour`` (default scene-linear; alpha kept linear), tagged."""
     from ..colour import convert_colour
     from ..exr import write_exr
 
-    write_exr(path, convert_colour(image, "srgb", "linear"), colour="linear")
+    write_exr(path, convert_colour(image, "srgb", colour), colour=colour)
 
 
 class SignedVideoWriter:

@@ -55,6 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--matte", default="hull", choices=("hull", "square"), help="composite matte shape")
     parser.add_argument("--backend", default="torch", choices=("torch", "onnx"), help="generator backend")
     parser.add_argument("--overwrite", action="store_true", help="re-render frames that already exist")
+    parser.add_argument("--colorspace", default=None, choices=("linear", "acescg", "srgb"),
+                        help="colour space of EXR frames (OpenColorIO built-in config; tagged in the header): "
+                             "scene-linear Rec.709 (default), ACEScg, or sRGB-encoded; PNG/JPEG are always sRGB")
     parser.add_argument("--sign-cert", default=None,
                         help="C2PA signing certificate chain PEM (default $TALKINGHEAD_SIGN_CERT; a local test CA: "
                              "talkinghead verify --make-test-ca DIR)")
@@ -227,7 +230,8 @@ def render(rt: Any, person: Any, driver: Any, out: str | os.PathLike, frames: tu
            plate: Any = None, plate_where: str | None = None, mp4: str | os.PathLike | None = None,
            alpha: bool = False, batch_size: int = 8, retarget: str = "relative", matte: str = "hull",
            backend: str = "torch", overwrite: bool = False,
-           observe: Callable[[Any, np.ndarray], None] | None = None, *, marker: Any) -> dict[str, Any]:
+           observe: Callable[[Any, np.ndarray], None] | None = None, *, marker: Any,
+           colour: str = "linear") -> dict[str, Any]:
     """Render ``frames`` (driver frame numbers A..B, inclusive) of ``person`` driven by ``driver``.
 
     Args:
@@ -238,6 +242,7 @@ def render(rt: Any, person: Any, driver: Any, out: str | os.PathLike, frames: tu
         plate: None (write crops), an (H, W, 3) image, or frame_number -> image.
         mp4: optional MP4 path covering the rendered range (existing valid frames are read back).
         alpha: RGBA output (matte as alpha).
+        colour: colour space of EXR frames ("linear", "acescg", "srgb"; ignored for other formats).
         observe: called with (GeneratedFrame, written RGB image) for every frame rendered now.
         marker: ``nodes.provenance.mark.Marker``: watermarks each frame, signs each file (required).
 
@@ -282,7 +287,7 @@ def render(rt: Any, person: Any, driver: Any, out: str | os.PathLike, frames: tu
                     check_plate(frame_plate, source_hw, plate_where, n)
                     image, a = paste(frame_plate, item.crop, item.matrix, face_alpha, plate_where, n)
                 image = marker.watermark(image)
-                marker.write_image(paths[n], with_alpha(image, a) if alpha else image, frame=n)
+                marker.write_image(paths[n], with_alpha(image, a) if alpha else image, frame=n, colour=colour)
                 rgb = image
                 if observe:
                     observe(item, image)
@@ -366,6 +371,8 @@ def run(args: argparse.Namespace) -> int:
     person_path = Path(args.person)
     if not person_path.is_file():
         raise BadInputError("no such PersonModel file", person_path)
+    if args.colorspace not in (None, "srgb") and Path(args.out).suffix.lower() != ".exr":
+        raise UsageError(f"--colorspace {args.colorspace} applies to EXR frames; {Path(args.out).suffix} is sRGB")
     frames = parse_frame_range(args.frames) if args.frames else None
     person = PersonModel.load(person_path)
     marker = render_marker(person, person_path, args.sign_cert, args.sign_key, args.no_consent_check)
@@ -374,7 +381,8 @@ def run(args: argparse.Namespace) -> int:
     numbers = driver.frame_numbers
     plate, where = plate_source(args.plate, int(numbers[0]) if len(numbers) else 0)
     result = render(rt, person, driver, args.out, frames, plate, where, args.mp4, args.alpha, args.batch,
-                    args.retarget, args.matte, args.backend, args.overwrite, marker=marker)
+                    args.retarget, args.matte, args.backend, args.overwrite, marker=marker,
+                    colour=args.colorspace or "linear")
     held = f", {len(result['held'])} without a driver face (pose held)" if result["held"] else ""
     print(f"{args.out}: rendered {len(result['rendered'])} frame(s), kept {len(result['skipped'])} "
           f"valid existing frame(s){held}" + (f"; {args.mp4}" if args.mp4 else ""))
