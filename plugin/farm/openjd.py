@@ -3,7 +3,8 @@
 The render step's task parameter ``Frames`` takes one "A-B" range per chunk and depends on the
 fine-tune step, so a farm (AWS Deadline Cloud, or ``openjd run`` locally) fine-tunes once and renders
 chunks in parallel. Chunks are identical to the same frames of a full render, and re-running a chunk
-skips frames already written.
+skips frames already written. The render step signs frames (C2PA) with the certificate named by the
+workers' TALKINGHEAD_SIGN_CERT / TALKINGHEAD_SIGN_KEY environment.
 """
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ def job_template(shot: Shot, first: int, last: int, chunk: int, executable: str 
                      "--max-seconds", str(shot.finetune_max_seconds)]
     if shot.model is not None:
         finetune_args += ["--model", str(shot.model)]
+    if shot.consent is not None:  # embedded in the person: render refuses a likeness without a consent record
+        finetune_args += ["--consent", str(shot.consent)]
     render_args = [*prefix, "render", "--person", str(shot.person_path), "--driver", str(shot.driver),
                    "--out", str(shot.out_pattern), "--frames", "{{Task.Param.Frames}}"]
     if shot.plate is not None:
