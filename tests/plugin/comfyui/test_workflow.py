@@ -148,3 +148,31 @@ def test_retarget_and_preview_nodes(classic_host):
     with pytest.raises(Exception, match="source frame index 3"):
         nodes["TalkingheadRetarget"]().run(driver=driver, source=source, mode="relative", neutral=-1,
                                            source_frame=3)
+
+
+def test_ui_workflow_matches_the_api_workflow(classic_host, workflow):
+    """talkinghead_ui.json (the graph editor's format) holds the same nodes, links and widget values."""
+    import talkinghead
+
+    SaveImage.RETURN_TYPES = ()
+    classes = {**talkinghead.NODE_CLASS_MAPPINGS, "SaveImage": SaveImage}
+    ui = json.loads((WORKFLOW.parent / "talkinghead_ui.json").read_text())
+    by_id = {n["id"]: n for n in ui["nodes"]}
+    links = {link[0]: link for link in ui["links"]}
+    rebuilt = {}
+    for node in ui["nodes"]:
+        declared = classes[node["type"]].INPUT_TYPES()
+        names = [*declared["required"], *declared.get("optional", {})]
+        sockets = {i["name"]: i["link"] for i in node["inputs"]}
+        widgets = iter(node["widgets_values"])
+        inputs = {}
+        for name in names:
+            if name in sockets:
+                if sockets[name] is not None:
+                    _, src, slot, dst, _, _ = links[sockets[name]]
+                    assert dst == node["id"]
+                    inputs[name] = [str(by_id[src]["id"]), slot]
+            else:
+                inputs[name] = next(widgets)
+        rebuilt[str(node["id"])] = {"class_type": node["type"], "inputs": inputs}
+    assert rebuilt == {nid: {"class_type": n["class_type"], "inputs": n["inputs"]} for nid, n in workflow.items()}
