@@ -84,3 +84,23 @@ def test_cloned_checkout_loads_under_a_path_name_without_the_talkinghead_module(
     out = json.loads(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
                                     cwd="/").stdout)
     assert out == {"n": len(NODE_IDS), "talkinghead": [], "torch": False}
+
+
+def _load_shim():
+    import importlib.util
+
+    path = ROOT / "examples" / "comfyui" / "talkinghead_nodes.py"
+    spec = importlib.util.spec_from_file_location(str(path.with_suffix("")), path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_one_file_shim_for_pip_installs_forwards_both_schemas(classic_host):
+    shim = _load_shim()
+    assert set(shim.NODE_CLASS_MAPPINGS) == NODE_IDS and not hasattr(shim, "comfy_entrypoint")
+
+
+def test_one_file_shim_on_a_v3_host(v3_host):
+    shim = _load_shim()
+    assert shim.NODE_CLASS_MAPPINGS is None and callable(shim.comfy_entrypoint)
