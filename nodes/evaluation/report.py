@@ -115,7 +115,9 @@ def markdown(report: dict) -> str:
              (f"- methods: {', '.join(report['methods'])}; shots T = {', '.join(map(str, cfg['shots']))}; "
              f"up to {cfg['max_targets']} targets per clip"),
              f"- base: {report['base']['origin'] if report.get('base') else 'not used'}",
-             f"- fine-tuning: {cfg['steps']} steps, batch {cfg['batch']}, variants {', '.join(cfg['variants'])}"]
+             (f"- fine-tuning: {cfg['steps']} steps, batch {cfg['batch']}, variants {', '.join(cfg['variants'])}, "
+             f"lr G/D {cfg['lr_g'] or 'default'}/{cfg['lr_d'] or 'default'}, "
+             f"augmentation {'on' if cfg.get('augment', True) else 'off'}")]
     lines += [f"- {note}" for note in report["notes"]]
     for name, by_t in (report.get("fid") or {}).get("values", {}).items():
         lines.append(f"- FID {name}: " + ", ".join(f"T={t} {v:.1f}" for t, v in by_t.items()))

@@ -31,7 +31,8 @@ class EvalConfig:
         clips: folder of videos; only: clip stems to keep (None: all).
         shots: the T values; size: crop side S; margin: crop margin (None: the base's, else 0.4).
         methods: any of ``METHODS``; variants: objective variants for "model" (``training.objective.VARIANTS``).
-        steps, batch, lr_g, lr_d, seed: fine-tuning; identity_weight: the face loss's identity term.
+        steps, batch, lr_g, lr_d, seed: fine-tuning; identity_weight: the face loss's identity term;
+            augment: fine-tuning's joint frame + landmark augmentation (False: none).
         preset, base: base model preset and explicit file (None: ``person.load_base``'s choice).
         max_targets: targets per clip; grid_rows: targets shown per T in the grids.
         save_frames: folder for the scored PNGs (None: not written); grids: folder for the grids.
@@ -51,6 +52,7 @@ class EvalConfig:
     lr_d: float | None = None
     seed: int = 0
     identity_weight: float = 0.0
+    augment: bool = True
     preset: str = "small-128"
     base: Path | None = None
     max_targets: int = MAX_TARGETS
@@ -108,11 +110,12 @@ def run_method(rt: Any, ctx: dict, cfg: EvalConfig, name: str, scene: Scene) -> 
     if name == "warp":
         return run_warp(scene)
     from ..finetune import FineTuneConfig
+    from ..training.augment import NO_AUGMENT, AugmentConfig
     from ..training.objective import VARIANTS
 
     objective = replace(VARIANTS[name.split(":", 1)[1]], identity_weight=cfg.identity_weight)
     ft = FineTuneConfig(steps=cfg.steps, batch_size=cfg.batch, lr_g=cfg.lr_g, lr_d=cfg.lr_d, objective=objective,
-                        seed=cfg.seed)
+                        seed=cfg.seed, augment=AugmentConfig() if cfg.augment else NO_AUGMENT)
     return run_model(rt, ctx["base"], scene, ft)
 
 
@@ -206,7 +209,7 @@ def _header(cfg: EvalConfig, ctx: dict, margin: float) -> dict:
               "margin": margin, "max_targets": cfg.max_targets, "methods": list(cfg.methods),
               "variants": list(cfg.variants), "steps": cfg.steps, "batch": cfg.batch, "lr_g": cfg.lr_g,
               "lr_d": cfg.lr_d, "preset": cfg.preset, "seed": cfg.seed, "identity_weight": cfg.identity_weight,
-              "landmarks": {"backend": ctx["backend"].name, "version": ctx["backend"].version},
+              "augment": cfg.augment, "landmarks": {"backend": ctx["backend"].name, "version": ctx["backend"].version},
               "hard_threshold": HARD_THRESHOLD}
     return {"format": R.FORMAT, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "command": list(cfg.command), "config": config,

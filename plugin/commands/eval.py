@@ -41,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr-d", type=float, default=None, help="D learning rate (default: fine_tune's)")
     parser.add_argument("--identity-weight", type=float, default=0.0,
                         help="identity term of the face-feature loss (makes dlib CSIM non-independent)")
+    parser.add_argument("--no-augment", action="store_true", help="fine-tune without augmentation")
     parser.add_argument("--preset", default="small-128", help="base model preset (default small-128)")
     parser.add_argument("--model", type=Path, default=None, help="explicit base model file")
     parser.add_argument("--seed", type=int, default=0)
@@ -61,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     methods = tuple(m for item in args.method for m in _names(item))
     cfg = EvalConfig(clips=args.clips, shots=args.shots, size=args.size, margin=args.margin, methods=methods,
                      variants=args.variant, steps=args.steps, batch=args.batch, lr_g=args.lr_g, lr_d=args.lr_d,
-                     seed=args.seed, identity_weight=args.identity_weight, preset=args.preset, base=args.model,
+                     seed=args.seed, identity_weight=args.identity_weight, augment=not args.no_augment,
+                     preset=args.preset, base=args.model,
                      max_targets=args.max_targets, only=args.only, save_frames=args.save_frames,
                      grids=args.grids or args.out.with_name(args.out.stem + "_grids"),
                      cache_dir=args.landmark_cache, command=tuple(sys.argv))
