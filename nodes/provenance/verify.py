@@ -76,7 +76,8 @@ def describe(report: dict[str, Any]) -> str:
         lines += [f"  failure: {f}" for f in m["failures"] if m["state"] in ("tampered", "invalid")]
     if w["decoded"]:
         lines.append(f"  watermark: decoded on {w['decoded']}/{w['frames']} frame(s) ({100 * w['fraction']:.1f}%), "
-                     f"payload {w['payload']} (consent id prefix c-{w['payload']})")
+                     f"payload {w['payload']} ("
+                     + ("no consent id)" if w["payload"] == "000000" else f"consent id prefix c-{w['payload']})"))
     else:
         lines.append(f"  watermark: not found on any of {w['frames']} frame(s)")
     if w.get("error"):

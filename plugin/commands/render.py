@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 
-from ...runtime.atomic import atomic_path
 from ...runtime.errors import BadInputError, UsageError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -119,28 +118,6 @@ def read_frame(path: Path) -> np.ndarray:
         raise BadInputError("cannot decode frame", path)
     code = cv2.COLOR_BGRA2RGBA if image.ndim == 3 and image.shape[2] == 4 else cv2.COLOR_BGR2RGB
     return cv2.cvtColor(image, code)
-
-
-def write_frame(path: Path, image: np.ndarray) -> None:
-    """Write uint8 RGB or RGBA ``image`` atomically (EXR: half float, scene-linear, alpha kept linear)."""
-    from ...nodes.io import write_image
-
-    if image.shape[-1] == 3:
-        write_image(path, image)
-        return
-    if path.suffix.lower() == ".exr":
-        from ...nodes.colour import convert_colour
-        from ...nodes.exr import write_exr
-
-        write_exr(path, convert_colour(image, "srgb", "linear"), colour="linear")
-        return
-    import cv2
-
-    ok, encoded = cv2.imencode(path.suffix.lower(), np.ascontiguousarray(image[..., [2, 1, 0, 3]]))
-    if not ok:
-        raise UsageError(f"{path}: cannot write RGBA images of type '{path.suffix}' (use .png or .exr)")
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(encoded.tobytes())
 
 
 def remove_stale_temps(path: Path) -> int:
