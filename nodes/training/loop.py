@@ -132,16 +132,30 @@ class RunWriter:
             write_sample_grid(self.run / "samples" / f"step-{st.step:07d}.png", st.E, st.G, episodes)
 
 
+def _state_meta(path: Path) -> dict:
+    """The ``meta`` a checkpoint was saved with, read from its header only."""
+    from safetensors.torch import safe_open
+
+    from ...runtime.weights import METADATA_KEY
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return json.loads((handle.metadata() or {}).get(METADATA_KEY, "{}")).get("meta", {})
+    except Exception as exc:  # safetensors raises several types for foreign/corrupt files
+        raise BadInputError(f"unreadable checkpoint ({exc})", path) from exc
+
+
 def restore(path: Path, st: MetaState, cfg: MetaConfig, data: EpisodeDataset) -> None:
     """Load a checkpoint into ``st``; BadInputError when it belongs to another dataset or preset."""
     from .checkpoint import load_state
 
-    meta = load_state(path, st.modules(), st.optimizers())
+    meta = _state_meta(path)
     if meta.get("dataset_digest") != data.digest:
         raise BadInputError(f"checkpoint was trained on another dataset (digest {meta.get('dataset_digest')}, "
                             f"this one {data.digest}); W_i rows would not match", path)
-    if meta["config"]["preset"] != cfg.preset:
-        raise BadInputError(f"checkpoint holds preset {meta['config']['preset']}, not {cfg.preset}", path)
+    if meta.get("config", {}).get("preset") != cfg.preset:
+        raise BadInputError(f"checkpoint holds preset {meta.get('config', {}).get('preset')}, not {cfg.preset}", path)
+    meta = load_state(path, st.modules(), st.optimizers())
     st.step = int(meta["step"])
     if meta.get("scaler"):
         st.scaler.load_state_dict(meta["scaler"])

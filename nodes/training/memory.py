@@ -4,8 +4,8 @@
 its activations (``torch.utils.checkpoint``, non-reentrant), trading about one extra forward for
 most of the activation memory. The networks are not changed: the blocks' ``forward`` is rebound
 per instance, so state dicts, DDP and export are unaffected. The meta-learning step runs inside
-``torch.nn.utils.parametrize.cached()`` so that the recomputation sees the same spectrally
-normalised weights as the forward pass (no second power iteration).
+``torch.nn.utils.parametrize.cached()`` with the weights computed up front (``warm_parametrizations``)
+so that the recomputation sees the same spectrally normalised weights as the forward pass.
 
 ``SavedTensorMeter`` counts the bytes autograd keeps for backward (unique storages, parameters
 excluded) and their peak over a step: the activation part of training memory, measurable on a CPU.
@@ -25,6 +25,21 @@ def _checkpointed_forward(self: nn.Module, *args: object) -> object:
     if torch.is_grad_enabled():
         return checkpoint(forward, self, *args, use_reentrant=False)
     return forward(self, *args)
+
+
+def warm_parametrizations(*modules: nn.Module) -> None:
+    """Compute every parametrized (spectrally normalised) weight once, inside ``parametrize.cached()``.
+
+    Called at the start of a step's cached context and outside autocast: the weights are then fp32
+    and computed before any checkpointed block, so recomputation finds them cached.
+    """
+    from torch.nn.utils import parametrize
+
+    for module in modules:
+        for m in module.modules():
+            if parametrize.is_parametrized(m):
+                for name in m.parametrizations:
+                    getattr(m, name)
 
 
 def _blocks(module: nn.Module) -> Iterable[nn.Module]:

@@ -33,6 +33,7 @@ from ..networks.losses import embedding_match_loss, hinge_d_loss
 from ..networks.presets import NetworkConfig, get_preset
 from .augment import NO_AUGMENT, AugmentConfig
 from .dataset import Episode
+from .memory import warm_parametrizations
 from .objective import Objective
 from .table import gather_rows, make_table_optimizer, table_step
 
@@ -154,6 +155,7 @@ def generator_step(rt: Any, st: MetaState, nets: tuple, objective: Objective, ep
     _set_d_trainable(st.D, False)
     adversarial = objective.cfg.adversarial
     with parametrize.cached():
+        warm_parametrizations(st.E, st.G, st.D)
         with rt.precision.autocast():
             e_hat = E(xs, ys).float().view(b, k1 - 1, -1).mean(1)  # (B, N): e_hat_i
             x_hat = G(yt, e_hat=e_hat)
@@ -177,6 +179,7 @@ def discriminator_step(rt: Any, st: MetaState, D: nn.Module, ep: Episode, x_hat:
     xt, yt = ep.x[:, -1], ep.y[:, -1]
     _set_d_trainable(st.D, True)
     with parametrize.cached():
+        warm_parametrizations(st.D)
         with rt.precision.autocast():
             w = rows + st.D.w0
             scores, _ = D(torch.cat([xt, x_hat.to(xt.dtype)]), torch.cat([yt, yt]), w=torch.cat([w, w]))

@@ -123,8 +123,9 @@ def select_frames(path: str | Path, max_frames: int) -> list[tuple[int, np.ndarr
     return kept
 
 
-def crop_clip(rt: Any, engine: Any, path: str, cfg: PreprocessConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Face crops of one clip: crops (N, S, S, 3) uint8, landmarks (N, 68, 2) crop px, frame numbers (N,).
+def crop_clip(rt: Any, engine: Any, path: str, cfg: PreprocessConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Face crops of one clip: crops (N, S, S, 3) uint8, landmarks (N, 68, 2) crop px, frame numbers (N,)
+    and the number of selected frames dropped for want of a face.
 
     Raises:
         BadInputError: unreadable video or no face in any selected frame.
@@ -140,15 +141,15 @@ def crop_clip(rt: Any, engine: Any, path: str, cfg: PreprocessConfig) -> tuple[n
     matrix = face_crop_matrix(track.landmarks[valid], cfg.size, cfg.margin)  # one crop per clip
     crops = np.stack([crop_image(frames[k][1], matrix, cfg.size) for k in valid])
     lms = transform_landmarks(track.landmarks[valid], matrix).astype(np.float32)
-    return crops, lms, np.array([frames[k][0] for k in valid], np.int64)
+    return crops, lms, np.array([frames[k][0] for k in valid], np.int64), len(frames) - len(valid)
 
 
 def process_video(rt: Any, engine: Any, task: Task, cfg: PreprocessConfig, out: Path) -> dict:
     """Crop every clip of a video task and write its shard; clips that fail are listed, others kept."""
-    crops, lms, numbers, sources, errors = [], [], [], [], []
+    crops, lms, numbers, sources, errors, dropped = [], [], [], [], [], 0
     for path in task.files:
         try:
-            c, lm, n = crop_clip(rt, engine, path, cfg)
+            c, lm, n, no_face = crop_clip(rt, engine, path, cfg)
         except BadInputError as exc:
             errors.append(str(exc))
             continue
@@ -156,12 +157,13 @@ def process_video(rt: Any, engine: Any, task: Task, cfg: PreprocessConfig, out: 
         lms.append(lm)
         numbers.append(n)
         sources.append(path)
+        dropped += no_face
     if not crops:
         raise BadInputError("; ".join(errors) or "no usable clip")
     seq = SequenceFrames(task.key, "video", task.identity, np.concatenate(crops), np.concatenate(lms),
                          np.concatenate(numbers), sources)
     frames = write_shard(out / SHARD_DIR / task.shard, [seq], {"size": cfg.size, "margin": cfg.margin}, cfg.quality)
-    return {"frames": frames, "clip_errors": errors}
+    return {"frames": frames, "clip_errors": errors, "frames_without_face": dropped}
 
 
 def process_stills(task: Task, cfg: PreprocessConfig, out: Path) -> dict:
@@ -309,6 +311,7 @@ def write_report(out: Path, cfg: PreprocessConfig, sources: list[str], results: 
     report = {"format": REPORT_FORMAT, "config": asdict(cfg), "sources": sources, "seconds": round(seconds, 1),
               "processed": len(results), "done_now": sum(r["status"] == "done" for r in results),
               "already_done": done_before, "frames_written": sum(r.get("frames", 0) for r in results),
+              "frames_without_face": sum(r.get("frames_without_face", 0) for r in results),
               "failed": failed, "partial": [r for r in results if r.get("clip_errors")],
               "dataset": None if index is None else {"sequences": len(index["sequences"]),
                                                      "frames": index["frames"], "kinds": index["kinds"]}}
