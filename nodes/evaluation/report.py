@@ -44,6 +44,8 @@ FORMAT = "talkinghead.eval/1"
 SUMMARY_KEYS = ("ssim", "psnr", "face_ssim", "face_detail", "csim", "lmk_error", "redetect_rate",
                 "hard_mouth_ssim", "hard_eye_ssim", "hard_mouth_psnr", "hard_eye_psnr", "hard_any_mouth_ssim",
                 "hard_any_eye_ssim", "n_hard_mouth", "n_hard_eyes", "seconds_per_frame", "setup_seconds")
+DETAIL_NOTE = ("face detail is the output's Laplacian variance in the face over the real target's: above 1 it "
+               "can mean artifacts (checkerboard, folds), not sharpness; read it with face SSIM and the grids")
 CSIM_NOTE = ("dlib CSIM saturates: two frames of the same person score about 0.98, different people about "
              "0.85, and a 5x5 blur of the real target still scores 0.99; read it as a coarse identity check")
 
@@ -213,5 +215,5 @@ def write_grid(path: str | Path, sections: list[dict], methods: list[str]) -> No
         write_image(path, np.concatenate(blocks, 0))
 
 
-__all__ = ["CSIM_NOTE", "FORMAT", "SUMMARY_KEYS", "grid_rows", "markdown", "method_dir", "save_frames",
+__all__ = ["CSIM_NOTE", "DETAIL_NOTE", "FORMAT", "SUMMARY_KEYS", "grid_rows", "markdown", "method_dir", "save_frames",
            "summarise_clips", "write_grid", "write_json", "write_markdown"]

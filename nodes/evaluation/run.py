@@ -201,7 +201,7 @@ def _context(rt: Any, cfg: EvalConfig, names: list[str]) -> dict:
 
 def _header(cfg: EvalConfig, ctx: dict, margin: float) -> dict:
     base = ctx["base"]
-    notes = [R.CSIM_NOTE, "FID: " + ctx["fid"]["reason"]]
+    notes = [R.CSIM_NOTE, R.DETAIL_NOTE, "FID: " + ctx["fid"]["reason"]]
     if cfg.identity_weight and base is not None:
         notes.append(f"the identity term of the face-feature loss was ON (weight {cfg.identity_weight}): the "
                      "model was trained on dlib's descriptor, so dlib CSIM is NOT an independent measure here")
