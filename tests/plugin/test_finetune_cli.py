@@ -58,3 +58,10 @@ def test_sigterm_checkpoints_and_resume_finishes(tmp_path, photo):
     assert done.returncode == 0, done.stderr[-2000:]
     assert PersonModel.load(out).info["steps"] == step + 2
     assert np.isfinite(PersonModel.load(out).psi.numpy()).all()
+
+
+def test_cli_lists_every_loss_variant():
+    from talkinghead.nodes.training.objective import VARIANTS
+    from talkinghead.plugin.commands.finetune import LOSS_VARIANTS
+
+    assert sorted(LOSS_VARIANTS) == sorted(VARIANTS)
