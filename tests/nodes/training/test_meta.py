@@ -89,6 +89,17 @@ def test_ff_variant_has_no_match_loss(rt, data, episode):
         MetaConfig(variant="xx")
 
 
+def test_mixed_precision_step_runs_through_the_runtime_precision(data, episode):
+    rt = Runtime(device="cpu", precision="bf16-mixed")  # CPU autocast (bf16); fp16 + GradScaler is CUDA only
+    assert rt.precision.mixed
+    st = build_state(rt, CFG, len(data))
+    before = st.G.out_conv.parametrizations.weight.original.detach().clone()
+    parts = meta_step(rt, st, Objective(rt, VARIANTS[CFG.loss]), episode, CFG)
+    assert all(np.isfinite(v) for v in parts.values())
+    assert st.G.out_conv.parametrizations.weight.original.dtype == torch.float32  # master weights stay fp32
+    assert not torch.equal(before, st.G.out_conv.parametrizations.weight.original)
+
+
 def test_generator_loss_falls_over_30_steps_on_a_fixed_episode(rt, data, episode):
     cfg = replace(CFG, lr_eg=5e-4)
     st = build_state(rt, cfg, len(data))
