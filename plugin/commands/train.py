@@ -40,7 +40,7 @@ from ...runtime.errors import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ...nodes.training.objective import VARIANTS
+    from .finetune import LOSS_VARIANTS  # the objective's variant names, without importing torch for --help
 
     parser.add_argument("--preset", default="small-128", help="network preset (default small-128)")
     parser.add_argument("--data", required=True, help="DATASET folder written by `talkinghead preprocess`")
@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue RUN/checkpoint.safetensors")
     parser.add_argument("--k", type=int, default=8, help="source frames per episode (default 8)")
     parser.add_argument("--batch", type=int, default=2, help="episodes per process and step (default 2)")
-    parser.add_argument("--loss", default="full", choices=sorted(VARIANTS),
+    parser.add_argument("--loss", default="full", choices=LOSS_VARIANTS,
                         help="full = pixel L1 + L_CNT + L_ADV (default); paper = L_CNT + L_ADV")
     parser.add_argument("--lr-eg", type=float, default=5e-5, help="Adam lr of E and G (default 5e-5)")
     parser.add_argument("--lr-d", type=float, default=2e-4, help="Adam lr of D and W (default 2e-4)")
