@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from ..runtime.errors import BadInputError, Interrupted, UsageError
-from .training.augment import AugmentConfig, augmented_crop
+from .training.augment import AugmentConfig
 from .training.objective import Objective, ObjectiveConfig
 from .types import Identity, PersonModel
 
@@ -105,81 +105,31 @@ def _start(base: Any, identity: Identity, cfg: FineTuneConfig, device: torch.dev
     return run, lr
 
 
-def sample_batch(rng: np.random.Generator, images: Sequence[np.ndarray], landmarks: np.ndarray,
-                 matrices: np.ndarray, size: int, batch: int, aug: AugmentConfig,
-                 device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """B augmented views drawn with replacement: x (B,3,S,S), y (B,3,S,S) in [-1,1], landmarks (B,68,2) crop px."""
-    from .sketch import draw_sketches, sketch_to_tensor
+@dataclass
+class Photos:
+    """The T source photos prepared once: originals, landmarks, crop matrices, un-augmented crops.
 
-    crops, lms = [], []
-    for k in rng.integers(0, len(images), batch):
-        crop, points = augmented_crop(images[k], landmarks[k], matrices[k], size, rng, aug)
-        crops.append(crop)
-        lms.append(points)
-    lms = np.stack(lms)
-    x = sketch_to_tensor(np.stack(crops)).to(device)
-    y = sketch_to_tensor(draw_sketches(lms, (size, size))).to(device)
-    return x, y, torch.from_numpy(lms).to(device)
-
-
-def train_step(rt: Any, run: _Run, objective: Objective, x: torch.Tensor, y: torch.Tensor, lms: torch.Tensor,
-               scalers: tuple) -> dict[str, float]:
-    """One G step then (with the adversarial term) one D step; returns the logged terms."""
-    adversarial = objective.cfg.adversarial
-    run.D.requires_grad_(False)
-    with rt.precision.autocast():
-        x_hat = run.G(y, psi=run.psi)
-        g_loss, parts = objective.generator_loss(x_hat, x, y, lms, run.D, {"w": run.w.detach()[None]})
-    run.opt_g.zero_grad(set_to_none=True)
-    scalers[0].scale(g_loss).backward()
-    scalers[0].step(run.opt_g)
-    scalers[0].update()
-    parts["g"] = float(g_loss.detach())
-    if adversarial:
-        for n, p in run.D.named_parameters():
-            p.requires_grad_(not n.startswith("W."))
-        with rt.precision.autocast():
-            d_loss, d_parts = objective.discriminator_loss(x_hat, x, y, run.D, {"w": run.w[None]})
-        run.opt_d.zero_grad(set_to_none=True)
-        scalers[1].scale(d_loss).backward()
-        scalers[1].step(run.opt_d)
-        scalers[1].update()
-        parts.update(d_parts)
-    return parts
-
-
-def reconstruction_error(rt: Any, G: Any, psi: torch.Tensor, crops: np.ndarray, crop_lms: np.ndarray) -> float:
-    """Mean |G(y_k; psi) - x_k| over the un-augmented source crops (0..2 scale): the fit to the T photos."""
-    from .sketch import draw_sketches, sketch_to_tensor
-
-    size = crops.shape[1]
-    x = sketch_to_tensor(crops).to(rt.device)
-    y = sketch_to_tensor(draw_sketches(crop_lms, (size, size))).to(rt.device)
-    was_training = G.training
-    G.eval()
-    with torch.no_grad(), rt.precision.autocast():
-        err = float((G(y, psi=psi).float() - x).abs().mean())
-    G.train(was_training)
-    return err
-
-
-def _save(path: Path | None, run: _Run, meta: dict) -> None:
-    if path is not None:
-        from .training.checkpoint import save_state
-
-        save_state(path, run.modules(), run.optimizers(), {**meta, "step": run.step, "history": run.history},
-                   {"sample": run.rng})
-
-
-def fine_tune(rt: Any, base: Any, identity: Identity, images: Sequence[np.ndarray], landmarks: np.ndarray,
-              cfg: FineTuneConfig = FineTuneConfig(), names: Sequence[str] | None = None,
-              checkpoint: str | Path | None = None, resume: bool = False,
-              crop_matrices: np.ndarray | None = None) -> PersonModel:
-    """Fine-tune ``base`` on T photos (``images`` uint8 RGB, ``landmarks`` (T, 68, 2) in their px) -> PersonModel.
-
-    ``crop_matrices`` (T, 2, 3), image px -> crop px: use these crops instead of each photo's own
-    face-centred crop (the evaluation trains and generates in one fixed crop per clip).
+    Attributes:
+        images: T uint8 RGB images; landmarks: (T, 68, 2) in their px; matrices: (T, 2, 3) image -> crop px.
+        crops: (T, S, S, 3) uint8; crop_lms: (T, 68, 2) float32 in crop px.
+        warper: the nearest-source warp for the warp-conditioned variant, else None.
     """
+
+    images: list
+    landmarks: np.ndarray
+    matrices: np.ndarray
+    crops: np.ndarray
+    crop_lms: np.ndarray
+    warper: Any = None
+
+    @property
+    def size(self) -> int:
+        return int(self.crops.shape[1])
+
+
+def prepare_photos(base: Any, images: Sequence[np.ndarray], landmarks: np.ndarray, names: Sequence[str] | None,
+                   crop_matrices: np.ndarray | None = None) -> Photos:
+    """Crop the photos as the base was trained (or with the given (T, 2, 3) ``crop_matrices``)."""
     from .embedding import check_images
     from .sketch import crop_image, face_crops, transform_landmarks
 
@@ -193,24 +143,110 @@ def fine_tune(rt: Any, base: Any, identity: Identity, images: Sequence[np.ndarra
             raise UsageError(f"crop_matrices must be ({len(images)}, 2, 3), got {matrices.shape}")
         crops = np.stack([crop_image(im, m, size) for im, m in zip(images, matrices)])
         crop_lms = np.stack([transform_landmarks(np.asarray(p, np.float32), m) for p, m in zip(landmarks, matrices)])
-    steps = cfg.steps if cfg.steps is not None else (None if cfg.max_seconds else DEFAULT_STEPS)
-    if (steps is not None and steps < 0) or cfg.batch_size < 1 or (cfg.max_seconds is not None and cfg.max_seconds < 0):
-        raise UsageError("fine-tuning needs steps >= 0, batch size >= 1 and max seconds >= 0")
-    objective = Objective(rt, cfg.objective)
-    run, lr = _start(base, identity, cfg, rt.device)
-    checkpoint = Path(checkpoint) if checkpoint else None
-    if resume and checkpoint is not None and checkpoint.is_file():
-        from .training.checkpoint import load_state
+    warper = None
+    if base.cfg.g_warp:
+        from .source_warp import SourceWarper
 
-        meta = load_state(checkpoint, run.modules(), run.optimizers(), {"sample": run.rng})
-        if meta.get("identity") != identity.source_digests:
-            raise BadInputError("this checkpoint was made from other source photos; remove it or pass "
-                                "the same photos", checkpoint)
-        run.step, run.history = int(meta["step"]), list(meta.get("history", []))
-        rt.say_once(f"resume:{checkpoint}", f"fine-tuning resumes from {checkpoint} at step {run.step}", level=20)
-    before = reconstruction_error(rt, run.G, run.psi, crops, crop_lms)
+        warper = SourceWarper(crops, crop_lms)
+    return Photos(images, np.asarray(landmarks, np.float32), matrices, crops, crop_lms.astype(np.float32), warper)
+
+
+def sample_batch(rng: np.random.Generator, photos: Photos, batch: int, cfg_aug: AugmentConfig,
+                 device: torch.device) -> tuple[torch.Tensor, ...]:
+    """B augmented views drawn with replacement.
+
+    Returns:
+        x (B,3,S,S), y (B,3,S,S) in [-1,1], landmarks (B,68,2) crop px, and for the warp variant the
+        nearest OTHER source crop warped to each view's landmarks (B,3,S,S), else None.
+    """
+    from .sketch import draw_sketches, sketch_to_tensor
+    from .training.augment import apply_augment, random_crop_transform
+
+    crops, lms, warped = [], [], []
+    index = rng.integers(0, len(photos.images), batch)
+    for k in index:
+        aug, flip = random_crop_transform(rng, photos.size, cfg_aug)
+        crop, points = apply_augment(photos.images[k], photos.landmarks[k], photos.matrices[k], photos.size, aug, flip)
+        crops.append(crop)
+        lms.append(points)
+        if photos.warper is not None:  # the nearest other source, seen through the same augmentation
+            j = int(photos.warper.nearest(points[None], exclude=np.array([k]))[0])
+            src, src_points = apply_augment(photos.images[j], photos.landmarks[j], photos.matrices[j], photos.size,
+                                            aug, flip)
+            warped.append(photos.warper.warp(src, src_points, points))
+    lms = np.stack(lms)
+    x = sketch_to_tensor(np.stack(crops)).to(device)
+    y = sketch_to_tensor(draw_sketches(lms, (photos.size, photos.size))).to(device)
+    w = sketch_to_tensor(np.stack(warped)).to(device) if warped else None
+    return x, y, torch.from_numpy(lms).to(device), w
+
+
+def train_step(rt: Any, run: _Run, objective: Objective, batch: tuple, scalers: tuple) -> dict[str, float]:
+    """One G step then (with the adversarial term) one D step on ``sample_batch``'s output; the logged terms."""
+    x, y, lms, warped = batch
+    run.D.requires_grad_(False)
+    with rt.precision.autocast():
+        x_hat = run.G(y, psi=run.psi, warped=warped)
+        g_loss, parts = objective.generator_loss(x_hat, x, y, lms, run.D, {"w": run.w.detach()[None]})
+    run.opt_g.zero_grad(set_to_none=True)
+    scalers[0].scale(g_loss).backward()
+    scalers[0].step(run.opt_g)
+    scalers[0].update()
+    parts["g"] = float(g_loss.detach())
+    if objective.cfg.adversarial:
+        for n, p in run.D.named_parameters():
+            p.requires_grad_(not n.startswith("W."))
+        with rt.precision.autocast():
+            d_loss, d_parts = objective.discriminator_loss(x_hat, x, y, run.D, {"w": run.w[None]})
+        run.opt_d.zero_grad(set_to_none=True)
+        scalers[1].scale(d_loss).backward()
+        scalers[1].step(run.opt_d)
+        scalers[1].update()
+        parts.update(d_parts)
+    return parts
+
+
+def reconstruction_error(rt: Any, G: Any, psi: torch.Tensor, photos: Photos) -> float:
+    """Mean |G(y_k; psi) - x_k| over the un-augmented source crops (0..2 scale): the fit to the T photos
+    (warp variant: each from the nearest other source)."""
+    from .sketch import draw_sketches, sketch_to_tensor
+
+    x = sketch_to_tensor(photos.crops).to(rt.device)
+    y = sketch_to_tensor(draw_sketches(photos.crop_lms, (photos.size, photos.size))).to(rt.device)
+    warped = None
+    if photos.warper is not None:
+        warped = photos.warper.tensor(photos.crop_lms, rt.device, exclude=np.arange(len(photos.crops)))
+    was_training = G.training
+    G.eval()
+    with torch.no_grad(), rt.precision.autocast():
+        err = float((G(y, psi=psi, warped=warped).float() - x).abs().mean())
+    G.train(was_training)
+    return err
+
+
+def _save(path: Path | None, run: _Run, meta: dict) -> None:
+    if path is not None:
+        from .training.checkpoint import save_state
+
+        save_state(path, run.modules(), run.optimizers(), {**meta, "step": run.step, "history": run.history},
+                   {"sample": run.rng})
+
+
+def _resume(rt: Any, run: _Run, checkpoint: Path, identity: Identity) -> None:
+    from .training.checkpoint import load_state
+
+    meta = load_state(checkpoint, run.modules(), run.optimizers(), {"sample": run.rng})
+    if meta.get("identity") != identity.source_digests:
+        raise BadInputError("this checkpoint was made from other source photos; remove it or pass "
+                            "the same photos", checkpoint)
+    run.step, run.history = int(meta["step"]), list(meta.get("history", []))
+    rt.say_once(f"resume:{checkpoint}", f"fine-tuning resumes from {checkpoint} at step {run.step}", level=20)
+
+
+def _loop(rt: Any, run: _Run, objective: Objective, photos: Photos, cfg: FineTuneConfig, steps: int | None,
+          checkpoint: Path | None, meta: dict) -> dict[str, float]:
+    """Optimise until ``steps`` or the time box; checkpoint every N steps and when cancelled."""
     scalers = (rt.precision.scaler(), rt.precision.scaler())
-    meta = {"identity": identity.source_digests}
     start, last = time.monotonic(), {}
     try:
         with rt.progress(steps, "fine-tune") as bar:
@@ -218,9 +254,8 @@ def fine_tune(rt: Any, base: Any, identity: Identity, images: Sequence[np.ndarra
                 if cfg.max_seconds is not None and time.monotonic() - start >= cfg.max_seconds:
                     break
                 rt.check_cancelled()
-                x, y, lms = sample_batch(run.rng, images, landmarks, matrices, size, cfg.batch_size, cfg.augment,
-                                         rt.device)
-                last = train_step(rt, run, objective, x, y, lms, scalers)
+                batch = sample_batch(run.rng, photos, cfg.batch_size, cfg.augment, rt.device)
+                last = train_step(rt, run, objective, batch, scalers)
                 run.step += 1
                 if run.step == 1 or run.step % 10 == 0:
                     run.history.append({"step": run.step, **{k: round(v, 5) for k, v in last.items()}})
@@ -230,21 +265,47 @@ def fine_tune(rt: Any, base: Any, identity: Identity, images: Sequence[np.ndarra
     except Interrupted:
         _save(checkpoint, run, meta)
         raise
+    return last
+
+
+def fine_tune(rt: Any, base: Any, identity: Identity, images: Sequence[np.ndarray], landmarks: np.ndarray,
+              cfg: FineTuneConfig = FineTuneConfig(), names: Sequence[str] | None = None,
+              checkpoint: str | Path | None = None, resume: bool = False,
+              crop_matrices: np.ndarray | None = None) -> PersonModel:
+    """Fine-tune ``base`` on T photos (``images`` uint8 RGB, ``landmarks`` (T, 68, 2) in their px) -> PersonModel.
+
+    ``crop_matrices`` (T, 2, 3), image px -> crop px: use these crops instead of each photo's own
+    face-centred crop (the evaluation trains and generates in one fixed crop per clip).
+    """
+    photos = prepare_photos(base, images, landmarks, names, crop_matrices)
+    steps = cfg.steps if cfg.steps is not None else (None if cfg.max_seconds else DEFAULT_STEPS)
+    if (steps is not None and steps < 0) or cfg.batch_size < 1 or (cfg.max_seconds is not None and cfg.max_seconds < 0):
+        raise UsageError("fine-tuning needs steps >= 0, batch size >= 1 and max seconds >= 0")
+    objective = Objective(rt, cfg.objective)
+    run, lr = _start(base, identity, cfg, rt.device)
+    checkpoint = Path(checkpoint) if checkpoint else None
+    if resume and checkpoint is not None and checkpoint.is_file():
+        _resume(rt, run, checkpoint, identity)
+    before = reconstruction_error(rt, run.G, run.psi, photos)
+    meta = {"identity": identity.source_digests}
+    start = time.monotonic()
+    last = _loop(rt, run, objective, photos, cfg, steps, checkpoint, meta)
     seconds = time.monotonic() - start
-    after = reconstruction_error(rt, run.G, run.psi, crops, crop_lms)
+    after = reconstruction_error(rt, run.G, run.psi, photos)
     _save(checkpoint, run, meta)
     info = {"kind": "fine-tuned", "base_model": base.model_id, "base_origin": base.origin,
             "meta_learned_base": base.meta_learned, "steps": run.step, "seconds": round(seconds, 2),
-            "T": len(images), "batch_size": cfg.batch_size, "lr_g": lr[0], "lr_d": lr[1],
+            "T": len(photos.images), "batch_size": cfg.batch_size, "lr_g": lr[0], "lr_d": lr[1],
             "loss_terms": objective.terms, "objective": cfg.objective.to_dict(), "augment": cfg.augment.to_dict(),
             "reconstruction_l1_before": round(before, 5), "reconstruction_l1_after": round(after, 5),
-            "last": {k: round(v, 5) for k, v in last.items()}, "history": run.history, "crop": crop}
+            "last": {k: round(v, 5) for k, v in last.items()}, "history": run.history, "crop": base.crop}
     G = copy.deepcopy(run.G).eval()
     return PersonModel(config=base.cfg.to_dict(), generator={k: v.detach().cpu() for k, v in G.state_dict().items()},
                        psi=run.psi.detach().cpu().clone(), identity=identity,
                        discriminator={k: v.detach().cpu() for k, v in run.D.state_dict().items()
                                       if not k.startswith("W.")},
-                       w=run.w.detach().cpu().clone(), info=info)
+                       w=run.w.detach().cpu().clone(), info=info, source_crops=torch.from_numpy(photos.crops.copy()),
+                       source_crop_landmarks=torch.from_numpy(photos.crop_lms.copy()))
 
 
 class FineTune:

@@ -128,7 +128,8 @@ def generate_stream(rt: Any, generator: Any, poses: np.ndarray, valid: np.ndarra
 
     Args:
         rt: Runtime (device, precision, cancellation).
-        generator: callable (B, 3, S, S) sketches in [-1, 1] -> (B, 3, S, S) RGB in [-1, 1].
+        generator: callable (B, 3, S, S) sketches in [-1, 1] -> (B, 3, S, S) RGB in [-1, 1]; one with a
+            ``warper`` attribute (warp variant) is called with the warped sources as a second input.
         poses: (N, 68, 2) retargeted landmarks in source px for the full track.
         valid, frame_numbers: (N,) per track index.
         positions: sorted track indices to yield.
@@ -147,8 +148,10 @@ def generate_stream(rt: Any, generator: Any, poses: np.ndarray, valid: np.ndarra
         index = np.arange(b * batch_size, min((b + 1) * batch_size, n))
         crop_lms = np.asarray(transform_landmarks(poses[index], matrix), np.float32)
         y = sketch_to_tensor(draw_sketches(crop_lms, (size, size))).to(rt.device, torch.float32)
+        warper = getattr(generator, "warper", None)  # warp-conditioned variant: the warped source too
+        warped = warper.tensor(crop_lms, rt.device) if warper is not None else None
         with torch.inference_mode(), rt.precision.autocast():
-            crops = to_uint8(generator(y))
+            crops = to_uint8(generator(y) if warped is None else generator(y, warped))
         for j, i in enumerate(index.tolist()):
             if i in wanted:
                 yield GeneratedFrame(int(frame_numbers[i]), crops[j], matrix, bool(valid[i]), crop_lms[j])

@@ -148,6 +148,10 @@ def load_base(rt: Any, preset: str = "small-128", path: str | os.PathLike | None
         spec_name = f"base-{preset}"
         try:
             get_spec(spec_name)
+        except MissingWeightsError:
+            reason = f"preset {preset} has no base-model file (a test preset)"
+            return rt.load_cached(("base", preset, "random"), lambda: random_base(cfg, rt.device, reason=reason))
+        try:
             resolved = rt.resolve(spec_name, check_hash=False)
         except MissingWeightsError as exc:
             reason = f"no meta-learned {spec_name} found"
@@ -163,8 +167,16 @@ def load_base(rt: Any, preset: str = "small-128", path: str | os.PathLike | None
     return base
 
 
-def feed_forward_person(base: BaseModel, identity: Identity) -> PersonModel:
-    """The feed-forward person (no fine-tuning, §3.1): psi = P e_hat, w = w0 + e_hat, base G and D."""
+def feed_forward_person(base: BaseModel, identity: Identity, source_crops: np.ndarray | None = None,
+                        source_crop_landmarks: np.ndarray | None = None) -> PersonModel:
+    """The feed-forward person (no fine-tuning, §3.1): psi = P e_hat, w = w0 + e_hat, base G and D.
+
+    The warp-conditioned variant also needs the source crops (T, S, S, 3) uint8 and their (T, 68, 2)
+    crop landmarks (``sketch.face_crops`` of the photos the Identity was embedded from).
+    """
+    if base.cfg.g_warp and source_crops is None:
+        raise UsageError(f"the warp-conditioned base {base.model_id} needs the source crops to generate "
+                         "(feed_forward_person(..., source_crops, source_crop_landmarks))")
     dim = base.cfg.embed_dim
     e_hat = torch.as_tensor(np.asarray(identity.e_hat, np.float32)).reshape(-1)
     if e_hat.numel() != dim:
@@ -177,20 +189,29 @@ def feed_forward_person(base: BaseModel, identity: Identity) -> PersonModel:
     d_state = {k: v.detach().cpu().clone() for k, v in base.D.state_dict().items() if not k.startswith("W.")}
     info = {"base_model": base.model_id, "base_origin": base.origin, "kind": "feed-forward", "steps": 0,
             "crop": base.crop}
+    sources = {}
+    if source_crops is not None:
+        sources = {"source_crops": torch.from_numpy(np.ascontiguousarray(source_crops, np.uint8)),
+                   "source_crop_landmarks": torch.from_numpy(np.asarray(source_crop_landmarks, np.float32))}
     return PersonModel(config=base.cfg.to_dict(), generator=state, psi=psi, identity=identity,
-                       discriminator=d_state, w=w, info=info)
+                       discriminator=d_state, w=w, info=info, **sources)
 
 
 class PersonGenerator(nn.Module):
-    """G(y; psi') with psi' bound as a buffer: (B, 3, S, S) sketch in [-1, 1] -> (B, 3, S, S) RGB in [-1, 1]."""
+    """G(y; psi') with psi' bound as a buffer: (B, 3, S, S) sketch in [-1, 1] -> (B, 3, S, S) RGB in [-1, 1].
 
-    def __init__(self, G: Generator, psi: torch.Tensor):
+    The warp-conditioned variant takes the warped source (B, 3, S, S) as a second input; its ``warper``
+    (``source_warp.SourceWarper``, a plain attribute) makes it from target landmarks in crop px.
+    """
+
+    def __init__(self, G: Generator, psi: torch.Tensor, warper: Any = None):
         super().__init__()
         self.G = G
         self.register_buffer("psi", psi.detach().reshape(1, -1).float().clone())
+        self.warper = warper
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        return self.G(y, psi=self.psi.to(y.dtype))
+    def forward(self, y: torch.Tensor, warped: torch.Tensor | None = None) -> torch.Tensor:
+        return self.G(y, psi=self.psi.to(y.dtype), warped=warped)
 
 
 def person_generator(person: PersonModel, device: torch.device | str = "cpu") -> PersonGenerator:
@@ -207,8 +228,16 @@ def person_generator(person: PersonModel, device: torch.device | str = "cpu") ->
     psi = torch.as_tensor(person.psi)
     if psi.numel() != G.psi_dim:
         raise BadInputError(f"the PersonModel's psi has {psi.numel()} entries, G expects {G.psi_dim}")
+    warper = None
+    if cfg.g_warp:
+        from .source_warp import SourceWarper
+
+        if person.source_crops is None:
+            raise BadInputError("this warp-conditioned PersonModel holds no source crops to warp")
+        warper = SourceWarper(torch.as_tensor(person.source_crops).numpy(),
+                              torch.as_tensor(person.source_crop_landmarks).numpy())
     remove_spectral_norm(G.eval())
-    return PersonGenerator(G, psi).to(device).eval().requires_grad_(False)
+    return PersonGenerator(G, psi, warper).to(device).eval().requires_grad_(False)
 
 
 __all__ = ["BASE_FORMAT", "BaseModel", "PersonGenerator", "base_tensors", "build_networks", "feed_forward_person",

@@ -213,6 +213,9 @@ class PersonModel:
         w: (embed_dim,) tensor w' (initialised to w0 + e_hat), or None.
         identity: the Identity it was fine-tuned from.
         info: free-form record: base model id, steps, seconds, losses, augmentation, crop size/margin.
+        source_crops: (T, S, S, 3) uint8 tensor of the source frames' face crops, or None; the
+            warp-conditioned variant (``config["g_warp"]``) warps them to each target pose.
+        source_crop_landmarks: (T, 68, 2) float32 tensor of their landmarks in crop px, or None.
     """
 
     config: dict
@@ -222,6 +225,8 @@ class PersonModel:
     discriminator: dict = field(default_factory=dict)
     w: object = None
     info: dict = field(default_factory=dict)
+    source_crops: object = None
+    source_crop_landmarks: object = None
 
     def save(self, path: str | os.PathLike) -> None:
         """One ``.safetensors`` file: ``G.*``, ``D.*``, ``psi``, ``w``, ``identity.*`` + JSON metadata."""
@@ -232,6 +237,9 @@ class PersonModel:
         tensors["psi"] = self.psi
         if self.w is not None:
             tensors["w"] = self.w
+        if self.source_crops is not None:
+            tensors["sources.crops"] = self.source_crops
+            tensors["sources.landmarks"] = self.source_crop_landmarks
         tensors.update({f"identity.{k}": v for k, v in self.identity.tensors().items()})
         meta = {"format": PERSON_FORMAT, "config": self.config, "info": self.info,
                 "identity": self.identity.metadata()}
@@ -250,4 +258,5 @@ class PersonModel:
 
         identity = Identity.from_parts(part("identity."), meta["identity"], path)
         return cls(config=meta["config"], generator=part("G."), psi=tensors["psi"], identity=identity,
-                   discriminator=part("D."), w=tensors.get("w"), info=meta.get("info", {}))
+                   discriminator=part("D."), w=tensors.get("w"), info=meta.get("info", {}),
+                   source_crops=tensors.get("sources.crops"), source_crop_landmarks=tensors.get("sources.landmarks"))

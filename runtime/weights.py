@@ -109,6 +109,9 @@ def _specs() -> Mapping[str, ModelSpec]:
             "base-paper-256", "talkinghead-paper-256.safetensors", "", "",
             "yours: trained locally by `talkinghead train` (data licences apply)",
             "meta-learned paper-256 base model"),
+        *[ModelSpec(f"base-{p}-warp", f"talkinghead-{p}-warp.safetensors", "", "",
+                    "yours: trained locally by `talkinghead train` (data licences apply)",
+                    f"meta-learned {p}-warp base model (warp-conditioned variant)") for p in ("small-128", "paper-256")],
     ]
     return {s.name: s for s in specs}
 

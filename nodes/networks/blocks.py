@@ -149,10 +149,10 @@ def _sn_targets(module: nn.Module) -> list[nn.Module]:
     return [m for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 
 
-def apply_spectral_norm(module: nn.Module) -> nn.Module:
-    """Spectral norm (Miyato et al. [33]) on every Conv2d and Linear weight, in place (§3.4)."""
+def apply_spectral_norm(module: nn.Module, exclude: tuple[nn.Module, ...] = ()) -> nn.Module:
+    """Spectral norm (Miyato et al. [33]) on every Conv2d and Linear weight but ``exclude``, in place (§3.4)."""
     for m in _sn_targets(module):
-        if not parametrize.is_parametrized(m, "weight"):
+        if all(m is not e for e in exclude) and not parametrize.is_parametrized(m, "weight"):
             spectral_norm(m)
     return module
 

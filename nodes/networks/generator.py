@@ -3,6 +3,10 @@
 Image-to-image network after Johnson et al. [20] with residual blocks [6]: down blocks with instance
 norm encode the landmark sketch y, residual blocks and up blocks use AdaIN whose coefficients come
 from psi_hat = P e_hat; self-attention at ``attn_down_res`` (down) and ``attn_up_res`` (up).
+
+Warp-conditioned variant (``cfg.g_warp``, not in the paper): the input is the sketch and a source
+frame already warped to the target landmarks (6 channels), and the output is that warped frame plus
+a learned residual whose last convolution starts at zero (an untrained G returns the warp).
 """
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ class Generator(nn.Module):
         super().__init__()
         self.cfg = cfg
         down: list[nn.Module] = []
-        c, res = 3, cfg.image_size
+        c, res = (6 if cfg.g_warp else 3), cfg.image_size
         for level in range(cfg.g_num_down):
             down.append(ResBlockDown(c, cfg.channels(level), norm=True, first=level == 0))
             c, res = cfg.channels(level), res // 2
@@ -51,12 +55,16 @@ class Generator(nn.Module):
         self.up = nn.ModuleList(up)
         self.out_norm = AdaIN(c)
         self.out_conv = nn.Conv2d(c, 3, 3, padding=1)
+        self.g_warp = bool(cfg.g_warp)  # plain bool: TorchScript-friendly
+        if self.g_warp:  # the residual's last convolution starts at zero (no spectral norm: it would undo that)
+            nn.init.zeros_(self.out_conv.weight)
+            nn.init.zeros_(self.out_conv.bias)
         self._psi_sizes = [m.psi_dim for m in [*self.up, self.out_norm]]  # attention blocks take 0
         self.psi_dim = sum(self._psi_sizes)
         self.embed_dim, self.multiple = cfg.embed_dim, 1 << cfg.g_num_down  # plain ints: TorchScript-friendly
         self.P = nn.Linear(cfg.embed_dim, self.psi_dim, bias=False)
         if cfg.spectral_norm:
-            apply_spectral_norm(self)
+            apply_spectral_norm(self, exclude=(self.out_conv,) if self.g_warp else ())
 
     def project(self, e_hat: torch.Tensor) -> torch.Tensor:
         """psi_hat = P e_hat: (B, embed_dim) -> (B, psi_dim)."""
@@ -65,17 +73,25 @@ class Generator(nn.Module):
         return self.P(e_hat)
 
     def forward(self, y: torch.Tensor, e_hat: torch.Tensor | None = None,
-                psi: torch.Tensor | None = None) -> torch.Tensor:
-        """x_hat = G(y, psi).
+                psi: torch.Tensor | None = None, warped: torch.Tensor | None = None) -> torch.Tensor:
+        """x_hat = G(y, psi) (warp variant: G(y, warped, psi)).
 
         Args:
             y: (B,3,H,W) landmark sketches in [-1,1]; H, W multiples of 2^g_num_down.
             e_hat: (B, embed_dim) identity embedding (psi = P e_hat), or
             psi: (B, psi_dim) or (1, psi_dim) AdaIN coefficients (fine-tuned psi', broadcast over B).
+            warped: (B,3,H,W) source frame warped to y's landmarks, in [-1,1] (warp variant only).
         Returns:
-            (B,3,H,W) frames in [-1,1] (tanh).
+            (B,3,H,W) frames in [-1,1] (tanh; warp variant: warped + residual, not clamped).
         """
         check_image("G: y", y, 3, self.multiple)
+        if self.g_warp:
+            if warped is None:
+                raise ValueError("G (warp variant): give the warped source frame 'warped' (B,3,H,W)")
+            if not torch.jit.is_tracing() and warped.shape != y.shape:
+                raise ValueError(f"G: warped {list(warped.shape)} must match y {list(y.shape)}")
+        elif warped is not None:
+            raise ValueError("G: 'warped' is only taken by the warp-conditioned variant (preset *-warp)")
         if psi is None:
             if e_hat is None:
                 raise ValueError("G: give exactly one of e_hat and psi")
@@ -86,10 +102,14 @@ class Generator(nn.Module):
                                            or psi.shape[0] not in (1, y.shape[0])):
             raise ValueError(f"G: psi must be ({y.shape[0]} or 1, {self.psi_dim}), got {list(psi.shape)}")
         h = y
+        if warped is not None:
+            h = torch.cat([y, warped], dim=1)
         for layer in self.down:
             h = layer(h)
         chunks = psi.split(self._psi_sizes, dim=1)
         for k, layer in enumerate(self.up):
             h = layer(h, chunks[k])
         h = F.relu(self.out_norm(h, chunks[-1]))
+        if warped is not None:
+            return warped + self.out_conv(h)
         return torch.tanh(self.out_conv(h))

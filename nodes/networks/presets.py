@@ -31,6 +31,11 @@ class NetworkConfig:
         attn_down_res: resolution of the self-attention block in every down path (E, G, D).
         attn_up_res: resolution of the self-attention block in G's up path.
         spectral_norm: spectral norm on every conv/linear layer (training); removable for export.
+        g_warp: the warp-conditioned variant (not in the paper): G also sees the nearest source frame
+            warped piecewise-affinely to the target landmarks (6 input channels) and outputs a residual
+            on top of it, initialised to zero, so an untrained G reproduces the warp exactly and training
+            learns what a warp cannot do (mouth interior, eyes, occlusions), as the same authors' later
+            bi-layer model separates a warped texture from a learned correction.
     """
 
     name: str
@@ -43,6 +48,7 @@ class NetworkConfig:
     attn_down_res: int
     attn_up_res: int
     spectral_norm: bool = True
+    g_warp: bool = False
 
     def __post_init__(self) -> None:
         s = self.image_size
@@ -87,7 +93,11 @@ class NetworkConfig:
         return cls(**dict(d))
 
 
-PRESETS: Mapping[str, NetworkConfig] = MappingProxyType({
+def _with_warp(cfg: NetworkConfig) -> NetworkConfig:
+    return dataclasses.replace(cfg, name=f"{cfg.name}-warp", g_warp=True)
+
+
+_PAPER: Mapping[str, NetworkConfig] = MappingProxyType({
     # §3.4: 64..512 channels, N = 512, attention at 32x32 (down) and 64x64 (G up), 256 px crops.
     "paper-256": NetworkConfig("paper-256", 256, 512, 64, 512, g_num_down=4, g_num_res=5,
                                attn_down_res=32, attn_up_res=64),
@@ -98,6 +108,8 @@ PRESETS: Mapping[str, NetworkConfig] = MappingProxyType({
     "tiny-64": NetworkConfig("tiny-64", 64, 64, 16, 64, g_num_down=3, g_num_res=1,
                              attn_down_res=16, attn_up_res=32),
 })
+# The paper-faithful presets, and each one's warp-conditioned variant ("<name>-warp", see g_warp).
+PRESETS: Mapping[str, NetworkConfig] = MappingProxyType({**_PAPER, **{f"{k}-warp": _with_warp(v) for k, v in _PAPER.items()}})
 
 
 def get_preset(name: str) -> NetworkConfig:

@@ -75,25 +75,31 @@ def compose(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
     return full[:2]
 
 
-def augmented_crop(image: np.ndarray, landmarks: np.ndarray, crop_matrix: np.ndarray, size: int,
-                   rng: np.random.Generator, cfg: AugmentConfig) -> tuple[np.ndarray, np.ndarray]:
-    """One augmented view of a face.
+def apply_augment(image: np.ndarray, landmarks: np.ndarray, crop_matrix: np.ndarray, size: int,
+                  aug: np.ndarray, flip: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A face crop under the crop-plane similarity ``aug`` (from ``random_crop_transform``).
 
     Args:
         image: (H, W, 3) uint8 source image.
         landmarks: (68, 2) landmarks in ``image`` px.
         crop_matrix: (2, 3) image px -> crop px (``sketch.face_crop_matrix``).
         size: crop side S.
-        rng: numpy Generator (the caller owns its state: resumable).
-        cfg: augmentation ranges.
+        aug, flip: the (2, 3) crop-plane transform and whether it mirrors.
 
     Returns:
         (S, S, 3) uint8 crop and (68, 2) float32 landmarks in crop px (indices mirrored on a flip).
     """
-    aug, flip = random_crop_transform(rng, size, cfg)
     matrix = compose(aug, crop_matrix)
     crop = crop_image(image, matrix, size)
     lms = transform_landmarks(np.asarray(landmarks, np.float32), matrix)
     if flip:
         lms = lms[MIRROR_68]
     return crop, np.ascontiguousarray(lms, np.float32)
+
+
+def augmented_crop(image: np.ndarray, landmarks: np.ndarray, crop_matrix: np.ndarray, size: int,
+                   rng: np.random.Generator, cfg: AugmentConfig) -> tuple[np.ndarray, np.ndarray]:
+    """One randomly augmented view of a face (``apply_augment`` of a ``random_crop_transform``); ``rng`` is
+    the caller's numpy Generator (its state is checkpointed, so runs resume exactly)."""
+    aug, flip = random_crop_transform(rng, size, cfg)
+    return apply_augment(image, landmarks, crop_matrix, size, aug, flip)

@@ -40,6 +40,10 @@ def person_metadata(person: Any, size: int, source: str = "") -> dict:
 def _generator(person: Any):
     from ...nodes.person import person_generator
 
+    if person.config.get("g_warp"):
+        raise UsageError("this PersonModel is the warp-conditioned variant (preset *-warp): its generator also "
+                         "takes the source frame warped to each pose, which ONNX/TorchScript exports do not carry "
+                         "yet; export a person fine-tuned from a paper-faithful preset, or render with --backend torch")
     return person_generator(person, "cpu")
 
 
