@@ -2,7 +2,7 @@
 # Reproduce the small-128 base model from ../shared/data in one command (CPU; ~2-4 s per step on 2 cores).
 #
 #   scripts/train_small_base.sh            # preprocess (resumable) + train (resumable) + install the base
-#   STEPS=4000 scripts/train_small_base.sh # longer; extra arguments go to `talkinghead train`
+#   STEPS=4000 scripts/train_small_base.sh # longer; extra arguments go to `talkinghead train` (e.g. --threads 1)
 #
 # The data (and so the model) are NON-COMMERCIAL / research only: the dataset, the run and the base model
 # live outside the repository and are never committed or shipped. The base is copied to the torch hub
@@ -14,7 +14,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 DATA_ROOT="${DATA_ROOT:-$HERE/../../shared/data}"
 DATASET="${DATASET:-/work/datasets/shared-256}"
 RUN="${RUN:-/work/runs/small-128}"
-STEPS="${STEPS:-2000}"
+STEPS="${STEPS:-1000}"
 BASE_OUT="${BASE_OUT:-${TORCH_HOME:-$HOME/.cache/torch}/hub/checkpoints/talkinghead-small-128.safetensors}"
 
 talkinghead -v preprocess "$DATA_ROOT/clips" --stills "$DATA_ROOT/stills" --out "$DATASET" --workers 2
