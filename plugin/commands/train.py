@@ -19,12 +19,18 @@ per step (DDP averages the gradients, rank 0 writes the files):
     torchrun --nproc_per_node 8 -m talkinghead.plugin.cli train --preset paper-256 --data DATA --out RUN
     torchrun --nnodes 2 --node_rank R --master_addr HOST --nproc_per_node 8 -m talkinghead.plugin.cli train ...
 
+Memory of paper-256, K = 8, batch 8 per GPU (saved activations counted on a CPU by
+scripts/estimate_train_memory.py with the paper's L_CNT networks; not measured on a GPU, add allocator
+overhead): ~15 GiB fp32, ~8.6 GiB bf16-mixed, ~4.6 GiB fp32 with --grad-checkpointing (+70 % compute),
+plus 0.9 GB for W and its SparseAdam state with VoxCeleb2's 145k videos: within 24 GB.
+
 Recipe of the small CPU base (the one the nodes start from when nothing larger is present; trained on
-../shared/data, non-commercial: never ship it): scripts/train_small_base.sh, i.e.
+../shared/data, non-commercial: never ship it): scripts/train_small_base.sh (resumable), i.e.
 
     talkinghead preprocess ../shared/data/clips --stills ../shared/data/stills --out DATA
-    talkinghead train --preset small-128 --data DATA --out RUN --steps 2000 --batch 2 --video-fraction 0.5 \\
-        --augment-video --base-out ~/.cache/torch/hub/checkpoints/talkinghead-small-128.safetensors
+    talkinghead train --preset small-128 --data DATA --out RUN --steps 1000 --batch 2 --k 8 --video-fraction 0.5 \\
+        --augment-video --lr-eg 2e-4 --lr-d 4e-4 --resume \\
+        --base-out ~/.cache/torch/hub/checkpoints/talkinghead-small-128.safetensors
 """
 from __future__ import annotations
 
