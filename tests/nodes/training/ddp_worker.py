@@ -28,8 +28,9 @@ def episode(step: int) -> Episode:
     return Episode(x, y, lms, torch.tensor(INDICES[step]))
 
 
-def run(out: str, steps: int = 2, sgd: bool = False) -> None:
-    torch.set_num_threads(1)
+def run(out: str, steps: int = 2, sgd: bool = False, threads: int = 1) -> None:
+    if threads:
+        torch.set_num_threads(threads)
     rt = Runtime(device="cpu", precision="32-true")
     ddp_env.init_from_env(rt.device)
     rank, world = ddp_env.rank(), ddp_env.world_size()

@@ -21,10 +21,7 @@ CFG = MetaConfig(preset="tiny-64", k=2, batch_size=2, loss="l1+adv", log_every=1
 
 @pytest.fixture()
 def rt():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the CI's 2 cores are shared: one thread avoids oversubscription stalls
-    yield Runtime(device="cpu", precision="32-true")
-    torch.set_num_threads(threads)
+    return Runtime(device="cpu", precision="32-true")
 
 
 @pytest.fixture()

@@ -22,11 +22,7 @@ def _single_process(out: Path) -> None:
     spec = importlib.util.spec_from_file_location("ddp_worker", WORKER)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    threads = torch.get_num_threads()
-    try:
-        module.run(str(out), 2, sgd=True)
-    finally:
-        torch.set_num_threads(threads)
+    module.run(str(out), 2, sgd=True, threads=0)  # this process's thread count is left alone
 
 
 def _flat(t: dict, prefix: str) -> torch.Tensor:
