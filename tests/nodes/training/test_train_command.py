@@ -19,9 +19,9 @@ def _lines(run):
 def test_sigterm_saves_at_a_step_boundary_and_resume_continues(tiny_dataset, tmp_path):
     run = tmp_path / "run"
     args = ["train", "--preset", "tiny-64", "--data", str(tiny_dataset), "--out", str(run), "--k", "2", "--batch", "1",
-            "--loss", "l1+adv", "--log-every", "1", "--checkpoint-every", "0", "--sample-every", "0", "--threads", "1"]
+            "--loss", "l1+adv", "--log-every", "1", "--checkpoint-every", "0", "--sample-every", "0"]
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
-    proc = subprocess.Popen([sys.executable, "-m", "talkinghead.plugin.cli", *args, "--steps", "100000"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "talkinghead.plugin.cli", *args, "--threads", "1", "--steps", "100000"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 240
@@ -37,10 +37,10 @@ def test_sigterm_saves_at_a_step_boundary_and_resume_continues(tiny_dataset, tmp
     assert "stopped at step" in err
     step = int(_state_meta(run / CHECKPOINT)["step"])
     assert step >= 2 and [r["step"] for r in _lines(run)] == list(range(1, step + 1))
-    resume = [a for a in args if a not in ("--threads", "1")]  # in this process: leave its thread count alone
-    assert main([*resume, "--steps", str(step + 2), "--resume"]) == 0
+    # in this process (no --threads): its thread count is left alone
+    assert main([*args, "--steps", str(step + 2), "--resume"]) == 0
     assert [r["step"] for r in _lines(run)] == list(range(1, step + 3))
-    assert main([*resume, "--steps", str(step + 2)]) == 2  # an existing run needs --resume
+    assert main([*args, "--steps", str(step + 2)]) == 2  # an existing run needs --resume
 
 
 @pytest.mark.parametrize("preset", ["small-128"])
