@@ -24,7 +24,7 @@ _LAZY = {
     "PersonModel": ".nodes.types",
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = ["__version__", *_LAZY]  # noqa: PLE0604 - _LAZY maps names (str) to modules
 
 
 def __getattr__(name: str) -> Any:

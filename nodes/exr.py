@@ -22,9 +22,8 @@ def write_exr(path: str | os.PathLike, image: np.ndarray, colour: str = "linear"
         raise BadInputError(f"EXR image must be (H, W, 3|4), got {image.shape}", path)
     channels = {"RGBA" if image.shape[2] == 4 else "RGB": np.ascontiguousarray(image.astype(np.float16))}
     header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage, COLOUR_ATTRIBUTE: colour}
-    with atomic_path(path) as tmp:
-        with OpenEXR.File(header, channels) as handle:
-            handle.write(str(tmp))
+    with atomic_path(path) as tmp, OpenEXR.File(header, channels) as handle:
+        handle.write(str(tmp))
 
 
 def read_exr(path: str | os.PathLike) -> tuple[np.ndarray, str]:
@@ -47,6 +46,6 @@ def read_exr(path: str | os.PathLike) -> tuple[np.ndarray, str]:
             pixels = np.array(pixels, dtype=np.float32)
     except BadInputError:
         raise
-    except Exception as exc:  # noqa: BLE001 - OpenEXR raises plain RuntimeError/IOError
+    except Exception as exc:
         raise BadInputError(f"cannot read EXR ({exc})", path) from exc
     return pixels, colour

@@ -2,7 +2,7 @@
 
 For a target pose (68 landmarks in crop px) the nearest of the person's T source crops, by landmark
 distance after similarity alignment (pose and expression, not position), is warped piecewise-affinely
-to the target landmarks (``evaluation.warp.warp_face``, the X2Face-like floor). During fine-tuning a
+to the target landmarks (``warp.warp_face``, the X2Face-like floor). During fine-tuning a
 frame is never its own source when T > 1, as at generation time, where the target is a new pose.
 """
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..runtime.errors import BadInputError
+from .warp import aligned_distance, warp_face
 
 
 class SourceWarper:
@@ -34,8 +35,6 @@ class SourceWarper:
     def nearest(self, targets: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
         """(B,) index of the nearest source for each (B, 68, 2) target; ``exclude`` (B,) bars one source each
         (ignored when there is only one)."""
-        from .evaluation.protocol import aligned_distance
-
         dist = np.array([[aligned_distance(s, t) for s in self.landmarks] for t in targets]).reshape(len(targets), -1)
         if exclude is not None and len(self.crops) > 1:
             dist[np.arange(len(targets)), np.asarray(exclude)] = np.inf
@@ -44,8 +43,6 @@ class SourceWarper:
     @staticmethod
     def warp(crop: np.ndarray, landmarks: np.ndarray, target: np.ndarray) -> np.ndarray:
         """One (S, S, 3) uint8 crop with (68, 2) ``landmarks`` warped to ``target`` (68, 2)."""
-        from .evaluation.warp import warp_face
-
         return warp_face(crop, landmarks, target)
 
     def __call__(self, targets: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:

@@ -114,11 +114,10 @@ class FaceTrack:
         meta = {"format": FACETRACK_FORMAT, "image_size": list(self.image_size), "fps": self.fps,
                 "backend": self.backend, "backend_version": self.backend_version, "source": self.source,
                 "smoothed": self.smoothed, "extra": self.extra}
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as handle:
-                np.savez_compressed(handle, landmarks=self.landmarks, boxes=self.boxes, valid=self.valid,
-                                    score=self.score, frame_numbers=self.frame_numbers, filled=self.filled,
-                                    meta=np.array(json.dumps(meta)))
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.savez_compressed(handle, landmarks=self.landmarks, boxes=self.boxes, valid=self.valid,
+                                score=self.score, frame_numbers=self.frame_numbers, filled=self.filled,
+                                meta=np.array(json.dumps(meta)))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> FaceTrack:

@@ -14,15 +14,15 @@ def is_distributed() -> bool:
 
 
 def rank() -> int:
-    return dist.get_rank() if is_distributed() else int(os.environ.get("RANK", 0))
+    return dist.get_rank() if is_distributed() else int(os.environ.get("RANK", "0"))
 
 
 def local_rank() -> int:
-    return int(os.environ.get("LOCAL_RANK", 0))
+    return int(os.environ.get("LOCAL_RANK", "0"))
 
 
 def world_size() -> int:
-    return dist.get_world_size() if is_distributed() else int(os.environ.get("WORLD_SIZE", 1))
+    return dist.get_world_size() if is_distributed() else int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def is_rank0() -> bool:
@@ -31,7 +31,7 @@ def is_rank0() -> bool:
 
 def init_from_env(device: torch.device) -> bool:
     """Initialise the process group when launched by torchrun (WORLD_SIZE > 1). Returns True if it did."""
-    if is_distributed() or int(os.environ.get("WORLD_SIZE", 1)) <= 1:
+    if is_distributed() or int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return is_distributed()
     backend = "nccl" if device.type == "cuda" else "gloo"
     if device.type == "cuda":

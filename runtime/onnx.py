@@ -47,7 +47,7 @@ def working_providers(device_type: str = "cuda") -> list[str]:
     for provider in candidate_providers(device_type, fp16=False):
         try:
             session = ort.InferenceSession(model, providers=[provider])
-        except Exception:  # noqa: BLE001 - ORT raises generic errors for missing libraries
+        except Exception:  # noqa: BLE001, S112 - ORT raises generic errors for missing libraries
             continue
         name = provider[0] if isinstance(provider, tuple) else provider
         if name in session.get_providers():

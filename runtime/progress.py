@@ -44,7 +44,7 @@ class LogProgress:
     def close(self) -> None:
         self.log.info("%s: done (%d)", self.desc, self.count)
 
-    def __enter__(self) -> LogProgress:
+    def __enter__(self) -> LogProgress:  # noqa: PYI034 - Python 3.10 has no typing.Self
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -65,7 +65,7 @@ class TqdmProgress:
     def close(self) -> None:
         self._bar.close()
 
-    def __enter__(self) -> TqdmProgress:
+    def __enter__(self) -> TqdmProgress:  # noqa: PYI034 - Python 3.10 has no typing.Self
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -149,7 +149,7 @@ def _package_dir(spec: ModelSpec) -> Path | None:
     found = importlib.util.find_spec(spec.package)
     if found is None or not found.submodule_search_locations:
         return None
-    return Path(list(found.submodule_search_locations)[0]) / spec.package_subdir
+    return Path(next(iter(found.submodule_search_locations))) / spec.package_subdir
 
 
 def search_locations(spec: ModelSpec, models_dir: str | os.PathLike | None = None) -> list[Path]:
@@ -226,7 +226,7 @@ def fetch(spec: ModelSpec | str, models_dir: str | os.PathLike | None = None) ->
     folder = Path(os.environ.get("TALKINGHEAD_MODELS") or models_dir or torch_hub_checkpoints())
     target = folder / spec.filename
     with atomic_path(target) as tmp:
-        with urllib.request.urlopen(spec.url, timeout=60) as response, open(tmp, "wb") as out:  # noqa: S310
+        with urllib.request.urlopen(spec.url, timeout=60) as response, open(tmp, "wb") as out:
             while block := response.read(1 << 20):
                 out.write(block)
         verify(spec, tmp)
@@ -295,7 +295,7 @@ def load_pickled_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 
     try:
         obj = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - torch raises many types here
+    except Exception as exc:
         raise BadInputError(f"cannot read as a weights-only checkpoint ({exc})", path) from exc
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]

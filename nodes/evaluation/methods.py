@@ -73,7 +73,7 @@ def run_copy(scene: Scene) -> MethodResult:
 
 def run_warp(scene: Scene) -> MethodResult:
     """The nearest few-shot crop warped to each target's landmarks."""
-    from .warp import warp_face
+    from ..warp import warp_face
 
     start = time.perf_counter()
     out = np.stack([warp_face(scene.fewshot_crops[k], scene.fewshot_crop_landmarks[k], lms)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..metrics import eye_opening, mouth_opening
+from ..warp import align_similarity, aligned_distance
 
 MAX_TARGETS = 40
 HARD_THRESHOLD = 0.15
@@ -79,30 +80,6 @@ def split_clip(valid: np.ndarray, shots: int, max_targets: int = MAX_TARGETS) ->
     split = Split(spread(first, shots), spread(second, max_targets))
     assert not np.intersect1d(split.fewshot, split.targets).size  # halves are disjoint by construction
     return split
-
-
-def align_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Least-squares similarity (Umeyama, no reflection) mapping ``src`` onto ``dst``: (2, 3) matrix."""
-    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    a, b = src - mu_s, dst - mu_d
-    cov = b.T @ a / len(src)
-    u, s, vt = np.linalg.svd(cov)
-    d = np.diag([1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
-    rot = u @ d @ vt
-    var = (a ** 2).sum() / len(src)
-    scale = float(np.trace(np.diag(s) @ d) / var) if var > 0 else 1.0
-    t = mu_d - scale * rot @ mu_s
-    return np.hstack([scale * rot, t[:, None]])
-
-
-def aligned_distance(src: np.ndarray, dst: np.ndarray) -> float:
-    """Mean point distance after aligning ``src`` to ``dst`` by a similarity, over ``dst``'s inter-ocular
-    distance (outer eye corners 36, 45): pose and expression difference, not position or scale."""
-    m = align_similarity(src, dst)
-    moved = np.asarray(src, np.float64) @ m[:, :2].T + m[:, 2]
-    iod = max(float(np.linalg.norm(dst[36] - dst[45])), 1e-9)
-    return float(np.linalg.norm(moved - dst, axis=1).mean() / iod)
 
 
 def nearest_fewshot(fewshot_landmarks: np.ndarray, target_landmarks: np.ndarray) -> np.ndarray:

@@ -15,7 +15,6 @@ from pathlib import Path
 from ...runtime.errors import UsageError
 from .sources import add_source_arguments, load_sources
 
-
 # names of nodes.training.objective.VARIANTS, listed here so `--help` does not import torch (tested equal)
 LOSS_VARIANTS = ("full", "l1", "l1+adv", "l1+face", "paper")
 

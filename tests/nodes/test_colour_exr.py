@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from talkinghead.nodes.colour import convert_colour, to_uint8
 from talkinghead.nodes.exr import read_exr, write_exr
 from talkinghead.runtime.errors import BadInputError, UsageError

@@ -10,7 +10,6 @@ import pytest
 import skimage.data
 import torch
 from talkinghead.nodes.embedding import EmbedIdentity
-from talkinghead.nodes.evaluation.warp import warp_face
 from talkinghead.nodes.finetune import FineTune, FineTuneConfig
 from talkinghead.nodes.networks.generator import Generator
 from talkinghead.nodes.networks.presets import get_preset
@@ -18,6 +17,7 @@ from talkinghead.nodes.person import feed_forward_person, load_base, person_gene
 from talkinghead.nodes.sketch import draw_sketches, face_crops, sketch_to_tensor
 from talkinghead.nodes.training.objective import VARIANTS
 from talkinghead.nodes.types import PersonModel
+from talkinghead.nodes.warp import warp_face
 from talkinghead.runtime.errors import UsageError
 from talkinghead.runtime.runtime import Runtime
 
@@ -37,7 +37,7 @@ def photos():
     image, lms = skimage.data.astronaut(), np.load(GOLDEN).astype(np.float32)
     opened = lms.copy()
     opened[[56, 57, 58, 65, 66, 67, 6, 7, 8, 9, 10]] += [0, 9]
-    from talkinghead.nodes.evaluation.warp import warp_face as warp
+    from talkinghead.nodes.warp import warp_face as warp
 
     second = warp(image, lms, opened)
     return [image, second], np.stack([lms, opened]), cv2

@@ -3,7 +3,6 @@ import subprocess
 
 import pytest
 import yaml
-
 from talkinghead.nodes.shot import load_shot, parse_frame_range
 from talkinghead.plugin import cli
 from talkinghead.plugin.farm.openjd import frame_chunks
@@ -42,10 +41,10 @@ def test_farm_writes_valid_openjd_template(tmp_path, capsys):
     out = tmp_path / "job.yaml"
     assert cli.main(["farm", str(shot_path), "--chunk", "10", "--out", str(out)]) == 0
     template = yaml.safe_load(out.read_text())
-    finetune, render = template["steps"]
+    _finetune, render = template["steps"]
     assert render["dependencies"] == [{"dependsOn": "FineTune"}]
     assert render["parameterSpace"]["taskParameterDefinitions"][0]["range"] == ["1001-1010", "1011-1020", "1021-1025"]
     assert "{{Task.Param.Frames}}" in render["script"]["actions"]["onRun"]["args"]
     if shutil.which("openjd"):
-        check = subprocess.run(["openjd", "check", str(out)], capture_output=True, text=True)
+        check = subprocess.run(["openjd", "check", str(out)], capture_output=True, text=True, check=False)
         assert check.returncode == 0, check.stdout + check.stderr

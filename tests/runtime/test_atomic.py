@@ -5,7 +5,6 @@ import sys
 import textwrap
 
 import pytest
-
 from talkinghead.runtime.atomic import atomic_path, atomic_write_text
 
 
@@ -20,11 +19,10 @@ def test_success_replaces(tmp_path):
 def test_exception_keeps_previous(tmp_path):
     target = tmp_path / "out.png"
     target.write_text("previous")
-    with pytest.raises(RuntimeError):
-        with atomic_path(target) as tmp:
-            assert tmp.suffix.endswith(".png") and tmp.parent == tmp_path
-            tmp.write_text("half-writ")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        assert tmp.suffix.endswith(".png") and tmp.parent == tmp_path
+        tmp.write_text("half-writ")
+        raise RuntimeError("boom")
     assert target.read_text() == "previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
 
@@ -42,7 +40,7 @@ def test_killed_process_leaves_previous_intact(tmp_path):
                 f.flush()
             os.kill(os.getpid(), signal.SIGKILL)
     """)
-    proc = subprocess.run([sys.executable, "-c", script])
+    proc = subprocess.run([sys.executable, "-c", script], check=False)
     assert proc.returncode == -signal.SIGKILL
     assert target.read_bytes() == b"previous-good-file"
     leftovers = [p for p in tmp_path.iterdir() if p.name != target.name]

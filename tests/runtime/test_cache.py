@@ -2,7 +2,6 @@ import threading
 import time
 
 import numpy as np
-
 from talkinghead.runtime.cache import ModelCache
 
 

@@ -1,6 +1,5 @@
 import pytest
 import torch
-
 from talkinghead.runtime.device import pick_device
 from talkinghead.runtime.errors import UsageError
 from talkinghead.runtime.precision import Precision

@@ -1,6 +1,10 @@
 import numpy as np
-
-from talkinghead.runtime.onnx import OnnxSessionCache, _identity_model_bytes, candidate_providers, working_providers
+from talkinghead.runtime.onnx import (
+    OnnxSessionCache,
+    _identity_model_bytes,
+    candidate_providers,
+    working_providers,
+)
 
 
 def test_providers_only_those_that_work_here():

@@ -17,7 +17,6 @@ def test_default_reporter_not_tty_uses_log(capsys):
 
 def test_cancel_token_poll():
     import pytest
-
     from talkinghead.runtime.errors import Interrupted
 
     flag = {"stop": False}

@@ -3,7 +3,6 @@ import pickle
 
 import pytest
 import torch
-
 from talkinghead.runtime import weights as w
 from talkinghead.runtime.errors import BadInputError, MissingWeightsError
 from talkinghead.runtime.runtime import Runtime
@@ -42,7 +41,7 @@ def test_comfyui_models_folder_is_searched(places, tmp_path, monkeypatch):
     import sys
     import types
 
-    env, models, hub = places
+    _env, models, _hub = places
     comfy = tmp_path / "ComfyUI" / "models"
     (comfy / "talkinghead").mkdir(parents=True)
     (comfy / "talkinghead" / "test-model.bin").write_bytes(b"c")
@@ -129,12 +128,12 @@ def test_corrupt_safetensors_named(tmp_path):
 def test_safetensors_whose_header_length_starts_like_pickle(tmp_path):
     """A header length whose low byte is 0x80 must not be mistaken for a pickle."""
     path = tmp_path / "m.safetensors"
-    for pad in range(0, 300):
+    for pad in range(300):
         w.save_safetensors(path, {"a": torch.ones(1)}, {"pad": "x" * pad})
         if path.read_bytes()[0] == 0x80:
             break
     assert path.read_bytes()[0] == 0x80
-    tensors, meta = w.load_safetensors(path)
+    tensors, _meta = w.load_safetensors(path)
     assert torch.equal(tensors["a"], torch.ones(1))
 
 
@@ -144,5 +143,5 @@ def test_convert_command(tmp_path, capsys):
     src, dst = tmp_path / "vgg.pth", tmp_path / "vgg.safetensors"
     torch.save({"features.0.weight": torch.ones(2, 2)}, src)
     assert cli.main(["weights", "convert", str(src), str(dst)]) == 0
-    tensors, meta = w.load_safetensors(dst)
+    tensors, _meta = w.load_safetensors(dst)
     assert torch.equal(tensors["features.0.weight"], torch.ones(2, 2))

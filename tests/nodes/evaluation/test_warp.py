@@ -4,7 +4,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from talkinghead.nodes.evaluation import warp as W
+from talkinghead.nodes import warp as W
 from talkinghead.nodes.metrics import face_hull_mask
 from talkinghead.nodes.sketch import face_crop_matrix, transform_landmarks
 

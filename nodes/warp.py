@@ -1,4 +1,4 @@
-"""The warping floor: an X2Face-like piecewise-affine warp of a source frame to target landmarks.
+"""The warping floor (evaluation baseline, and what the warp-conditioned G sees): an X2Face-like piecewise-affine warp of a source frame to target landmarks.
 
 Control points (source -> destination), all in crop px:
 - the 68 landmarks, source to target;
@@ -19,13 +19,35 @@ from __future__ import annotations
 
 import numpy as np
 
-from .protocol import align_similarity
-
 JAW = np.arange(0, 17)
 BROWS = np.arange(17, 27)
 FOREHEAD = 0.3       # forehead points: brows moved up by this fraction of the chin-to-brow vector
 RING_SCALE = None    # ring: face outline scaled about the landmarks' centre (e.g. 1.45); None = no ring
 BORDER_STEPS = 4     # border points per crop side
+
+
+def align_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares similarity (Umeyama, no reflection) mapping ``src`` onto ``dst``: (2, 3) matrix."""
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    a, b = src - mu_s, dst - mu_d
+    cov = b.T @ a / len(src)
+    u, s, vt = np.linalg.svd(cov)
+    d = np.diag([1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
+    rot = u @ d @ vt
+    var = (a ** 2).sum() / len(src)
+    scale = float(np.trace(np.diag(s) @ d) / var) if var > 0 else 1.0
+    t = mu_d - scale * rot @ mu_s
+    return np.hstack([scale * rot, t[:, None]])
+
+
+def aligned_distance(src: np.ndarray, dst: np.ndarray) -> float:
+    """Mean point distance after aligning ``src`` to ``dst`` by a similarity, over ``dst``'s inter-ocular
+    distance (outer eye corners 36, 45): pose and expression difference, not position or scale."""
+    m = align_similarity(src, dst)
+    moved = np.asarray(src, np.float64) @ m[:, :2].T + m[:, 2]
+    iod = max(float(np.linalg.norm(dst[36] - dst[45])), 1e-9)
+    return float(np.linalg.norm(moved - dst, axis=1).mean() / iod)
 
 
 def forehead_points(landmarks: np.ndarray, height: float = FOREHEAD) -> np.ndarray:
