@@ -17,19 +17,6 @@ from .benchmark import not_measured, ort_session, paired_speedup, throughput, ti
 from .onnx_export import example_sketch, export_onnx
 
 NO_GPU = "not measured: no GPU"
-_ROOT = __package__.rsplit(".", 2)[0]  # "talkinghead"
-
-
-class _BoundPsi(torch.nn.Module):
-    """G(y; psi) with psi bound: used only when nodes/person.py (person_generator) is not installed."""
-
-    def __init__(self, G: torch.nn.Module, psi: torch.Tensor):
-        super().__init__()
-        self.G = G
-        self.register_buffer("psi", psi)
-
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        return self.G(y, psi=self.psi)
 
 
 def build_models(rt: Any, preset: str) -> dict:
@@ -38,32 +25,19 @@ def build_models(rt: Any, preset: str) -> dict:
     Returns:
         {"G": module on the CPU, eval, spectral norm removed; "E": embedder; "size": S; "origin": str}.
     """
+    from ...nodes.person import feed_forward_person, load_base, person_generator
+    from ...nodes.types import Identity
+
     x, y = _example_pair(_preset_size(preset), 1)
-    if importlib.util.find_spec(f"{_ROOT}.nodes.person") is not None:
-        from ...nodes.person import feed_forward_person, load_base, person_generator
-        from ...nodes.types import Identity
-
-        base = load_base(rt, preset=preset)
-        E = base.E.to("cpu").eval()
-        with torch.no_grad():
-            e_hat = E(x, y).mean(0)
-        identity = Identity(e_hat=e_hat.numpy(), k=1, source_digests=["bench"],
-                            source_landmarks=np.zeros((1, 68, 2), np.float32),
-                            source_sizes=np.array([[len(x[0, 0])] * 2]), base_model=base.model_id)
-        G = person_generator(feed_forward_person(base, identity), "cpu")
-        return {"G": G.eval(), "E": E, "size": x.shape[-1], "origin": base.origin}
-    from ...nodes.networks.blocks import remove_spectral_norm
-    from ...nodes.networks.embedder import Embedder
-    from ...nodes.networks.generator import Generator
-    from ...nodes.networks.presets import get_preset
-
-    torch.manual_seed(0)
-    cfg = get_preset(preset)
-    E, G = remove_spectral_norm(Embedder(cfg)).eval(), remove_spectral_norm(Generator(cfg)).eval()
+    base = load_base(rt, preset=preset)
+    E = base.E.to("cpu").eval()
     with torch.no_grad():
-        psi = G.project(E(x, y))
-    return {"G": _BoundPsi(G, psi).eval(), "E": E, "size": cfg.image_size,
-            "origin": "random initialisation (nodes/person.py absent: G and E built from the preset)"}
+        e_hat = E(x, y).mean(0)
+    identity = Identity(e_hat=e_hat.numpy(), k=1, source_digests=["bench"],
+                        source_landmarks=np.zeros((1, 68, 2), np.float32),
+                        source_sizes=np.array([[len(x[0, 0])] * 2]), base_model=base.model_id)
+    G = person_generator(feed_forward_person(base, identity), "cpu")
+    return {"G": G.eval(), "E": E, "size": x.shape[-1], "origin": base.origin}
 
 
 def _preset_size(preset: str) -> int:
@@ -201,8 +175,6 @@ def bench_landmarks(rt: Any, repeats: int, n_frames: int = 60) -> dict:
 
     Each repeat is a whole tracking run (detect on the first frame, then track), as a user would run it.
     """
-    if importlib.util.find_spec(f"{_ROOT}.nodes.landmarks") is None:
-        return not_measured("nodes/landmarks.py is not present")
     from ...nodes.io import iter_frames
     from ...nodes.landmarks import ExtractLandmarks
     from ...nodes.types import Frames
@@ -227,8 +199,6 @@ def bench_landmarks(rt: Any, repeats: int, n_frames: int = 60) -> dict:
 
 def bench_face_features(rt: Any, repeats: int, batch: int = 16, size: int = 256) -> dict:
     """dlib face-feature loss (L_CNT's VGGFace stand-in) forward + backward: ms per chip, batch 16, 1 CPU thread."""
-    if importlib.util.find_spec(f"{_ROOT}.nodes.networks.face_features") is None:
-        return not_measured("nodes/networks/face_features.py is not present")
     from ...nodes.networks.dlib_resnet import SPEC_NAME, load_dlib_face_resnet
     from ...nodes.networks.face_chip import face_template
     from ...nodes.networks.face_features import FaceFeatureLoss
