@@ -30,7 +30,7 @@ def _c2pa() -> Any:
     try:
         import c2pa
     except ImportError as exc:  # pragma: no cover - c2pa-python is a dependency of the provenance extra
-        raise UsageError("C2PA signing needs c2pa-python: pip install 'talkinghead[provenance]'") from exc
+        raise UsageError("C2PA signing needs c2pa-python (a dependency of talkinghead): pip install 'c2pa-python>=0.38'") from exc
     return c2pa
 
 
