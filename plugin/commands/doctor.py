@@ -47,5 +47,5 @@ def content_loss_lines(rt) -> list[str]:
     else:
         terms.append("no face term (VGGFace and dlib face ResNet missing)")
     bases = [f"{p}: {'meta-learned' if rt.has_weights(f'base-{p}') else 'seeded random initialisation'}"
-             for p in ("small-128", "paper-256")]
+             for p in ("small-128", "paper-256", "small-128-warp", "paper-256-warp")]
     return [f"losses:     L_CNT = {' + '.join(terms)}", f"base:       {'; '.join(bases)}"]
