@@ -143,12 +143,12 @@ def generate_stream(rt: Any, generator: Any, poses: np.ndarray, valid: np.ndarra
 
     wanted = set(positions.tolist())
     n = len(poses)
+    warper = getattr(generator, "warper", None)  # warp-conditioned variant: the warped source too
     for b in sorted({int(p) // batch_size for p in positions}):
         rt.check_cancelled()
         index = np.arange(b * batch_size, min((b + 1) * batch_size, n))
         crop_lms = np.asarray(transform_landmarks(poses[index], matrix), np.float32)
         y = sketch_to_tensor(draw_sketches(crop_lms, (size, size))).to(rt.device, torch.float32)
-        warper = getattr(generator, "warper", None)  # warp-conditioned variant: the warped source too
         warped = warper.tensor(crop_lms, rt.device) if warper is not None else None
         with torch.inference_mode(), rt.precision.autocast():
             crops = to_uint8(generator(y) if warped is None else generator(y, warped))

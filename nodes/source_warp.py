@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..runtime.errors import BadInputError
-from .warp import aligned_distance, warp_face
+from .warp import nearest_source, warp_face
 
 
 class SourceWarper:
@@ -35,10 +35,7 @@ class SourceWarper:
     def nearest(self, targets: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
         """(B,) index of the nearest source for each (B, 68, 2) target; ``exclude`` (B,) bars one source each
         (ignored when there is only one)."""
-        dist = np.array([[aligned_distance(s, t) for s in self.landmarks] for t in targets]).reshape(len(targets), -1)
-        if exclude is not None and len(self.crops) > 1:
-            dist[np.arange(len(targets)), np.asarray(exclude)] = np.inf
-        return dist.argmin(axis=1)
+        return nearest_source(self.landmarks, targets, exclude)
 
     @staticmethod
     def warp(crop: np.ndarray, landmarks: np.ndarray, target: np.ndarray) -> np.ndarray:

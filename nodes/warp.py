@@ -50,6 +50,21 @@ def aligned_distance(src: np.ndarray, dst: np.ndarray) -> float:
     return float(np.linalg.norm(moved - dst, axis=1).mean() / iod)
 
 
+
+def nearest_source(sources: np.ndarray, targets: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
+    """For each target, the index of the source nearest by ``aligned_distance`` (pose and expression).
+
+    Args:
+        sources: (T, 68, 2); targets: (M, 68, 2); exclude: (M,) one source index barred per target
+            (ignored when T = 1).
+    Returns:
+        (M,) int64.
+    """
+    dist = np.array([[aligned_distance(s, t) for s in sources] for t in targets]).reshape(len(targets), len(sources))
+    if exclude is not None and len(sources) > 1:
+        dist[np.arange(len(targets)), np.asarray(exclude)] = np.inf
+    return dist.argmin(axis=1).astype(np.int64)
+
 def forehead_points(landmarks: np.ndarray, height: float = FOREHEAD) -> np.ndarray:
     """(10, 2) points above the brows: brow + ``height`` x (brow centre - chin). Affine-equivariant."""
     p = np.asarray(landmarks, np.float64)

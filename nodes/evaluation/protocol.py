@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..metrics import eye_opening, mouth_opening
-from ..warp import align_similarity, aligned_distance
+from ..warp import align_similarity, aligned_distance, nearest_source
 
 MAX_TARGETS = 40
 HARD_THRESHOLD = 0.15
@@ -90,8 +90,7 @@ def nearest_fewshot(fewshot_landmarks: np.ndarray, target_landmarks: np.ndarray)
     Returns:
         (M,) int64.
     """
-    dist = np.array([[aligned_distance(f, t) for f in fewshot_landmarks] for t in target_landmarks])
-    return dist.reshape(len(target_landmarks), len(fewshot_landmarks)).argmin(axis=1).astype(np.int64)
+    return nearest_source(fewshot_landmarks, target_landmarks)
 
 
 def hard_frames(fewshot_landmarks: np.ndarray, target_landmarks: np.ndarray, nearest: np.ndarray,
