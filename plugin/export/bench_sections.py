@@ -74,6 +74,12 @@ def _torch_rows(G: Any, y: torch.Tensor, device: torch.device, repeats: int, bud
                         time_callable(lambda: G(y), 1, max(2, repeats // 2), None, "cpu", budget / 2), batch)
                 finally:
                     torch.set_num_threads(threads)
+                torch.set_flush_denormal(True)  # the setting ORT's sessions use (runtime.onnx); torch's default is off
+                try:
+                    rows["torch_eager_fp32_flush_denormal"] = throughput(
+                        time_callable(lambda: G(y), 1, max(2, repeats // 2), None, "cpu", budget / 2), batch)
+                finally:
+                    torch.set_flush_denormal(False)
             for name in ("torch_bf16_autocast", "torch_fp16_autocast", "torch_compile"):
                 rows[name] = not_measured(f"{NO_GPU} (GPU-only backend)")
             return rows
@@ -108,6 +114,7 @@ def _ort_rows(rt: Any, path: Path, y: torch.Tensor, repeats: int, budget: float,
         opt = path.with_suffix(".opt.onnx")
         tries = {"ort_cpu_level_basic": {"level": "basic"}, "ort_cpu_level_extended": {"level": "extended"},
                  "ort_cpu_1_thread": {"threads": 1}, "ort_cpu_no_spinning": {"spinning": False},
+                 "ort_cpu_keep_denormals": {"denormal_as_zero": False},
                  "ort_cpu_optimized_model": {"optimized": True}}
         for name, opts in tries.items():
             if opts.get("optimized"):
@@ -117,7 +124,8 @@ def _ort_rows(rt: Any, path: Path, y: torch.Tensor, repeats: int, budget: float,
                 session = ort_session(opt, level="all")
             else:
                 session = ort_session(path, level=opts.get("level", "all"), threads=opts.get("threads", 0),
-                                      spinning=opts.get("spinning", True))
+                                      spinning=opts.get("spinning", True),
+                                      denormal_as_zero=opts.get("denormal_as_zero", True))
             run = (lambda s=session: s.run(None, {"sketch": y_np}))
             rows[name] = throughput(time_callable(run, 2, max(2, repeats // 2), None, "cpu", budget / 2), batch)
             rows[name]["options"] = opts
@@ -125,7 +133,7 @@ def _ort_rows(rt: Any, path: Path, y: torch.Tensor, repeats: int, budget: float,
 
 
 def _paired(G: torch.nn.Module, path: Path, y: torch.Tensor, repeats: int) -> dict:
-    """torch eager fp32 and ORT CPU (default session options) timed alternately on the same batch."""
+    """torch eager fp32 and ORT CPU (the generation backend's session options) timed alternately."""
     session, y_np = ort_session(path), y.numpy()
     with torch.no_grad():
         return paired_speedup(lambda: G(y), lambda: session.run(None, {"sketch": y_np}), repeats)

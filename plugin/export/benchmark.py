@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ...runtime.onnx import DENORMAL_AS_ZERO, new_session
+
 
 def _rss_kib(field: str) -> int | None:
     try:
@@ -117,7 +119,7 @@ def throughput(result: dict, batch: int) -> dict:
 
 def ort_session(path: str | os.PathLike, level: str = "all", threads: int = 0,
                 optimized_path: str | os.PathLike | None = None, providers: list | None = None,
-                spinning: bool = True) -> Any:
+                spinning: bool = True, denormal_as_zero: bool = True) -> Any:
     """An ONNX Runtime session with explicit options (the bench tries several).
 
     Args:
@@ -127,6 +129,7 @@ def ort_session(path: str | os.PathLike, level: str = "all", threads: int = 0,
         optimized_path: if given, ORT writes the optimised graph there (an "optimised fp32 model").
         providers: default CPU only.
         spinning: let idle intra-op threads spin (ORT's default); off helps on a CPU shared with other work.
+        denormal_as_zero: flush denormals, as the generation backend's sessions do (runtime.onnx).
     """
     import onnxruntime as ort
 
@@ -138,11 +141,13 @@ def ort_session(path: str | os.PathLike, level: str = "all", threads: int = 0,
     options.graph_optimization_level = levels[level]
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    if denormal_as_zero:
+        options.add_session_config_entry(DENORMAL_AS_ZERO, "1")
     if not spinning:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if optimized_path:
         options.optimized_model_filepath = str(optimized_path)
-    return ort.InferenceSession(str(path), sess_options=options, providers=providers or ["CPUExecutionProvider"])
+    return new_session(path, options, providers or ["CPUExecutionProvider"])
 
 
 def not_measured(reason: str) -> dict:
