@@ -312,7 +312,9 @@ class DlibFaceResNet(nn.Module):
                                   align_corners=None if shrink else False)
         x = F.relu(self.stem((chips - self.means) / 256.0))
         feats = [x]
-        x = F.max_pool2d(x, 3, 2)
+        # same values; torch's NCHW CPU max-pool kernel is ~5x slower than its channels-last one (one thread,
+        # batch 16: 25 -> 5 ms without grad, 27 -> 18 ms with), a tenth of the whole loss step
+        x = F.max_pool2d(x.contiguous(memory_format=torch.channels_last), 3, 2).contiguous()
         for stage in self.stages:
             x = stage(x)
             feats.append(x)
