@@ -157,7 +157,7 @@ def sample_batch(rng: np.random.Generator, photos: Photos, batch: int, cfg_aug: 
 
     Returns:
         x (B,3,S,S), y (B,3,S,S) in [-1,1], landmarks (B,68,2) crop px, and for the warp variant the
-        nearest OTHER source crop warped to each view's landmarks (B,3,S,S), else None.
+        OTHER sources warped to each view's landmarks (B,3,S,S; ``SourceWarper``), else None.
     """
     from .sketch import draw_sketches, sketch_to_tensor
     from .training.augment import apply_augment, random_crop_transform
@@ -169,11 +169,10 @@ def sample_batch(rng: np.random.Generator, photos: Photos, batch: int, cfg_aug: 
         crop, points = apply_augment(photos.images[k], photos.landmarks[k], photos.matrices[k], photos.size, aug, flip)
         crops.append(crop)
         lms.append(points)
-        if photos.warper is not None:  # the nearest other source, seen through the same augmentation
-            j = int(photos.warper.nearest(points[None], exclude=np.array([k]))[0])
-            src, src_points = apply_augment(photos.images[j], photos.landmarks[j], photos.matrices[j], photos.size,
-                                            aug, flip)
-            warped.append(photos.warper.warp(src, src_points, points))
+        if photos.warper is not None:  # the other sources (base + regions), seen through the same augmentation
+            layers = [(*apply_augment(photos.images[j], photos.landmarks[j], photos.matrices[j], photos.size, aug,
+                                      flip), region) for j, region in photos.warper.layers(points, exclude=int(k))]
+            warped.append(photos.warper.compose(layers, points))
     lms = np.stack(lms)
     x = sketch_to_tensor(np.stack(crops)).to(device)
     y = sketch_to_tensor(draw_sketches(lms, (photos.size, photos.size))).to(device)

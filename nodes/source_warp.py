@@ -2,8 +2,10 @@
 
 For a target pose (68 landmarks in crop px) the nearest of the person's T source crops, by landmark
 distance after similarity alignment (pose and expression, not position), is warped piecewise-affinely
-to the target landmarks (``warp.warp_face``, the X2Face-like floor). During fine-tuning a
-frame is never its own source when T > 1, as at generation time, where the target is a new pose.
+to the target landmarks (``warp.warp_face``, the X2Face-like floor), and the mouth and eyes are taken
+from the source whose mouth / eyes best match the target's (``region_warp``: a warp cannot open a
+closed mouth, but another of the T frames may show it open). During fine-tuning a frame is never its
+own source (for any region) when T > 1, as at generation time, where the target is a new pose.
 """
 from __future__ import annotations
 
@@ -12,11 +14,12 @@ from typing import Any
 import numpy as np
 
 from ..runtime.errors import BadInputError
-from .warp import nearest_source, warp_face
+from .region_warp import choose_layers, composite_warp
+from .warp import nearest_source
 
 
 class SourceWarper:
-    """Nearest-source piecewise-affine warps.
+    """Nearest-source piecewise-affine warps with region-wise mouth and eye sources.
 
     Args:
         crops: (T, S, S, 3) uint8 source crops.
@@ -37,16 +40,22 @@ class SourceWarper:
         (ignored when there is only one)."""
         return nearest_source(self.landmarks, targets, exclude)
 
+    def layers(self, target: np.ndarray, exclude: int | None = None) -> list[tuple[int, str | None]]:
+        """(source index, region) pairs for one (68, 2) target: the nearest source (region None) first, then
+        each region taken from another source; ``exclude`` bars one source (ignored when T = 1)."""
+        return choose_layers(self.landmarks, np.asarray(target, np.float32), exclude)
+
     @staticmethod
-    def warp(crop: np.ndarray, landmarks: np.ndarray, target: np.ndarray) -> np.ndarray:
-        """One (S, S, 3) uint8 crop with (68, 2) ``landmarks`` warped to ``target`` (68, 2)."""
-        return warp_face(crop, landmarks, target)
+    def compose(layers: list[tuple[np.ndarray, np.ndarray, str | None]], target: np.ndarray) -> np.ndarray:
+        """(S, S, 3) uint8: (crop, crop landmarks, region) layers warped to ``target`` (68, 2) and composited."""
+        return composite_warp(layers, target)
 
     def __call__(self, targets: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
-        """(B, S, S, 3) uint8: the nearest source crop warped to each target's landmarks."""
+        """(B, S, S, 3) uint8: the sources warped to each target's landmarks and composited."""
         targets = np.asarray(targets, np.float32).reshape(-1, 68, 2)
-        index = self.nearest(targets, exclude)
-        return np.stack([self.warp(self.crops[k], self.landmarks[k], t) for k, t in zip(index, targets)])
+        bar = [None] * len(targets) if exclude is None else [int(e) for e in np.asarray(exclude).reshape(-1)]
+        return np.stack([self.compose([(self.crops[k], self.landmarks[k], r) for k, r in self.layers(t, e)], t)
+                         for t, e in zip(targets, bar)])
 
     def tensor(self, targets: np.ndarray, device: Any, exclude: np.ndarray | None = None) -> Any:
         """``__call__`` as a (B, 3, S, S) float32 tensor in [-1, 1] on ``device``."""

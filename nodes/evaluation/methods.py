@@ -3,6 +3,9 @@
 All work in the clip's fixed crop (``Scene``): few-shot crops and target landmarks in crop px.
 - ``copy``: the nearest few-shot crop, unchanged.
 - ``warp``: the nearest few-shot crop warped piecewise-affinely to the target's landmarks (``warp.py``).
+- ``warp-regions``: that warp with the mouth and eyes taken from the few-shot crops whose mouth / eyes
+  best match the target's (``region_warp.py``): what the warp-conditioned G sees, so its gain over
+  ``warp`` can be split into source choice and learned residual.
 - ``model``: embed the T few-shot crops (e_hat, §3.1), fine-tune the base on them in the same crop
   (§3.3) and generate every target from the sketch of its own landmarks (self-reenactment).
 
@@ -16,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-METHODS = ("model", "warp", "copy")
+METHODS = ("model", "warp", "warp-regions", "copy")
 
 
 @dataclass
@@ -81,6 +84,17 @@ def run_warp(scene: Scene) -> MethodResult:
     return MethodResult(out, (time.perf_counter() - start) / max(len(out), 1))
 
 
+def run_warp_regions(scene: Scene) -> MethodResult:
+    """The nearest few-shot crop warped to each target, mouth and eyes from their best-matching crops."""
+    from ..region_warp import choose_layers, composite_warp
+
+    start = time.perf_counter()
+    out = np.stack([composite_warp([(scene.fewshot_crops[k], scene.fewshot_crop_landmarks[k], region)
+                                    for k, region in choose_layers(scene.fewshot_crop_landmarks, lms)], lms)
+                    for lms in scene.target_landmarks])
+    return MethodResult(out, (time.perf_counter() - start) / max(len(out), 1))
+
+
 def run_model(rt: Any, base: Any, scene: Scene, config: Any, batch_size: int = 8) -> MethodResult:
     """Embed + fine-tune ``base`` on the few-shot frames in the scene's crop, then generate the targets.
 
@@ -124,4 +138,4 @@ def run_model(rt: Any, base: Any, scene: Scene, config: Any, batch_size: int = 8
     return MethodResult(out, per_frame, setup, info)
 
 
-__all__ = ["METHODS", "MethodResult", "Scene", "run_copy", "run_model", "run_warp"]
+__all__ = ["METHODS", "MethodResult", "Scene", "run_copy", "run_model", "run_warp", "run_warp_regions"]

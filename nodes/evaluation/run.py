@@ -18,7 +18,7 @@ import numpy as np
 
 from ...runtime.errors import BadInputError, UsageError
 from . import report as R
-from .methods import METHODS, MethodResult, Scene, run_copy, run_model, run_warp
+from .methods import METHODS, MethodResult, Scene, run_copy, run_model, run_warp, run_warp_regions
 from .protocol import HARD_THRESHOLD, MAX_TARGETS, hard_frames, nearest_fewshot, split_clip
 from .scoring import Reference, descriptors, redetect, score_outputs, summarise
 
@@ -109,6 +109,8 @@ def run_method(rt: Any, ctx: dict, cfg: EvalConfig, name: str, scene: Scene) -> 
         return run_copy(scene)
     if name == "warp":
         return run_warp(scene)
+    if name == "warp-regions":
+        return run_warp_regions(scene)
     from ..finetune import FineTuneConfig
     from ..training.augment import NO_AUGMENT, AugmentConfig
     from ..training.objective import VARIANTS

@@ -31,8 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, help="REPORT.json (Markdown goes to REPORT.md)")
     parser.add_argument("--shots", type=_ints, default=(1, 8, 32), help="T values, e.g. 1,8,32")
     parser.add_argument("--size", type=int, default=128, help="crop side in px (default 128)")
-    parser.add_argument("--method", nargs="+", default=["warp", "copy"], help="model, warp and/or copy "
-                        "(space or comma separated; default warp copy)")
+    parser.add_argument("--method", nargs="+", default=["warp", "copy"], help="model, warp, warp-regions "
+                        "and/or copy (space or comma separated; default warp copy)")
     parser.add_argument("--variant", type=_names, default=("full",),
                         help="objective variant(s) for the model: l1, l1+face, l1+adv, full, paper (comma list)")
     parser.add_argument("--steps", type=int, default=100, help="fine-tuning steps per clip and T (default 100)")
