@@ -46,7 +46,8 @@ def region_distance(src: np.ndarray, dst: np.ndarray, idx: np.ndarray) -> float:
 
 
 def region_sources(sources: np.ndarray, target: np.ndarray, base: int, allowed: np.ndarray | None = None,
-                   pose_weight: float = POSE_WEIGHT, gate: float = REGION_GATE) -> dict[str, int]:
+                   pose_weight: float = POSE_WEIGHT, gate: float = REGION_GATE,
+                   pose: np.ndarray | None = None) -> dict[str, int]:
     """For each region, the source index to take it from (``base`` when no other is clearly better).
 
     Args:
@@ -54,11 +55,12 @@ def region_sources(sources: np.ndarray, target: np.ndarray, base: int, allowed: 
         base: index of the frame the rest of the face is warped from.
         allowed: (T,) bool, sources that may be used (default all); ``base`` must be allowed.
         pose_weight, gate: see the module docstring.
+        pose: (T,) ``aligned_distance`` of each source to the target, when already computed.
     Returns:
         {"mouth": index, "eyes": index}.
     """
     allowed = np.ones(len(sources), bool) if allowed is None else np.asarray(allowed, bool)
-    pose = np.array([aligned_distance(s, target) for s in sources])
+    pose = np.array([aligned_distance(s, target) for s in sources]) if pose is None else np.asarray(pose)
     picks = {}
     for name, (idx, _) in REGIONS.items():
         cost = np.array([region_distance(s, target, idx) for s in sources]) + pose_weight * pose
@@ -112,7 +114,7 @@ def choose_layers(sources: np.ndarray, target: np.ndarray, exclude: int | None =
         allowed[int(exclude)] = False
     pose = np.array([aligned_distance(s, target) for s in sources])
     base = int(np.where(allowed, pose, np.inf).argmin())
-    picks = region_sources(sources, target, base, allowed)
+    picks = region_sources(sources, target, base, allowed, pose=pose)
     return [(base, None)] + [(k, name) for name, k in picks.items() if k != base]
 
 
