@@ -159,6 +159,7 @@ def sample_batch(rng: np.random.Generator, photos: Photos, batch: int, cfg_aug: 
         x (B,3,S,S), y (B,3,S,S) in [-1,1], landmarks (B,68,2) crop px, and for the warp variant the
         OTHER sources warped to each view's landmarks (B,3,S,S; ``SourceWarper``), else None.
     """
+    from .region_warp import composite_warp
     from .sketch import draw_sketches, sketch_to_tensor
     from .training.augment import apply_augment, random_crop_transform
 
@@ -172,7 +173,7 @@ def sample_batch(rng: np.random.Generator, photos: Photos, batch: int, cfg_aug: 
         if photos.warper is not None:  # the other sources (base + regions), seen through the same augmentation
             layers = [(*apply_augment(photos.images[j], photos.landmarks[j], photos.matrices[j], photos.size, aug,
                                       flip), region) for j, region in photos.warper.layers(points, exclude=int(k))]
-            warped.append(photos.warper.compose(layers, points))
+            warped.append(composite_warp(layers, points))
     lms = np.stack(lms)
     x = sketch_to_tensor(np.stack(crops)).to(device)
     y = sketch_to_tensor(draw_sketches(lms, (photos.size, photos.size))).to(device)
@@ -207,7 +208,7 @@ def train_step(rt: Any, run: _Run, objective: Objective, batch: tuple, scalers: 
 
 def reconstruction_error(rt: Any, G: Any, psi: torch.Tensor, photos: Photos) -> float:
     """Mean |G(y_k; psi) - x_k| over the un-augmented source crops (0..2 scale): the fit to the T photos
-    (warp variant: each from the nearest other source)."""
+    (warp variant: each from the other sources, as SourceWarper composes them)."""
     from .sketch import draw_sketches, sketch_to_tensor
 
     x = sketch_to_tensor(photos.crops).to(rt.device)

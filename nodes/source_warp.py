@@ -15,7 +15,6 @@ import numpy as np
 
 from ..runtime.errors import BadInputError
 from .region_warp import choose_layers, composite_warp
-from .warp import nearest_source
 
 
 class SourceWarper:
@@ -35,26 +34,16 @@ class SourceWarper:
             raise BadInputError("the warp needs at least one source crop with finite landmarks")
         self.crops, self.landmarks = crops, landmarks
 
-    def nearest(self, targets: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
-        """(B,) index of the nearest source for each (B, 68, 2) target; ``exclude`` (B,) bars one source each
-        (ignored when there is only one)."""
-        return nearest_source(self.landmarks, targets, exclude)
-
     def layers(self, target: np.ndarray, exclude: int | None = None) -> list[tuple[int, str | None]]:
         """(source index, region) pairs for one (68, 2) target: the nearest source (region None) first, then
         each region taken from another source; ``exclude`` bars one source (ignored when T = 1)."""
         return choose_layers(self.landmarks, np.asarray(target, np.float32), exclude)
 
-    @staticmethod
-    def compose(layers: list[tuple[np.ndarray, np.ndarray, str | None]], target: np.ndarray) -> np.ndarray:
-        """(S, S, 3) uint8: (crop, crop landmarks, region) layers warped to ``target`` (68, 2) and composited."""
-        return composite_warp(layers, target)
-
     def __call__(self, targets: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
         """(B, S, S, 3) uint8: the sources warped to each target's landmarks and composited."""
         targets = np.asarray(targets, np.float32).reshape(-1, 68, 2)
         bar = [None] * len(targets) if exclude is None else [int(e) for e in np.asarray(exclude).reshape(-1)]
-        return np.stack([self.compose([(self.crops[k], self.landmarks[k], r) for k, r in self.layers(t, e)], t)
+        return np.stack([composite_warp([(self.crops[k], self.landmarks[k], r) for k, r in self.layers(t, e)], t)
                          for t, e in zip(targets, bar)])
 
     def tensor(self, targets: np.ndarray, device: Any, exclude: np.ndarray | None = None) -> Any:

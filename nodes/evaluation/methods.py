@@ -85,13 +85,12 @@ def run_warp(scene: Scene) -> MethodResult:
 
 
 def run_warp_regions(scene: Scene) -> MethodResult:
-    """The nearest few-shot crop warped to each target, mouth and eyes from their best-matching crops."""
-    from ..region_warp import choose_layers, composite_warp
+    """The nearest few-shot crop warped to each target, mouth and eyes from their best-matching crops: exactly
+    the warp-conditioned G's input (``SourceWarper``)."""
+    from ..source_warp import SourceWarper
 
     start = time.perf_counter()
-    out = np.stack([composite_warp([(scene.fewshot_crops[k], scene.fewshot_crop_landmarks[k], region)
-                                    for k, region in choose_layers(scene.fewshot_crop_landmarks, lms)], lms)
-                    for lms in scene.target_landmarks])
+    out = SourceWarper(scene.fewshot_crops, scene.fewshot_crop_landmarks)(scene.target_landmarks)
     return MethodResult(out, (time.perf_counter() - start) / max(len(out), 1))
 
 
