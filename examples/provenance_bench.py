@@ -29,7 +29,7 @@ def per_call(fn, *args, repeat: int = 5) -> float:
 
 def survival(frames: list[np.ndarray], crfs: tuple[int, ...], folder: Path, payload: int) -> float:
     """Fraction of frames whose watermark decodes after encoding at each CRF in turn."""
-    from talkinghead.nodes.io import VideoWriter, iter_frames
+    from talkinghead.nodes.media.io import VideoWriter, iter_frames
     from talkinghead.nodes.provenance.watermark import decode_watermark
 
     h, w = frames[0].shape[:2]
@@ -45,7 +45,7 @@ def survival(frames: list[np.ndarray], crfs: tuple[int, ...], folder: Path, payl
 
 def main() -> None:
     from skimage import data
-    from talkinghead.nodes.io import iter_frames
+    from talkinghead.nodes.media.io import iter_frames
     from talkinghead.nodes.provenance.certs import SigningCredentials, make_test_ca, trust_anchors
     from talkinghead.nodes.provenance.consent import new_record
     from talkinghead.nodes.provenance.manifest import read_manifest

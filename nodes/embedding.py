@@ -28,14 +28,14 @@ def source_landmarks(rt: Any, images: Sequence[np.ndarray], landmarks: np.ndarra
             raise BadInputError(f"landmarks must be ({len(images)}, 68, 2) for {len(images)} photo(s), "
                                 f"got {landmarks.shape}")
         return landmarks
-    from .landmarks import detect_landmarks_image
+    from .landmarks.extract import detect_landmarks_image
 
     return np.stack([detect_landmarks_image(rt, image, backend, path=name)[0] for image, name in zip(images, names)])
 
 
 def check_images(images: Sequence[np.ndarray], names: Sequence[str] | None) -> tuple[list[np.ndarray], list[str]]:
     """uint8 RGB copies of ``images`` (gray / RGBA / 16-bit converted) and a name per image."""
-    from .io import to_rgb_uint8
+    from .media.io import to_rgb_uint8
 
     if images is None or len(images) == 0:
         raise UsageError("no source photos given (K must be at least 1)")

@@ -145,7 +145,7 @@ def prepare_photos(base: Any, images: Sequence[np.ndarray], landmarks: np.ndarra
         crop_lms = np.stack([transform_landmarks(np.asarray(p, np.float32), m) for p, m in zip(landmarks, matrices)])
     warper = None
     if base.cfg.g_warp:
-        from .source_warp import SourceWarper
+        from .warping.source_warp import SourceWarper
 
         warper = SourceWarper(crops, crop_lms)
     return Photos(images, np.asarray(landmarks, np.float32), matrices, crops, crop_lms.astype(np.float32), warper)
@@ -159,9 +159,9 @@ def sample_batch(rng: np.random.Generator, photos: Photos, batch: int, cfg_aug: 
         x (B,3,S,S), y (B,3,S,S) in [-1,1], landmarks (B,68,2) crop px, and for the warp variant the
         OTHER sources warped to each view's landmarks (B,3,S,S; ``SourceWarper``), else None.
     """
-    from .region_warp import composite_warp
     from .sketch import draw_sketches, sketch_to_tensor
     from .training.augment import apply_augment, random_crop_transform
+    from .warping.region_warp import composite_warp
 
     crops, lms, warped = [], [], []
     index = rng.integers(0, len(photos.images), batch)

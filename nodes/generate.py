@@ -81,7 +81,7 @@ def driving_poses(driver: FaceTrack, identity: Identity, mode: str) -> tuple[np.
     Returns:
         poses (N, 68, 2) float32 (invalid frames held), valid (N,) bool.
     """
-    from .retarget import retarget
+    from .landmarks.retarget import retarget
 
     if mode not in RETARGET_MODES:
         raise UsageError(f"unknown retarget mode {mode!r}; use {', '.join(RETARGET_MODES)}")

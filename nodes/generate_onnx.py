@@ -26,7 +26,7 @@ class OnnxGenerator:
     """An exported person generator run by ONNX Runtime.
 
     Args:
-        session: an ``onnxruntime.InferenceSession`` of a file written by ``plugin.export.onnx_export``.
+        session: an ``onnxruntime.InferenceSession`` of a file written by ``nodes.export.onnx_export``.
         source: the file, for messages.
     """
 
@@ -132,8 +132,8 @@ def onnx_person_generator(rt: Any, person: Any, cache_dir: str | os.PathLike | N
         size: S (default: the person's fine-tuning crop size).
         fp16: TensorRT fp16 engines.
     """
-    from ..plugin.export.onnx_export import DEFAULT_OPSET
-    from ..plugin.export.person import export_person_onnx, person_size
+    from .export.onnx_export import DEFAULT_OPSET
+    from .export.person_export import export_person_onnx, person_size
 
     size = size or person_size(person)
     folder = Path(cache_dir) if cache_dir else default_cache_dir() / "onnx"

@@ -60,7 +60,7 @@ def registry() -> dict[str, NodeType]:
     from .embedding import EmbedIdentity
     from .finetune import FineTune
     from .generate import GenerateFrames
-    from .landmarks import ExtractLandmarks
+    from .landmarks.extract import ExtractLandmarks
 
     return {"ExtractLandmarks": NodeType(ExtractLandmarks, ("source",)), "EmbedIdentity": NodeType(EmbedIdentity),
             "FineTune": NodeType(FineTune, ("checkpoint",)), "GenerateFrames": NodeType(GenerateFrames),

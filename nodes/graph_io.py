@@ -20,7 +20,7 @@ class ReadImages:
     outputs: ClassVar = {"images": list, "names": list, "image": np.ndarray}
 
     def run(self, rt: Any, paths: str | list[str], max_frames: int = 8) -> dict[str, Any]:
-        from .io import iter_frames, source_kind
+        from .media.io import iter_frames, source_kind
 
         images, names = [], []
         for path in [paths] if isinstance(paths, str) else list(paths):
@@ -90,7 +90,7 @@ class WriteFrames:
     """
 
     def run(self, rt: Any, frames: Any, pattern: str, alpha: bool = False) -> dict[str, Any]:
-        from .io import expand_pattern
+        from .media.io import expand_pattern
 
         paths = []
         for item in frames:
@@ -106,7 +106,7 @@ class WriteFrames:
 
 
 def _write(path: Path, image: np.ndarray, matte: np.ndarray | None) -> None:
-    from .io import write_image
+    from .media.io import write_image
 
     if matte is None:
         write_image(path, image)

@@ -230,7 +230,7 @@ def person_generator(person: PersonModel, device: torch.device | str = "cpu") ->
         raise BadInputError(f"the PersonModel's psi has {psi.numel()} entries, G expects {G.psi_dim}")
     warper = None
     if cfg.g_warp:
-        from .source_warp import SourceWarper
+        from .warping.source_warp import SourceWarper
 
         if person.source_crops is None:
             raise BadInputError("this warp-conditioned PersonModel holds no source crops to warp")

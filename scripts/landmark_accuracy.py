@@ -32,8 +32,8 @@ def nme(pred: np.ndarray, truth: np.ndarray) -> float:
 
 
 def evaluate(rt, backend: str, files: list[Path]) -> dict:
-    from talkinghead.nodes.io import read_image
-    from talkinghead.nodes.landmarks import extract_landmarks, make_backend
+    from talkinghead.nodes.landmarks.extract import extract_landmarks, make_backend
+    from talkinghead.nodes.media.io import read_image
     from talkinghead.runtime.errors import BadInputError
 
     engine = make_backend(rt, backend)

@@ -29,7 +29,7 @@ import numpy as np
 
 
 def _frames(clip: str, limit: int) -> list[tuple[int, np.ndarray]]:
-    from talkinghead.nodes.io import iter_frames
+    from talkinghead.nodes.media.io import iter_frames
 
     frames = []
     for number, image in iter_frames(clip):
@@ -48,7 +48,7 @@ def _to_1080p(image: np.ndarray) -> np.ndarray:
 
 
 def _time(rt, engine, frames, mode: str) -> float:
-    from talkinghead.nodes.landmarks import extract_landmarks
+    from talkinghead.nodes.landmarks.extract import extract_landmarks
 
     start = time.perf_counter()
     if mode == "track":
@@ -60,7 +60,7 @@ def _time(rt, engine, frames, mode: str) -> float:
 
 
 def _fan_engine(rt):
-    from talkinghead.nodes.landmarks_fan import FanBackend
+    from talkinghead.nodes.landmarks.fan_backend import FanBackend
 
     if rt.has_weights("fan-2d"):
         return FanBackend(rt), "real weights"
@@ -76,7 +76,7 @@ def _fan_engine(rt):
 
 
 def speed(rt, frames: list, n: int) -> dict:
-    from talkinghead.nodes.landmarks import make_backend
+    from talkinghead.nodes.landmarks.extract import make_backend
 
     results = {}
     small = frames[:n]
@@ -98,9 +98,9 @@ def speed(rt, frames: list, n: int) -> dict:
 
 
 def smoothing(rt, clip: str) -> dict:
-    from talkinghead.nodes.io import iter_frames, probe
-    from talkinghead.nodes.landmarks import extract_landmarks
-    from talkinghead.nodes.smoothing import face_scale, jitter, smooth_landmarks
+    from talkinghead.nodes.landmarks.extract import extract_landmarks
+    from talkinghead.nodes.landmarks.smoothing import face_scale, jitter, smooth_landmarks
+    from talkinghead.nodes.media.io import iter_frames, probe
 
     raw = extract_landmarks(rt, iter_frames(clip), "dlib", fps=probe(clip).fps)
     lms = raw.landmarks

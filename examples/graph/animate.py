@@ -21,7 +21,7 @@ def animate(out: Path, preset: str = "tiny-64", steps: int = 3, device: str = "a
     from talkinghead.nodes.embedding import EmbedIdentity
     from talkinghead.nodes.finetune import FineTune
     from talkinghead.nodes.generate import GenerateFrames
-    from talkinghead.nodes.io import expand_pattern, read_image, write_image
+    from talkinghead.nodes.media.io import expand_pattern, read_image, write_image
     from talkinghead.nodes.person import load_base
     from talkinghead.nodes.types import FaceTrack
     from talkinghead.runtime.runtime import Runtime

@@ -43,8 +43,8 @@ def animate(landmarks: np.ndarray, n: int = N_FRAMES) -> np.ndarray:
 
 
 def main() -> None:
-    from talkinghead.nodes.io import write_image
-    from talkinghead.nodes.landmarks import detect_landmarks_image
+    from talkinghead.nodes.landmarks.extract import detect_landmarks_image
+    from talkinghead.nodes.media.io import write_image
     from talkinghead.nodes.types import FaceTrack
     from talkinghead.runtime.runtime import Runtime
 

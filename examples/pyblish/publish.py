@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 
 def publish_shot(shot: Path, sign_cert: str | None = None, sign_key: str | None = None) -> tuple[int, str | None]:
     """(exit code, published folder) after running every plugin on the shot."""
-    from talkinghead.nodes.shot import load_shot
+    from talkinghead.nodes.render.shot import load_shot
     from talkinghead.plugin.commands.publish import exit_code, publish
 
     if not sign_cert and not os.environ.get("TALKINGHEAD_SIGN_CERT"):

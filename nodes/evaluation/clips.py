@@ -47,8 +47,8 @@ def clip_track(rt: Any, clip: str | os.PathLike, cache_dir: str | os.PathLike | 
     Returns:
         FaceTrack (N, 68, 2) in frame px; frames without a face are invalid (NaN).
     """
-    from ..io import iter_frames, probe
-    from ..landmarks import extract_landmarks, make_backend
+    from ..landmarks.extract import extract_landmarks, make_backend
+    from ..media.io import iter_frames, probe
 
     clip = Path(clip)
     if not clip.exists():
@@ -73,7 +73,7 @@ def read_frames(clip: str | os.PathLike, indices: Iterable[int]) -> dict[int, np
     Raises:
         BadInputError: an index past the clip's end (naming the clip and frame).
     """
-    from ..io import iter_frames
+    from ..media.io import iter_frames
 
     wanted = {int(i) for i in indices}
     out: dict[int, np.ndarray] = {}
@@ -90,7 +90,7 @@ def read_frames(clip: str | os.PathLike, indices: Iterable[int]) -> dict[int, np
 
 def list_clips(folder: str | os.PathLike, only: Iterable[str] | None = None) -> list[Path]:
     """Video files in ``folder`` (sorted by name), restricted to the stems in ``only`` when given."""
-    from ..io import VIDEO_EXTS
+    from ..media.io import VIDEO_EXTS
 
     folder = Path(folder)
     if not folder.is_dir():

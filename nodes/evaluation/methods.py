@@ -4,7 +4,7 @@ All work in the clip's fixed crop (``Scene``): few-shot crops and target landmar
 - ``copy``: the nearest few-shot crop, unchanged.
 - ``warp``: the nearest few-shot crop warped piecewise-affinely to the target's landmarks (``warp.py``).
 - ``warp-regions``: that warp with the mouth and eyes taken from the few-shot crops whose mouth / eyes
-  best match the target's (``region_warp.py``): what the warp-conditioned G sees, so its gain over
+  best match the target's (``warping/region_warp.py``): what the warp-conditioned G sees, so its gain over
   ``warp`` can be split into source choice and learned residual.
 - ``model``: embed the T few-shot crops (e_hat, §3.1), fine-tune the base on them in the same crop
   (§3.3) and generate every target from the sketch of its own landmarks (self-reenactment).
@@ -76,7 +76,7 @@ def run_copy(scene: Scene) -> MethodResult:
 
 def run_warp(scene: Scene) -> MethodResult:
     """The nearest few-shot crop warped to each target's landmarks."""
-    from ..warp import warp_face
+    from ..warping.warp import warp_face
 
     start = time.perf_counter()
     out = np.stack([warp_face(scene.fewshot_crops[k], scene.fewshot_crop_landmarks[k], lms)
@@ -87,7 +87,7 @@ def run_warp(scene: Scene) -> MethodResult:
 def run_warp_regions(scene: Scene) -> MethodResult:
     """The nearest few-shot crop warped to each target, mouth and eyes from their best-matching crops: exactly
     the warp-conditioned G's input (``SourceWarper``)."""
-    from ..source_warp import SourceWarper
+    from ..warping.source_warp import SourceWarper
 
     start = time.perf_counter()
     out = SourceWarper(scene.fewshot_crops, scene.fewshot_crop_landmarks)(scene.target_landmarks)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..metrics import eye_opening, mouth_opening
-from ..warp import align_similarity, aligned_distance, nearest_source
+from ..warping.warp import align_similarity, aligned_distance, nearest_source
+from .metrics import eye_opening, mouth_opening
 
 MAX_TARGETS = 40
 HARD_THRESHOLD = 0.15

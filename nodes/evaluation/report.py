@@ -162,7 +162,7 @@ def save_frames(folder: str | Path, clip: str, t: int, real: np.ndarray, outputs
                 targets: list[int], record: dict) -> None:
     """DIR/CLIP/T<T>/real/ and DIR/CLIP/T<T>/<method>/ PNGs in target order (``<k>_f<frame>.png``), and
     ``targets.json`` (frame indices, crop landmarks, hard flags, crop matrix) for outside scorers."""
-    from ..io import write_image
+    from ..media.io import write_image
 
     root = Path(folder) / clip / f"T{t}"
     for name, images in [("real", real), *((method_dir(m), o) for m, o in outputs.items())]:
@@ -199,7 +199,7 @@ def write_grid(path: str | Path, sections: list[dict], methods: list[str]) -> No
         sections: [{"T", "rows": [k], "fewshot": (M,S,S,3) nearest few-shot crops, "real": (M,S,S,3),
             "outputs": {method: (M,S,S,3)}, "frames": [frame index], "hard_mouth", "hard_eyes"}].
     """
-    from ..io import write_image
+    from ..media.io import write_image
 
     blocks = []
     for sec in sections:

@@ -187,7 +187,7 @@ def evaluate_clip(rt: Any, ctx: dict, cfg: EvalConfig, path: Path, margin: float
 
 
 def _context(rt: Any, cfg: EvalConfig, names: list[str]) -> dict:
-    from ..landmarks import make_backend
+    from ..landmarks.extract import make_backend
     from ..networks.dlib_resnet import load_dlib_face_resnet_cached
     from .clips import BACKEND
     from .fid import fid_status

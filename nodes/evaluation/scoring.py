@@ -1,5 +1,5 @@
 """Scores of one method's outputs against the real targets, per frame and summarised (paper §4.1 +
-the face-aware measures of ``nodes.metrics``).
+the face-aware measures of ``nodes.evaluation.metrics``).
 
 Per frame: SSIM, PSNR, face SSIM and face detail (inside the target's landmark hull), mouth / eye
 region SSIM and PSNR, CSIM (cosine of dlib's 128-d descriptors of output and real, both aligned with
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import metrics as M
+from . import metrics as M
 
 PER_FRAME_KEYS = ("ssim", "psnr", "face_ssim", "face_detail", "mouth_ssim", "eye_ssim", "mouth_psnr", "eye_psnr",
                   "csim", "lmk_error", "detected")
@@ -45,7 +45,7 @@ class Reference:
 def redetect(rt: Any, backend: Any, crops: np.ndarray) -> list[np.ndarray | None]:
     """Landmarks re-detected on each (S, S, 3) crop by ``backend`` (``landmarks.make_backend``; its
     ``detect`` + ``align``, the largest face): (68, 2) float32, or None when no face is found."""
-    from ..landmarks import pick_face
+    from ..landmarks.extract import pick_face
 
     out: list[np.ndarray | None] = []
     for crop in crops:

@@ -104,17 +104,17 @@ def encode_image(path: Path, image: np.ndarray) -> bytes:
 
 def _write_exr(path: Path, image: np.ndarray, colour: str = "linear") -> None:
     """uint8 sRGB RGB(A) -> half-float EXR in ``colour`` (default scene-linear; alpha kept linear), tagged."""
-    from ..colour import convert_colour
-    from ..exr import write_exr
+    from ..media.colour import convert_colour
+    from ..media.exr import write_exr
 
     write_exr(path, convert_colour(image, "srgb", colour), colour=colour)
 
 
 class SignedVideoWriter:
-    """``nodes.io.VideoWriter`` into a hidden temporary file; ``close()`` signs it onto the final name."""
+    """``nodes.media.io.VideoWriter`` into a hidden temporary file; ``close()`` signs it onto the final name."""
 
     def __init__(self, path: str | os.PathLike, fps: float, width: int, height: int, marker: Marker):
-        from ..io import VideoWriter
+        from ..media.io import VideoWriter
 
         self.path, self.marker = Path(path), marker
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -264,7 +264,7 @@ def mark_output(path: str | os.PathLike, images: Any, *, person: Any = None, con
             for image in marked:
                 writer.write(np.pad(image[..., :3], ((0, h % 2), (0, w % 2), (0, 0)), mode="edge"))
         return [path]
-    from ..io import expand_pattern, is_pattern
+    from ..media.io import expand_pattern, is_pattern
 
     if is_pattern(path):
         numbers = list(range(len(marked))) if frame_numbers is None else [int(n) for n in frame_numbers]

@@ -20,7 +20,7 @@ def watermark_report(path: str | os.PathLike, max_frames: int | None = None) -> 
          "payload": that payload as 6 hex digits or "", "other_payloads": {hex: count},
          "error": why the pixels could not (all) be read, or ""}.
     """
-    from ..io import iter_frames
+    from ..media.io import iter_frames
 
     counts: Counter[int] = Counter()
     total, error = 0, ""

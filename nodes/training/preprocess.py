@@ -26,7 +26,7 @@ import numpy as np
 
 from ...runtime.atomic import atomic_write_text
 from ...runtime.errors import BadInputError, UsageError
-from ..io import VIDEO_EXTS
+from ..media.io import VIDEO_EXTS
 from .shards import DEFAULT_QUALITY, SHARD_DIR, SequenceFrames, shard_name, write_index, write_shard
 from .stills import Still, discover_stills, group_stills
 
@@ -103,7 +103,7 @@ def stills_tasks(folder: str | Path, per_shard: int) -> list[Task]:
 
 def select_frames(path: str | Path, max_frames: int) -> list[tuple[int, np.ndarray]]:
     """Up to ``max_frames`` evenly spaced (frame number, RGB) frames of a video, streaming."""
-    from ..io import iter_frames, probe
+    from ..media.io import iter_frames, probe
 
     n = probe(path).n_frames
     wanted = set(np.unique(np.linspace(0, n - 1, min(n, max_frames)).round().astype(int))) if n > 0 else None
@@ -130,7 +130,7 @@ def crop_clip(rt: Any, engine: Any, path: str, cfg: PreprocessConfig) -> tuple[n
     Raises:
         BadInputError: unreadable video or no face in any selected frame.
     """
-    from ..landmarks import extract_landmarks
+    from ..landmarks.extract import extract_landmarks
     from ..sketch import crop_image, face_crop_matrix, transform_landmarks
 
     frames = select_frames(path, cfg.max_frames)
@@ -168,7 +168,7 @@ def process_video(rt: Any, engine: Any, task: Task, cfg: PreprocessConfig, out: 
 
 def process_stills(task: Task, cfg: PreprocessConfig, out: Path) -> dict:
     """Crop a pack of annotated stills (ground-truth landmarks) into one shard; bad photos are listed."""
-    from ..io import read_image
+    from ..media.io import read_image
     from ..sketch import crop_image, face_crop_matrix, transform_landmarks
     from .stills import read_pts
 
@@ -216,7 +216,7 @@ def run_task(rt: Any, engine: Any, task: Task, cfg: PreprocessConfig, out: Path)
 def _worker_context(backend: str) -> tuple[Any, Any]:
     """This worker process's Runtime and landmark backend, built once per process."""
     from ...runtime.runtime import Runtime
-    from ..landmarks import make_backend
+    from ..landmarks.extract import make_backend
 
     rt = Runtime(device="cpu", precision="32-true")
     return rt, make_backend(rt, backend)
@@ -272,7 +272,7 @@ def run_tasks(rt: Any, tasks: list[Task], cfg: PreprocessConfig, out: Path, resu
             for task in tasks:
                 rt.check_cancelled()
                 if task.kind == "video" and engine is None:
-                    from ..landmarks import make_backend
+                    from ..landmarks.extract import make_backend
 
                     engine = make_backend(rt, cfg.backend)
                 results.append(run_task(rt, engine, task, cfg, out))

@@ -48,6 +48,6 @@ def sample_grid(E: nn.Module, G: nn.Module, ep: Episode) -> np.ndarray:
 
 def write_sample_grid(path: str | os.PathLike, E: nn.Module, G: nn.Module, ep: Episode) -> None:
     """Write ``sample_grid`` as a PNG atomically."""
-    from ..io import write_image
+    from ..media.io import write_image
 
     write_image(path, sample_grid(E, G, ep))

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ...runtime.errors import BadInputError
-from ..io import IMAGE_EXTS
+from ..media.io import IMAGE_EXTS
 
 
 def read_pts(path: str | Path) -> np.ndarray:

@@ -15,7 +15,7 @@ BACKENDS = ("auto", "dlib", "fan")
 
 def load_media(path: str, start: int = 0, max_frames: int = 0) -> tuple:
     """An image, video, ``####`` sequence or folder -> (IMAGE, fps)."""
-    from ...nodes.io import iter_frames, probe
+    from ...nodes.media.io import iter_frames, probe
     from ...runtime.errors import BadInputError
 
     source = host.resolve_path(path)
@@ -44,7 +44,7 @@ def load_facetrack(path: str) -> tuple:
 def extract_landmarks(images: Any, backend: str = "auto", face: str = "largest", smooth: bool = False,
                       fill: bool = False, fps: float = 0.0, first_frame: int = 0) -> tuple:
     """IMAGE (B frames) -> FACETRACK (frame numbers first_frame..)."""
-    from ...nodes.landmarks import ExtractLandmarks
+    from ...nodes.landmarks.extract import ExtractLandmarks
     from ...nodes.types import Frames
 
     pixels = image_to_uint8(images)
@@ -76,7 +76,7 @@ def retarget_track(driver: Any, source: Any, mode: str = "relative", neutral: in
                    source_frame: int = 0) -> tuple:
     """Drive the source face (frame ``source_frame`` of ``source``) with ``driver``'s motion -> FACETRACK
     in source pixels (feed GenerateFrames with retarget 'none')."""
-    from ...nodes.retarget import retarget
+    from ...nodes.landmarks.retarget import retarget
     from ...runtime.errors import BadInputError
 
     if not 0 <= source_frame < len(source) or not source.valid[source_frame]:

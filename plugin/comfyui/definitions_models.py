@@ -80,7 +80,7 @@ def fine_tune(base: BaseHandle, identity: Any, images: Any, landmarks: Any = Non
 
 
 def _frame_range(text: str) -> range | None:
-    from ...nodes.shot import parse_frame_range
+    from ...nodes.render.shot import parse_frame_range
 
     if not text.strip():
         return None

@@ -52,7 +52,7 @@ def machine() -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..export.bench_sections import (
+    from ..bench.bench_sections import (
         bench_embedder,
         bench_face_features,
         bench_generator,

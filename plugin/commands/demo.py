@@ -120,8 +120,8 @@ def driver_track(rt: Any, clip: Path, n_frames: int | None) -> Any:
     """Landmarks of the carphone clip (first ``n_frames`` frames), as a FaceTrack."""
     from itertools import islice
 
-    from ...nodes.io import iter_frames, probe
-    from ...nodes.landmarks import extract_landmarks
+    from ...nodes.landmarks.extract import extract_landmarks
+    from ...nodes.media.io import iter_frames, probe
 
     info = probe(clip)
     total = min(info.n_frames, n_frames or info.n_frames)
@@ -155,7 +155,7 @@ def render_demo(rt: Any, person: Any, track: Any, photo: np.ndarray, out: Path, 
 def write_sheet(kept: dict, clip: Path, out: Path, marker: Any) -> tuple[Path, tuple[int, ...]]:
     """contact_sheet.png: driver frame | the sketch G saw | the composited result around the face
     (watermarked and signed like every other output)."""
-    from ...nodes.io import iter_frames
+    from ...nodes.media.io import iter_frames
     from ...nodes.sketch import crop_image, draw_sketch
 
     numbers = sorted(kept)
@@ -224,7 +224,7 @@ def demo_marker(person: Any, out: Path) -> tuple[Any, str]:
 def run(args: argparse.Namespace) -> int:
     from ...nodes.embedding import EmbedIdentity
     from ...nodes.finetune import FineTune
-    from ...nodes.landmarks import detect_landmarks_image
+    from ...nodes.landmarks.extract import detect_landmarks_image
     from ...nodes.person import load_base
     from ...nodes.provenance.consent import attach_consent
     from ...nodes.provenance.verify import verify_file

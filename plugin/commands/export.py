@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..export.person import export_person_file
+    from ...nodes.export.person_export import export_person_file
 
     report = export_person_file(args.person, args.format, args.out, size=args.size, opset=args.opset)
     if args.format == "onnx":

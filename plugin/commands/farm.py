@@ -10,7 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ...nodes.shot import load_shot, parse_frame_range
+from ...nodes.render.shot import load_shot, parse_frame_range
 from ...runtime.atomic import atomic_write_text
 from ...runtime.errors import BadInputError, UsageError
 from ..farm.openjd import job_template
@@ -31,7 +31,7 @@ def _driver_range(driver: Path) -> tuple[int, int]:
 
         numbers = FaceTrack.load(driver).frame_numbers
     else:
-        from ...nodes.io import probe
+        from ...nodes.media.io import probe
 
         info = probe(driver)
         numbers = range(info.n_frames)

@@ -50,7 +50,7 @@ def output_paths(inputs: list[str], out: str) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...nodes.landmarks import ExtractLandmarks, parse_face
+    from ...nodes.landmarks.extract import ExtractLandmarks, parse_face
 
     parse_face(args.face)
     outs = output_paths(args.inputs, args.out)

@@ -17,7 +17,7 @@ from ...runtime.errors import BadInputError, TalkingheadError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("shot", help="shot description YAML (see nodes/shot.py)")
+    parser.add_argument("shot", help="shot description YAML (see nodes/render/shot.py)")
     parser.add_argument("--steps", type=int, default=None, help="fine-tuning steps (default: the shot's)")
     parser.add_argument("--max-seconds", type=float, default=None, help="fine-tuning time box (default: the shot's)")
     parser.add_argument("--backend", default="auto", choices=("auto", "fan", "dlib"), help="landmark backend")

@@ -66,8 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def frame_path(pattern: str | os.PathLike, number: int) -> Path:
-    """'out/a.####.png', 12 -> 'out/a.0012.png' (``nodes.io.expand_pattern``; UsageError without ####)."""
-    from ...nodes.io import expand_pattern
+    """'out/a.####.png', 12 -> 'out/a.0012.png' (``nodes.media.io.expand_pattern``; UsageError without ####)."""
+    from ...nodes.media.io import expand_pattern
 
     return expand_pattern(pattern, number)
 
@@ -106,8 +106,8 @@ def frame_is_valid(path: Path, width: int, height: int, channels: int) -> bool:
 def read_frame(path: Path) -> np.ndarray:
     """Read a written frame back as uint8 (H, W, C) (EXR: linear -> sRGB uint8)."""
     if path.suffix.lower() == ".exr":
-        from ...nodes.colour import convert_colour, to_uint8
-        from ...nodes.exr import read_exr
+        from ...nodes.media.colour import convert_colour, to_uint8
+        from ...nodes.media.exr import read_exr
 
         pixels, colour = read_exr(path)
         return to_uint8(convert_colour(pixels, colour, "srgb"))
@@ -146,7 +146,7 @@ def load_driver(rt: Any, driver: str | os.PathLike, cache_dir: Path) -> Any:
         if not path.is_file():
             raise BadInputError("no such FaceTrack file", path)
         return FaceTrack.load(path)
-    from ...nodes.io import is_pattern, sequence_files
+    from ...nodes.media.io import is_pattern, sequence_files
 
     if is_pattern(path) or path.is_dir():
         files = [p for _, p in sequence_files(path)]
@@ -158,7 +158,7 @@ def load_driver(rt: Any, driver: str | os.PathLike, cache_dir: Path) -> Any:
     cached = cache_dir / f".driver-{hashlib.sha256(key.encode()).hexdigest()[:16]}.track.npz"
     if cached.is_file():
         return FaceTrack.load(cached)
-    from ...nodes.landmarks import ExtractLandmarks
+    from ...nodes.landmarks.extract import ExtractLandmarks
 
     track = ExtractLandmarks().run(rt, source=str(path))["track"]
     track.save(cached)
@@ -169,7 +169,7 @@ def plate_source(plate: str | os.PathLike | None, first_number: int) -> tuple[An
     """(plate, where): None, one (H, W, 3) uint8 image, or a callable frame_number -> image."""
     if plate is None:
         return None, None
-    from ...nodes import io
+    from ...nodes.media import io
 
     path = Path(plate)
     if io.is_pattern(path):
@@ -184,7 +184,7 @@ def plate_source(plate: str | os.PathLike | None, first_number: int) -> tuple[An
 def plate_video(path: Path, first_number: int) -> Callable[[int], np.ndarray]:
     """frame_number -> plate frame: the video's i-th frame goes with the driver track's i-th frame
     (index = frame_number - first driver frame number); decoded forward, restarted only to go back."""
-    from ...nodes.io import iter_frames
+    from ...nodes.media.io import iter_frames
 
     state: dict[str, Any] = {"it": None, "index": -1, "frame": None}
 
@@ -337,7 +337,7 @@ def render_marker(person: Any, person_path: Path, cert: str | None, key: str | N
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...nodes.shot import parse_frame_range
+    from ...nodes.render.shot import parse_frame_range
     from ...nodes.types import PersonModel
 
     if args.batch < 1:

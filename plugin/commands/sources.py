@@ -26,7 +26,7 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _video_frames(path: Path, k: int) -> list[tuple[str, np.ndarray]]:
-    from ...nodes.io import iter_frames, probe
+    from ...nodes.media.io import iter_frames, probe
 
     info = probe(path)
     if info.n_frames < 1:
@@ -40,7 +40,7 @@ def _video_frames(path: Path, k: int) -> list[tuple[str, np.ndarray]]:
 
 def read_sources(inputs: list[str], per_video: int) -> tuple[list[np.ndarray], list[str]]:
     """uint8 RGB images and a name each (file, or 'file frame N')."""
-    from ...nodes.io import is_pattern, read_image
+    from ...nodes.media.io import is_pattern, read_image
 
     if per_video < 1:
         raise UsageError("--per-video must be >= 1")

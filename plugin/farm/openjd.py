@@ -11,7 +11,7 @@ from __future__ import annotations
 import shlex
 import sys
 
-from ...nodes.shot import Shot
+from ...nodes.render.shot import Shot
 
 
 def frame_chunks(first: int, last: int, chunk: int) -> list[str]:

@@ -12,7 +12,7 @@ class CollectTalkingheadShot(pyblish.api.ContextPlugin):
     label = "talkinghead: collect shot"
 
     def process(self, context) -> None:
-        from talkinghead.nodes.shot import load_shot
+        from talkinghead.nodes.render.shot import load_shot
 
         path = context.data.get("shotPath")
         if not path:

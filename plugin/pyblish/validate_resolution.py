@@ -14,7 +14,7 @@ class ValidateSourceResolution(pyblish.api.InstancePlugin):
     families: ClassVar[list[str]] = ["talkinghead.sources"]
 
     def process(self, instance) -> None:
-        from talkinghead.nodes.io import probe
+        from talkinghead.nodes.media.io import probe
 
         minimum = int(instance.data.get("minResolution", 128))
         small = []

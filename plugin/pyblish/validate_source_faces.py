@@ -15,7 +15,7 @@ class ValidateSourceFaces(pyblish.api.InstancePlugin):
 
     def process(self, instance) -> None:
         import numpy as np
-        from talkinghead.nodes.landmarks import detect_landmarks_image
+        from talkinghead.nodes.landmarks.extract import detect_landmarks_image
         from talkinghead.plugin.commands.sources import read_sources
         from talkinghead.plugin.pyblish._common import runtime
         from talkinghead.runtime.errors import BadInputError

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from talkinghead.nodes.export.onnx_export import example_sketch, export_onnx
 from talkinghead.nodes.generate_onnx import OnnxGenerator, onnx_generator, onnx_person_generator
-from talkinghead.plugin.export.onnx_export import example_sketch, export_onnx
 from talkinghead.runtime.errors import UsageError
 from talkinghead.runtime.runtime import Runtime
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from talkinghead.nodes import sketch
-from talkinghead.nodes.io import read_image
+from talkinghead.nodes.media.io import read_image
 from talkinghead.runtime.errors import BadInputError
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"

@@ -17,7 +17,7 @@ from talkinghead.nodes.person import feed_forward_person, load_base, person_gene
 from talkinghead.nodes.sketch import draw_sketches, face_crops, sketch_to_tensor
 from talkinghead.nodes.training.objective import VARIANTS
 from talkinghead.nodes.types import PersonModel
-from talkinghead.nodes.warp import warp_face
+from talkinghead.nodes.warping.warp import warp_face
 from talkinghead.runtime.errors import UsageError
 from talkinghead.runtime.runtime import Runtime
 
@@ -37,7 +37,7 @@ def photos():
     image, lms = skimage.data.astronaut(), np.load(GOLDEN).astype(np.float32)
     opened = lms.copy()
     opened[[56, 57, 58, 65, 66, 67, 6, 7, 8, 9, 10]] += [0, 9]
-    from talkinghead.nodes.warp import warp_face as warp
+    from talkinghead.nodes.warping.warp import warp_face as warp
 
     second = warp(image, lms, opened)
     return [image, second], np.stack([lms, opened]), cv2
@@ -87,9 +87,9 @@ def test_zero_steps_generate_the_warp_floor_and_fine_tuning_learns_a_residual(rt
 
 
 def test_generate_frames_and_export_with_the_warp_variant(rt, photos, tmp_path):
+    from talkinghead.nodes.export.person_export import export_person_onnx
     from talkinghead.nodes.generate import GenerateFrames
     from talkinghead.nodes.types import FaceTrack
-    from talkinghead.plugin.export.person import export_person_onnx
 
     images, lms, _ = photos
     base = load_base(rt, preset="tiny-64-warp")

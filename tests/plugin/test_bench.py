@@ -3,9 +3,9 @@ import json
 import time
 
 import torch
+from talkinghead.plugin.bench.benchmark import paired_speedup, throughput, time_callable
 from talkinghead.plugin.cli import main
 from talkinghead.plugin.commands.bench import targets
-from talkinghead.plugin.export.benchmark import paired_speedup, throughput, time_callable
 
 
 def test_time_callable_measures_the_work():

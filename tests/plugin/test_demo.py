@@ -29,7 +29,7 @@ def test_contact_sheet_layout():
 def test_demo_reduced(tmp_path, capsys):
     import av
     from skimage import data
-    from talkinghead.nodes.io import read_image
+    from talkinghead.nodes.media.io import read_image
     from talkinghead.nodes.types import FaceTrack
 
     out = tmp_path / "demo"
@@ -81,8 +81,8 @@ def test_demo_warp_variant_starts_at_the_warp(tmp_path, capsys):
     astronaut photo warped to the retargeted driver, so it is sharp and differs from frame to frame."""
     import cv2
     from skimage import data
-    from talkinghead.nodes.io import read_image
-    from talkinghead.nodes.landmarks import detect_landmarks_image
+    from talkinghead.nodes.landmarks.extract import detect_landmarks_image
+    from talkinghead.nodes.media.io import read_image
     from talkinghead.runtime.runtime import Runtime
 
     out = tmp_path / "demo"

@@ -7,10 +7,10 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from talkinghead.nodes.export.onnx_export import ExportError, example_sketch, export_onnx
+from talkinghead.nodes.export.person_export import person_size
+from talkinghead.nodes.export.torchscript_export import check_agnostic, export_torchscript, fixed_device_ops
 from talkinghead.plugin.cli import main
-from talkinghead.plugin.export.onnx_export import ExportError, example_sketch, export_onnx
-from talkinghead.plugin.export.person import person_size
-from talkinghead.plugin.export.torchscript_export import check_agnostic, export_torchscript, fixed_device_ops
 from talkinghead.runtime.runtime import Runtime
 from torch import nn
 

@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 import yaml
-from talkinghead.nodes.shot import load_shot, parse_frame_range
+from talkinghead.nodes.render.shot import load_shot, parse_frame_range
 from talkinghead.plugin import cli
 from talkinghead.plugin.farm.openjd import frame_chunks
 from talkinghead.runtime.errors import BadInputError

@@ -243,7 +243,7 @@ def test_held_frames_are_rendered_and_reported(files, tmp_path, capsys):
 
 
 def test_plate_video_frames_follow_the_driver_frames(files, tmp_path):
-    from talkinghead.nodes.io import VideoWriter, iter_frames, read_image
+    from talkinghead.nodes.media.io import VideoWriter, iter_frames, read_image
 
     plate_video = tmp_path / "plate.mp4"
     with VideoWriter(plate_video, 25, 220, 180) as writer:

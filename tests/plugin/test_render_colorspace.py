@@ -14,7 +14,7 @@ MEDIA = Path(__file__).resolve().parents[2] / "examples" / "media"
 def person(tmp_path_factory) -> dict[str, str]:
     """A tiny-64 feed-forward person of the example portrait (with its consent record) and a test CA."""
     from talkinghead.nodes.embedding import EmbedIdentity
-    from talkinghead.nodes.io import read_image
+    from talkinghead.nodes.media.io import read_image
     from talkinghead.nodes.person import feed_forward_person, load_base
     from talkinghead.nodes.provenance.certs import make_test_ca
     from talkinghead.nodes.provenance.consent import ConsentRecord, attach_consent
@@ -37,8 +37,8 @@ def render(person: dict, out: Path, *extra: str) -> int:
 
 
 def test_exr_colorspaces_are_converted_and_tagged(person, tmp_path):
-    from talkinghead.nodes.colour import convert_colour
-    from talkinghead.nodes.exr import read_exr
+    from talkinghead.nodes.media.colour import convert_colour
+    from talkinghead.nodes.media.exr import read_exr
 
     frames = {}
     for space in ("linear", "acescg", "srgb"):

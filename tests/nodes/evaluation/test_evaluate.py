@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
-from talkinghead.nodes import metrics as M
+from talkinghead.nodes.evaluation import metrics as M
 from talkinghead.nodes.evaluation import report as R
 from talkinghead.nodes.evaluation.run import EvalConfig, evaluate
 from talkinghead.runtime.runtime import Runtime
@@ -23,7 +23,7 @@ def rt():
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory):
     """One 24-frame 256x256 clip: the astronaut drifting, turning a little and zooming."""
-    from talkinghead.nodes.io import VideoWriter
+    from talkinghead.nodes.media.io import VideoWriter
 
     folder = tmp_path_factory.mktemp("clips")
     still = cv2.resize(skimage.data.astronaut(), (256, 256), interpolation=cv2.INTER_AREA)

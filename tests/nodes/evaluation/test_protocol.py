@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 from talkinghead.nodes.evaluation import protocol as P
-from talkinghead.nodes.metrics import eye_opening, mouth_opening
+from talkinghead.nodes.evaluation.metrics import eye_opening, mouth_opening
 
 GOLDEN = __import__("pathlib").Path(__file__).resolve().parents[2] / "golden" / "astronaut_dlib_landmarks.npy"
 

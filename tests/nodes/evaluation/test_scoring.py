@@ -19,7 +19,7 @@ def rt():
 @pytest.fixture(scope="module")
 def scored(rt):
     pytest.importorskip("dlib", reason="dlib (landmark re-detection) is not installed")
-    from talkinghead.nodes.landmarks import make_backend
+    from talkinghead.nodes.landmarks.extract import make_backend
     from talkinghead.nodes.networks.dlib_resnet import load_dlib_face_resnet_cached
 
     lm = np.load(GOLDEN).astype(np.float32)
@@ -48,7 +48,7 @@ def test_identical_outputs_score_perfectly(scored):
 
 
 def test_a_different_face_scores_lower(rt, scored):
-    from talkinghead.nodes.landmarks import make_backend
+    from talkinghead.nodes.landmarks.extract import make_backend
     from talkinghead.nodes.networks.dlib_resnet import load_dlib_face_resnet_cached
 
     ref, _ = scored

@@ -185,7 +185,7 @@ def test_spectral_norm_on_and_removed_gives_identical_outputs():
 def test_generator_with_folded_psi_exports_to_onnx(tmp_path):
     """After spectral-norm removal, G with a fixed psi' traces to ONNX (dynamic batch) and matches torch."""
     pytest.importorskip("onnxruntime", reason="onnxruntime checks the exported graph")
-    from talkinghead.plugin.export.onnx_export import export_onnx
+    from talkinghead.nodes.export.onnx_export import export_onnx
 
     _, G, _ = _nets(train=False)
     remove_spectral_norm(G)

@@ -54,7 +54,7 @@ def test_fresh_image_validates_and_an_edited_one_does_not(kit, name):
 
 
 def _read(path):
-    from talkinghead.nodes.io import read_image
+    from talkinghead.nodes.media.io import read_image
 
     return read_image(path)
 
@@ -72,7 +72,7 @@ def test_mp4_validates_and_fails_after_editing(kit):
 
 
 def test_unsigned_files_report_absent(kit):
-    from talkinghead.nodes.io import write_image
+    from talkinghead.nodes.media.io import write_image
 
     path = kit["root"] / "plain.png"
     write_image(path, kit["frames"][0])
@@ -88,7 +88,7 @@ def test_signed_png_is_still_a_valid_render_frame(kit):
                         credentials=kit["cred"], frame_numbers=[1001, 1002])
     assert [p.name for p in paths] == ["f.1001.png", "f.1002.png"]
     assert png_is_valid(paths[0], 128, 96, 3) and frame_is_valid(paths[0], 128, 96, 3)
-    from talkinghead.nodes.io import write_image
+    from talkinghead.nodes.media.io import write_image
 
     write_image(paths[1], kit["frames"][1])  # an unsigned frame is not a valid render frame
     assert png_is_valid(paths[1], 128, 96, 3) and not frame_is_valid(paths[1], 128, 96, 3)

@@ -69,7 +69,7 @@ def test_survives_h264_reencoding_at_crf_23_on_a_real_clip(tmp_path):
     """Carphone (a real face clip, 176x144, 120 frames, the hardest case: tiny frames) marked and encoded with
     H.264 at CRF 23: the watermark decodes on >= 95% of the frames (measured: 99%; after CRF 18 then a
     second generation at CRF 23, 97%)."""
-    from talkinghead.nodes.io import VideoWriter, iter_frames
+    from talkinghead.nodes.media.io import VideoWriter, iter_frames
     from talkinghead.plugin.commands.demo import carphone_path
 
     frames = [f for _, f in iter_frames(carphone_path())]

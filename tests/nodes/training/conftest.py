@@ -13,7 +13,7 @@ DATA = Path(os.environ.get("TALKINGHEAD_TEST_DATA", Path(__file__).resolve().par
 def face():
     """scikit-image's astronaut (512x512 RGB) and its 68 dlib landmarks (image px)."""
     skimage_data = pytest.importorskip("skimage.data", reason="scikit-image provides the test photo")
-    from talkinghead.nodes.landmarks import detect_landmarks_image
+    from talkinghead.nodes.landmarks.extract import detect_landmarks_image
     from talkinghead.runtime.runtime import Runtime
 
     image = skimage_data.astronaut()

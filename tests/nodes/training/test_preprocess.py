@@ -49,8 +49,8 @@ def test_videos_with_a_corrupt_one_in_a_process_pool_then_resume(tmp_path):
 
 
 def test_crops_follow_the_generation_convention(tmp_path):
-    from talkinghead.nodes.io import iter_frames
-    from talkinghead.nodes.landmarks import extract_landmarks
+    from talkinghead.nodes.landmarks.extract import extract_landmarks
+    from talkinghead.nodes.media.io import iter_frames
 
     videos = tmp_path / "v"
     videos.mkdir()

@@ -4,9 +4,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from talkinghead.nodes import warp as W
-from talkinghead.nodes.metrics import face_hull_mask
+from talkinghead.nodes.evaluation.metrics import face_hull_mask
 from talkinghead.nodes.sketch import face_crop_matrix, transform_landmarks
+from talkinghead.nodes.warping import warp as W
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "astronaut_dlib_landmarks.npy"
 S = 128

@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..runtime.errors import BadInputError, UsageError
-from .types import FaceTrack, Frames
+from ...runtime.errors import BadInputError, UsageError
+from ..types import FaceTrack, Frames
 
 BACKENDS = ("auto", "fan", "dlib")
 
@@ -32,10 +32,10 @@ def make_backend(rt, backend: str = "auto"):
             else "dlib (FAN weights absent; `talkinghead weights fetch fan-2d` to use the paper's tracker)"),
             level=logging.INFO)
     if backend == "fan":
-        from .landmarks_fan import FanBackend
+        from .fan_backend import FanBackend
 
         return FanBackend(rt)
-    from .landmarks_dlib import DlibBackend
+    from .dlib_backend import DlibBackend
 
     return DlibBackend(rt)
 
@@ -173,11 +173,11 @@ def detect_landmarks_image(rt, rgb: np.ndarray, backend: str = "auto", face: str
 
 
 def _frames_iter(frames: Frames) -> Iterator[tuple[int, np.ndarray]]:
-    from .io import to_rgb_uint8
+    from ..media.io import to_rgb_uint8
 
     for number, image in zip(frames.frame_numbers, frames.images):
         if image.dtype != np.uint8 and frames.colour != "srgb":
-            from .colour import convert_colour
+            from ..media.colour import convert_colour
 
             image = convert_colour(image, frames.colour, "srgb")
         yield int(number), to_rgb_uint8(image, frames.source or None, int(number))
@@ -196,7 +196,7 @@ class ExtractLandmarks:
             track = extract_landmarks(rt, _frames_iter(source), backend, face, smooth, fill, source.fps,
                                       source.source, len(source))
         else:
-            from .io import iter_frames, probe
+            from ..media.io import iter_frames, probe
 
             info = probe(source)
             track = extract_landmarks(rt, iter_frames(source), backend, face, smooth, fill, info.fps,

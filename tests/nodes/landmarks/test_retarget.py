@@ -5,11 +5,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from talkinghead.nodes.retarget import pick_neutral, retarget, similarity
+from talkinghead.nodes.landmarks.retarget import pick_neutral, retarget, similarity
 from talkinghead.nodes.types import FaceTrack
 from talkinghead.runtime.errors import BadInputError, UsageError
 
-BASE = np.load(Path(__file__).resolve().parents[1] / "golden" / "astronaut_dlib_landmarks.npy").astype(np.float64)
+BASE = np.load(Path(__file__).resolve().parents[2] / "golden" / "astronaut_dlib_landmarks.npy").astype(np.float64)
 
 
 def _track(n: int = 12) -> FaceTrack:

@@ -23,7 +23,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..runtime.errors import BadInputError
+from ...runtime.errors import BadInputError
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..runtime.atomic import atomic_path
-from ..runtime.errors import BadInputError, UsageError
+from ...runtime.atomic import atomic_path
+from ...runtime.errors import BadInputError, UsageError
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".exr", ".tif", ".tiff", ".bmp", ".webp")
 VIDEO_EXTS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg")

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import skimage.data
 import torch
-from talkinghead.nodes.landmarks import extract_landmarks, make_backend
+from talkinghead.nodes.landmarks.extract import extract_landmarks, make_backend
 from talkinghead.runtime.errors import MissingWeightsError
 from talkinghead.runtime.runtime import Runtime
 
-GOLDEN = np.load(Path(__file__).resolve().parents[1] / "golden" / "astronaut_dlib_landmarks.npy")
+GOLDEN = np.load(Path(__file__).resolve().parents[2] / "golden" / "astronaut_dlib_landmarks.npy")
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_fan_without_weights_says_where_it_looked(tmp_path, monkeypatch):
 
 
 def test_fan_loads_stand_in_and_tracks(torch_home):
-    from talkinghead.nodes.landmarks_fan import FanBackend
+    from talkinghead.nodes.landmarks.fan_backend import FanBackend
 
     rt = Runtime(device="cpu")
     backend = FanBackend(rt, check_hash=False, flip=False)
@@ -80,7 +80,7 @@ def test_fan_heatmap_geometry_maps_back_to_pixels(torch_home):
     """A network that puts each heatmap's peak where the golden landmark falls in the crop must give
     the golden landmarks back in image pixels (checks centre, scale, crop and decoding)."""
     from face_alignment.utils import CENTER_Y_OFFSET, REFERENCE_SCALE, transform
-    from talkinghead.nodes.landmarks_fan import FanBackend
+    from talkinghead.nodes.landmarks.fan_backend import FanBackend
 
     backend = FanBackend(Runtime(device="cpu"), check_hash=False, flip=False)
     box = np.array([170.0, 80.0, 270.0, 175.0])
@@ -104,7 +104,7 @@ def test_fan_heatmap_geometry_maps_back_to_pixels(torch_home):
 
 def test_s3fd_stand_in_loads_offline(torch_home):
     from face_alignment.detection.sfd.net_s3fd import s3fd
-    from talkinghead.nodes.landmarks_fan import FanBackend
+    from talkinghead.nodes.landmarks.fan_backend import FanBackend
 
     torch.save(s3fd().state_dict(), torch_home / "s3fd-619a316812.pth")
     backend = FanBackend(Runtime(device="cpu"), check_hash=False)
@@ -116,7 +116,7 @@ def test_s3fd_stand_in_loads_offline(torch_home):
 @pytest.mark.slow
 def test_decoding_matches_face_alignment():
     from face_alignment.utils import get_preds_fromhm
-    from talkinghead.nodes.landmarks_fan import decode_heatmaps
+    from talkinghead.nodes.landmarks.fan_backend import decode_heatmaps
 
     heat = np.random.default_rng(0).random((2, 68, 64, 64)).astype(np.float32)
     centres, scales = np.array([[200.0, 150.0], [90.0, 80.0]]), np.array([1.3, 0.7])

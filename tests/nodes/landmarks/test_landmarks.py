@@ -8,20 +8,20 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
-from talkinghead.nodes import io
-from talkinghead.nodes.landmarks import (
+from talkinghead.nodes.landmarks.extract import (
     ExtractLandmarks,
     detect_landmarks_image,
     extract_landmarks,
     fill_gaps,
     pick_face,
 )
+from talkinghead.nodes.media import io
 from talkinghead.nodes.types import FaceTrack, Frames
 from talkinghead.runtime.errors import BadInputError, UsageError
 from talkinghead.runtime.runtime import Runtime
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "astronaut_dlib_landmarks.npy"
-DATA = Path(os.environ.get("TALKINGHEAD_TEST_DATA", Path(__file__).resolve().parents[2] / "../shared/data"))
+GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "astronaut_dlib_landmarks.npy"
+DATA = Path(os.environ.get("TALKINGHEAD_TEST_DATA", Path(__file__).resolve().parents[3] / "../shared/data"))
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +192,7 @@ def test_streaming_keeps_only_a_batch_of_frames(rt, astronaut):
 def test_dlib_accuracy_on_helen_subset():
     import importlib.util
 
-    script = Path(__file__).resolve().parents[2] / "scripts" / "landmark_accuracy.py"
+    script = Path(__file__).resolve().parents[3] / "scripts" / "landmark_accuracy.py"
     spec = importlib.util.spec_from_file_location("landmark_accuracy", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

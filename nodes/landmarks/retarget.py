@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..runtime.errors import BadInputError, UsageError
-from .types import FaceTrack
+from ...runtime.errors import BadInputError, UsageError
+from ..types import FaceTrack
 
 # Points that move little with expression (eye corners, nose), used to align faces (iBUG 0-based).
 RIGID_POINTS = np.array([36, 39, 42, 45, 27, 28, 29, 30, 31, 33, 35])

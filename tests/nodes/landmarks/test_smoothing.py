@@ -4,10 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from talkinghead.nodes.smoothing import jitter, one_euro, smooth_landmarks, smooth_track
+from talkinghead.nodes.landmarks.smoothing import jitter, one_euro, smooth_landmarks, smooth_track
 from talkinghead.nodes.types import FaceTrack
 
-BASE = np.load(Path(__file__).resolve().parents[1] / "golden" / "astronaut_dlib_landmarks.npy").astype(np.float64)
+BASE = np.load(Path(__file__).resolve().parents[2] / "golden" / "astronaut_dlib_landmarks.npy").astype(np.float64)
 SIZE = float((BASE.max(0) - BASE.min(0)).mean())
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-from talkinghead.nodes.colour import convert_colour, to_uint8
-from talkinghead.nodes.exr import read_exr, write_exr
+from talkinghead.nodes.media.colour import convert_colour, to_uint8
+from talkinghead.nodes.media.exr import read_exr, write_exr
 from talkinghead.runtime.errors import BadInputError, UsageError
 
 

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
-from talkinghead.nodes import io
+from talkinghead.nodes.media import io
 from talkinghead.runtime.errors import BadInputError, UsageError
 
 

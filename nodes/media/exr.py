@@ -5,8 +5,8 @@ import os
 
 import numpy as np
 
-from ..runtime.atomic import atomic_path
-from ..runtime.errors import BadInputError
+from ...runtime.atomic import atomic_path
+from ...runtime.errors import BadInputError
 
 COLOUR_ATTRIBUTE = "talkinghead.colour"
 
@@ -14,7 +14,7 @@ COLOUR_ATTRIBUTE = "talkinghead.colour"
 def write_exr(path: str | os.PathLike, image: np.ndarray, colour: str = "linear") -> None:
     """Write (H, W, 3|4) float image as half-float ZIP EXR; ``colour`` is stored in the header.
 
-    EXR is scene-linear by convention: convert sRGB frames first (nodes.colour.convert_colour).
+    EXR is scene-linear by convention: convert sRGB frames first (nodes.media.colour.convert_colour).
     """
     import OpenEXR
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import skimage.data
 from skimage.metrics import structural_similarity
-from talkinghead.nodes import metrics as M
+from talkinghead.nodes.evaluation import metrics as M
 
-DATA = Path(os.environ.get("TALKINGHEAD_TEST_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
+DATA = Path(os.environ.get("TALKINGHEAD_TEST_DATA", Path(__file__).resolve().parents[3].parent / "shared" / "data"))
 
 
 def _read_pts(path: Path) -> np.ndarray:

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ...nodes.export.onnx_export import example_sketch, export_onnx
 from .benchmark import not_measured, ort_session, paired_speedup, throughput, time_callable
-from .onnx_export import example_sketch, export_onnx
 
 NO_GPU = "not measured: no GPU"
 
@@ -183,8 +183,8 @@ def bench_landmarks(rt: Any, repeats: int, n_frames: int = 60) -> dict:
 
     Each repeat is a whole tracking run (detect on the first frame, then track), as a user would run it.
     """
-    from ...nodes.io import iter_frames
-    from ...nodes.landmarks import ExtractLandmarks
+    from ...nodes.landmarks.extract import ExtractLandmarks
+    from ...nodes.media.io import iter_frames
     from ...nodes.types import Frames
 
     clip = _carphone()

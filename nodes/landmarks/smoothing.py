@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .types import FaceTrack
+from ..types import FaceTrack
 
 
 def _alpha(cutoff: np.ndarray | float, rate: float) -> np.ndarray | float:

@@ -92,7 +92,7 @@ class FanBackend:
 
     def detect(self, rgb: np.ndarray) -> np.ndarray:
         """All faces: (K, 5) boxes x0, y0, x1, y1 in original px + detector score."""
-        from .landmarks_dlib import _resize, hog_detect
+        from .dlib_backend import _resize, hog_detect
 
         if self._s3fd is None:
             return hog_detect(self._hog, rgb)

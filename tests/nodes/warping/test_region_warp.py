@@ -4,12 +4,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from talkinghead.nodes import region_warp as R
 from talkinghead.nodes.sketch import face_crop_matrix, transform_landmarks
-from talkinghead.nodes.source_warp import SourceWarper
-from talkinghead.nodes.warp import warp_face
+from talkinghead.nodes.warping import region_warp as R
+from talkinghead.nodes.warping.source_warp import SourceWarper
+from talkinghead.nodes.warping.warp import warp_face
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "astronaut_dlib_landmarks.npy"
+GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "astronaut_dlib_landmarks.npy"
 S = 128
 INNER_LIPS_LOWER = [65, 66, 67]
 LOWER_LIP = [55, 56, 57, 58, 59]

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..runtime.errors import BadInputError
+from ...runtime.errors import BadInputError
 from .region_warp import choose_layers, composite_warp
 
 
@@ -48,6 +48,6 @@ class SourceWarper:
 
     def tensor(self, targets: np.ndarray, device: Any, exclude: np.ndarray | None = None) -> Any:
         """``__call__`` as a (B, 3, S, S) float32 tensor in [-1, 1] on ``device``."""
-        from .sketch import sketch_to_tensor
+        from ..sketch import sketch_to_tensor
 
         return sketch_to_tensor(self(targets, exclude)).to(device)

@@ -38,7 +38,7 @@ def person_metadata(person: Any, size: int, source: str = "") -> dict:
 
 
 def _generator(person: Any):
-    from ...nodes.person import person_generator
+    from ..person import person_generator
 
     if person.config.get("g_warp"):
         raise UsageError("this PersonModel is the warp-conditioned variant (preset *-warp): its generator also "
@@ -63,7 +63,7 @@ def export_person_torchscript(person: Any, path: str | os.PathLike, size: int | 
 def export_person_file(person_path: str | os.PathLike, fmt: str, out: str | os.PathLike,
                        size: int | None = None, opset: int = DEFAULT_OPSET) -> dict:
     """Load ``person_path`` (a PersonModel .safetensors) and export it as ``fmt`` to ``out``."""
-    from ...nodes.types import PersonModel
+    from ..types import PersonModel
 
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; use {' or '.join(FORMATS)}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..runtime.errors import UsageError
+from ...runtime.errors import UsageError
 
 COLOUR_TAGS = ("srgb", "linear", "acescg")
 _OCIO_NAMES = {"srgb": "sRGB Encoded Rec.709 (sRGB)", "linear": "Linear Rec.709 (sRGB)", "acescg": "ACEScg"}
