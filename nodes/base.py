@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from ..runtime.errors import UsageError
+
+if TYPE_CHECKING:
+    from ..runtime.runtime import Runtime
 
 
 @runtime_checkable
@@ -21,7 +24,7 @@ class Node(Protocol):
     outputs: ClassVar[Mapping[str, type]]
     models: ClassVar[tuple[str, ...]]
 
-    def run(self, rt: Any, **inputs: Any) -> dict[str, Any]: ...
+    def run(self, rt: Runtime, **inputs: Any) -> dict[str, Any]: ...
 
 
 def check_inputs(node: Node, inputs: Mapping[str, Any], optional: tuple[str, ...] = ()) -> None:

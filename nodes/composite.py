@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from ..runtime.errors import BadInputError, UsageError
+
+if TYPE_CHECKING:
+    from ..runtime.runtime import Runtime
 
 MATTE_MODES = ("hull", "square")
 
@@ -162,7 +165,7 @@ class Composite:
     outputs: ClassVar[dict[str, type]] = {"frames": object}
     models: ClassVar[tuple[str, ...]] = ()
 
-    def run(self, rt: Any, frames: Iterable[Any], plate: np.ndarray | Callable[[int], np.ndarray],
+    def run(self, rt: Runtime, frames: Iterable[Any], plate: np.ndarray | Callable[[int], np.ndarray],
             expected_size: tuple[int, int] | None = None, mode: str = "hull",
             where: str | os.PathLike | None = None, source_landmarks: np.ndarray | None = None
             ) -> dict[str, Iterator[tuple[int, np.ndarray, np.ndarray]]]:

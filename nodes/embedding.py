@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from ..runtime.errors import BadInputError, UsageError
 from .types import Identity
 
+if TYPE_CHECKING:
+    from ..runtime.runtime import Runtime
+
 EMBED_BATCH = 32
 
 
-def source_landmarks(rt: Any, images: Sequence[np.ndarray], landmarks: np.ndarray | None,
+def source_landmarks(rt: Runtime, images: Sequence[np.ndarray], landmarks: np.ndarray | None,
                      names: Sequence[str], backend: str = "auto") -> np.ndarray:
     """(K, 68, 2) landmarks of the source photos: given, or detected (BadInputError naming a faceless file)."""
     if landmarks is not None:
@@ -52,7 +55,7 @@ def pixel_digest(image: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def embed(rt: Any, base: Any, crops: np.ndarray, crop_landmarks: np.ndarray) -> np.ndarray:
+def embed(rt: Runtime, base: Any, crops: np.ndarray, crop_landmarks: np.ndarray) -> np.ndarray:
     """e_hat = mean_k E(x_k, y_k) over (K, S, S, 3) uint8 crops and their (K, 68, 2) crop landmarks -> (N,)."""
     import torch
 
@@ -82,7 +85,7 @@ class EmbedIdentity:
     outputs: ClassVar[dict[str, type]] = {"identity": Identity}
     models: ClassVar[tuple[str, ...]] = ("base-small-128", "base-paper-256", "dlib-landmarks-68", "fan-2d")
 
-    def run(self, rt: Any, base: Any, images: Sequence[np.ndarray], landmarks: np.ndarray | None = None,
+    def run(self, rt: Runtime, base: Any, images: Sequence[np.ndarray], landmarks: np.ndarray | None = None,
             names: Sequence[str] | None = None, backend: str = "auto", consent_id: str = "") -> dict[str, Any]:
         from .sketch import face_crops
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -30,6 +30,9 @@ from ..runtime.errors import BadInputError, Interrupted, UsageError
 from .training.augment import AugmentConfig
 from .training.objective import Objective, ObjectiveConfig
 from .types import Identity, PersonModel
+
+if TYPE_CHECKING:
+    from ..runtime.runtime import Runtime
 
 PAPER_LR = (5e-5, 2e-4)  # G (and psi'), D (and w'): §3.4
 FROM_SCRATCH_LR = (2e-4, 4e-4)
@@ -181,7 +184,7 @@ def sample_batch(rng: np.random.Generator, photos: Photos, batch: int, cfg_aug: 
     return x, y, torch.from_numpy(lms).to(device), w
 
 
-def train_step(rt: Any, run: _Run, objective: Objective, batch: tuple, scalers: tuple) -> dict[str, float]:
+def train_step(rt: Runtime, run: _Run, objective: Objective, batch: tuple, scalers: tuple) -> dict[str, float]:
     """One G step then (with the adversarial term) one D step on ``sample_batch``'s output; the logged terms."""
     x, y, lms, warped = batch
     run.D.requires_grad_(False)
@@ -206,7 +209,7 @@ def train_step(rt: Any, run: _Run, objective: Objective, batch: tuple, scalers: 
     return parts
 
 
-def reconstruction_error(rt: Any, G: Any, psi: torch.Tensor, photos: Photos) -> float:
+def reconstruction_error(rt: Runtime, G: Any, psi: torch.Tensor, photos: Photos) -> float:
     """Mean |G(y_k; psi) - x_k| over the un-augmented source crops (0..2 scale): the fit to the T photos
     (warp variant: each from the other sources, as SourceWarper composes them)."""
     from .sketch import draw_sketches, sketch_to_tensor
@@ -232,7 +235,7 @@ def _save(path: Path | None, run: _Run, meta: dict) -> None:
                    {"sample": run.rng})
 
 
-def _resume(rt: Any, run: _Run, checkpoint: Path, identity: Identity) -> None:
+def _resume(rt: Runtime, run: _Run, checkpoint: Path, identity: Identity) -> None:
     from .training.checkpoint import load_state
 
     meta = load_state(checkpoint, run.modules(), run.optimizers(), {"sample": run.rng})
@@ -243,7 +246,7 @@ def _resume(rt: Any, run: _Run, checkpoint: Path, identity: Identity) -> None:
     rt.say_once(f"resume:{checkpoint}", f"fine-tuning resumes from {checkpoint} at step {run.step}", level=20)
 
 
-def _loop(rt: Any, run: _Run, objective: Objective, photos: Photos, cfg: FineTuneConfig, steps: int | None,
+def _loop(rt: Runtime, run: _Run, objective: Objective, photos: Photos, cfg: FineTuneConfig, steps: int | None,
           checkpoint: Path | None, meta: dict) -> dict[str, float]:
     """Optimise until ``steps`` or the time box; checkpoint every N steps and when cancelled."""
     scalers = (rt.precision.scaler(), rt.precision.scaler())
@@ -268,7 +271,7 @@ def _loop(rt: Any, run: _Run, objective: Objective, photos: Photos, cfg: FineTun
     return last
 
 
-def fine_tune(rt: Any, base: Any, identity: Identity, images: Sequence[np.ndarray], landmarks: np.ndarray,
+def fine_tune(rt: Runtime, base: Any, identity: Identity, images: Sequence[np.ndarray], landmarks: np.ndarray,
               cfg: FineTuneConfig = FineTuneConfig(), names: Sequence[str] | None = None,
               checkpoint: str | Path | None = None, resume: bool = False,
               crop_matrices: np.ndarray | None = None) -> PersonModel:
@@ -320,7 +323,7 @@ class FineTune:
     outputs: ClassVar[dict[str, type]] = {"person": PersonModel}
     models: ClassVar[tuple[str, ...]] = ("base-small-128", "base-paper-256", "vgg19", "vggface", "dlib-face-resnet")
 
-    def run(self, rt: Any, base: Any, identity: Identity, images: Sequence[np.ndarray],
+    def run(self, rt: Runtime, base: Any, identity: Identity, images: Sequence[np.ndarray],
             landmarks: np.ndarray | None = None, steps: int | None = None, max_seconds: float | None = None,
             names: Sequence[str] | None = None, checkpoint: str | Path | None = None, resume: bool = False,
             config: FineTuneConfig | None = None) -> dict[str, PersonModel]:

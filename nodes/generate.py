@@ -16,12 +16,15 @@ Guarantees:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 
 from ..runtime.errors import BadInputError, UsageError
 from .types import FaceTrack, Identity, PersonModel
+
+if TYPE_CHECKING:
+    from ..runtime.runtime import Runtime
 
 RETARGET_MODES = ("relative", "absolute", "none")
 
@@ -113,7 +116,7 @@ def frame_positions(driver: FaceTrack, frames: Iterable[int] | None) -> np.ndarr
     return np.asarray([lookup[f] for f in wanted], dtype=np.int64)
 
 
-def to_uint8(x: Any) -> np.ndarray:
+def tensor_to_uint8(x: Any) -> np.ndarray:
     """(B, 3, S, S) tensor in [-1, 1] -> (B, S, S, 3) uint8 (round half to even, clipped)."""
     import torch
 
@@ -121,7 +124,7 @@ def to_uint8(x: Any) -> np.ndarray:
     return torch.round(x).to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
 
 
-def generate_stream(rt: Any, generator: Any, poses: np.ndarray, valid: np.ndarray, frame_numbers: np.ndarray,
+def generate_stream(rt: Runtime, generator: Any, poses: np.ndarray, valid: np.ndarray, frame_numbers: np.ndarray,
                     positions: np.ndarray, matrix: np.ndarray, size: int, batch_size: int
                     ) -> Iterator[GeneratedFrame]:
     """Run G over the aligned batches that contain ``positions`` and yield the requested frames in order.
@@ -151,7 +154,7 @@ def generate_stream(rt: Any, generator: Any, poses: np.ndarray, valid: np.ndarra
         y = sketch_to_tensor(draw_sketches(crop_lms, (size, size))).to(rt.device, torch.float32)
         warped = warper.tensor(crop_lms, rt.device) if warper is not None else None
         with torch.inference_mode(), rt.precision.autocast():
-            crops = to_uint8(generator(y) if warped is None else generator(y, warped))
+            crops = tensor_to_uint8(generator(y) if warped is None else generator(y, warped))
         for j, i in enumerate(index.tolist()):
             if i in wanted:
                 yield GeneratedFrame(int(frame_numbers[i]), crops[j], matrix, bool(valid[i]), crop_lms[j])
@@ -171,7 +174,7 @@ class GenerateFrames:
     outputs: ClassVar[dict[str, type]] = {"frames": object}
     models: ClassVar[tuple[str, ...]] = ()
 
-    def run(self, rt: Any, person: PersonModel | None = None, driver: FaceTrack | None = None,
+    def run(self, rt: Runtime, person: PersonModel | None = None, driver: FaceTrack | None = None,
             retarget: str = "relative", batch_size: int = 8, frames: Iterable[int] | None = None,
             backend: str = "torch", base: Any = None, identity: Identity | None = None) -> dict[str, Any]:
         from .sketch import face_crop_matrix
@@ -201,7 +204,7 @@ class GenerateFrames:
         return {"frames": stream, "matrix": matrix, "size": size, "n": len(positions)}
 
     @staticmethod
-    def _generator(rt: Any, person: PersonModel, backend: str) -> Any:
+    def _generator(rt: Runtime, person: PersonModel, backend: str) -> Any:
         if backend == "onnx":
             from .generate_onnx import onnx_person_generator
 

@@ -13,11 +13,14 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..runtime.errors import UsageError
+
+if TYPE_CHECKING:
+    from ..runtime.runtime import Runtime
 
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 
@@ -86,7 +89,7 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("TALKINGHEAD_CACHE") or Path.home() / ".cache" / "talkinghead")
 
 
-def onnx_generator(rt: Any, path: str | os.PathLike, fp16: bool = True) -> OnnxGenerator:
+def onnx_generator(rt: Runtime, path: str | os.PathLike, fp16: bool = True) -> OnnxGenerator:
     """Open an exported generator through ``rt.sessions`` (cached per file, mtime and device).
 
     Args:
@@ -118,7 +121,7 @@ def person_digest(person: Any, size: int, opset: int) -> str:
     return digest.hexdigest()[:24]
 
 
-def onnx_person_generator(rt: Any, person: Any, cache_dir: str | os.PathLike | None = None,
+def onnx_person_generator(rt: Runtime, person: Any, cache_dir: str | os.PathLike | None = None,
                           size: int | None = None, fp16: bool = True) -> OnnxGenerator:
     """The ONNX backend for ``person`` (a PersonModel): export once into the cache, then open it.
 

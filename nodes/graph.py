@@ -24,9 +24,12 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..runtime.errors import BadInputError, TalkingheadError, UsageError
+
+if TYPE_CHECKING:
+    from ..runtime.runtime import Runtime
 
 GRAPH_FORMAT = "talkinghead.graph/1"
 
@@ -157,7 +160,7 @@ def _consumers(graph: Graph) -> dict[tuple[str, str], int]:
     return counts
 
 
-def run_graph(rt: Any, graph: Graph, types: Mapping[str, NodeType] | None = None) -> dict[str, dict[str, Any]]:
+def run_graph(rt: Runtime, graph: Graph, types: Mapping[str, NodeType] | None = None) -> dict[str, dict[str, Any]]:
     """Run every node once, in topological order; returns node id -> its outputs.
 
     Raises:

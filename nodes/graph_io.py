@@ -6,11 +6,14 @@ folder by the runner (``NODE_TYPES`` names them).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from ..runtime.errors import BadInputError
+
+if TYPE_CHECKING:
+    from ..runtime.runtime import Runtime
 
 
 class ReadImages:
@@ -19,7 +22,7 @@ class ReadImages:
 
     outputs: ClassVar = {"images": list, "names": list, "image": np.ndarray}
 
-    def run(self, rt: Any, paths: str | list[str], max_frames: int = 8) -> dict[str, Any]:
+    def run(self, rt: Runtime, paths: str | list[str], max_frames: int = 8) -> dict[str, Any]:
         from .media.io import iter_frames, source_kind
 
         images, names = [], []
@@ -40,7 +43,7 @@ class LoadBase:
 
     outputs: ClassVar = {"base": object}
 
-    def run(self, rt: Any, preset: str = "small-128", path: str | None = None) -> dict[str, Any]:
+    def run(self, rt: Runtime, preset: str = "small-128", path: str | None = None) -> dict[str, Any]:
         from .person import load_base
 
         return {"base": load_base(rt, preset=preset, path=path)}
@@ -49,7 +52,7 @@ class LoadBase:
 class ReadFaceTrack:
     """{"track": FaceTrack} from a ``.npz`` (``talkinghead landmarks``)."""
 
-    def run(self, rt: Any, path: str) -> dict[str, Any]:
+    def run(self, rt: Runtime, path: str) -> dict[str, Any]:
         from .types import FaceTrack
 
         return {"track": FaceTrack.load(path)}
@@ -58,7 +61,7 @@ class ReadFaceTrack:
 class SaveFaceTrack:
     """Write ``track`` to ``path`` (.npz) -> {"path"}."""
 
-    def run(self, rt: Any, track: Any, path: str) -> dict[str, Any]:
+    def run(self, rt: Runtime, track: Any, path: str) -> dict[str, Any]:
         track.save(path)
         return {"path": path}
 
@@ -66,7 +69,7 @@ class SaveFaceTrack:
 class SavePerson:
     """Write ``person`` to ``path`` (.safetensors) -> {"path", "person"}."""
 
-    def run(self, rt: Any, person: Any, path: str) -> dict[str, Any]:
+    def run(self, rt: Runtime, person: Any, path: str) -> dict[str, Any]:
         person.save(path)
         return {"path": path, "person": person}
 
@@ -74,7 +77,7 @@ class SavePerson:
 class LoadPerson:
     """{"person": PersonModel} from ``path``."""
 
-    def run(self, rt: Any, path: str) -> dict[str, Any]:
+    def run(self, rt: Runtime, path: str) -> dict[str, Any]:
         from .types import PersonModel
 
         if not Path(path).is_file():
@@ -89,7 +92,7 @@ class WriteFrames:
     (frame_number, image, alpha) tuples; ``alpha`` writes RGBA PNGs with the matte.
     """
 
-    def run(self, rt: Any, frames: Any, pattern: str, alpha: bool = False) -> dict[str, Any]:
+    def run(self, rt: Runtime, frames: Any, pattern: str, alpha: bool = False) -> dict[str, Any]:
         from .media.io import expand_pattern
 
         paths = []

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -28,6 +28,9 @@ from .networks.embedder import Embedder
 from .networks.generator import Generator
 from .networks.presets import NetworkConfig, get_preset
 from .types import Identity, PersonModel
+
+if TYPE_CHECKING:
+    from ..runtime.runtime import Runtime
 
 BASE_FORMAT = "talkinghead.base/1"
 DEFAULT_MARGIN = 0.4  # sketch.face_crop_matrix's default: the crop used in training and generation
@@ -130,7 +133,7 @@ def random_base(cfg: NetworkConfig, device: torch.device | str = "cpu", seed: in
                      False, {"crop": {"size": cfg.image_size, "margin": DEFAULT_MARGIN}})
 
 
-def load_base(rt: Any, preset: str = "small-128", path: str | os.PathLike | None = None) -> BaseModel:
+def load_base(rt: Runtime, preset: str = "small-128", path: str | os.PathLike | None = None) -> BaseModel:
     """The best base model present for ``preset``, cached in the runtime.
 
     Order: ``path`` (an explicit file: it must exist), then ``base-<preset>`` through the runtime's

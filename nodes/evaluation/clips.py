@@ -10,12 +10,15 @@ import hashlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ...runtime.errors import BadInputError
 from ..types import FaceTrack
+
+if TYPE_CHECKING:
+    from ...runtime.runtime import Runtime
 
 BACKEND = "dlib"
 
@@ -37,7 +40,7 @@ def file_digest(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def clip_track(rt: Any, clip: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> FaceTrack:
+def clip_track(rt: Runtime, clip: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> FaceTrack:
     """68-point dlib track of every frame of ``clip``, from the cache when present.
 
     Args:

@@ -7,12 +7,15 @@ FID pools every target of one method and T over all clips (40 frames per clip ar
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from ...runtime.runtime import Runtime
 
-def fid_status(rt: Any) -> dict[str, Any]:
+
+def fid_status(rt: Runtime) -> dict[str, Any]:
     """{"measured": bool, "reason": str, "weights": path or None}: whether FID can be measured here.
 
     pytorch-fid's ``InceptionV3`` reads its weights from the torch hub cache by file name, so FID is
@@ -56,7 +59,7 @@ def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray) -> float:
                  - 2 * tr_sqrt)
 
 
-def inception_features(rt: Any, images: np.ndarray, batch: int = 32) -> np.ndarray:
+def inception_features(rt: Runtime, images: np.ndarray, batch: int = 32) -> np.ndarray:
     """(N, 2048) pool3 features of (N, H, W, 3) uint8 images (only when ``fid_status`` says measured)."""
     import torch
     from pytorch_fid.inception import InceptionV3

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ...runtime.runtime import Runtime
 
 METHODS = ("model", "warp", "warp-regions", "copy")
 
@@ -94,7 +97,7 @@ def run_warp_regions(scene: Scene) -> MethodResult:
     return MethodResult(out, (time.perf_counter() - start) / max(len(out), 1))
 
 
-def run_model(rt: Any, base: Any, scene: Scene, config: Any, batch_size: int = 8) -> MethodResult:
+def run_model(rt: Runtime, base: Any, scene: Scene, config: Any, batch_size: int = 8) -> MethodResult:
     """Embed + fine-tune ``base`` on the few-shot frames in the scene's crop, then generate the targets.
 
     Args:

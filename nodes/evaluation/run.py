@@ -12,7 +12,7 @@ import datetime
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from . import report as R
 from .methods import METHODS, MethodResult, Scene, run_copy, run_model, run_warp, run_warp_regions
 from .protocol import HARD_THRESHOLD, MAX_TARGETS, hard_frames, nearest_fewshot, split_clip
 from .scoring import Reference, descriptors, redetect, score_outputs, summarise
+
+if TYPE_CHECKING:
+    from ...runtime.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -96,14 +99,14 @@ def make_scene(name: str, frames: dict[int, np.ndarray], landmarks: np.ndarray, 
                  tg_lms, nearest_fewshot(fs_crop_lms, tg_crop_lms), name)
 
 
-def make_reference(rt: Any, ctx: dict, scene: Scene) -> Reference:
+def make_reference(rt: Runtime, ctx: dict, scene: Scene) -> Reference:
     """Re-detected real landmarks, real descriptors and hard-frame flags of a Scene."""
     mouth, eyes = hard_frames(scene.fewshot_crop_landmarks, scene.target_landmarks, scene.nearest)
     return Reference(scene.target_crops, scene.target_landmarks, redetect(rt, ctx["backend"], scene.target_crops),
                      descriptors(ctx["net"], scene.target_crops, scene.target_landmarks), mouth, eyes)
 
 
-def run_method(rt: Any, ctx: dict, cfg: EvalConfig, name: str, scene: Scene) -> MethodResult:
+def run_method(rt: Runtime, ctx: dict, cfg: EvalConfig, name: str, scene: Scene) -> MethodResult:
     """Run one named method on a Scene."""
     if name == "copy":
         return run_copy(scene)
@@ -121,7 +124,7 @@ def run_method(rt: Any, ctx: dict, cfg: EvalConfig, name: str, scene: Scene) -> 
     return run_model(rt, ctx["base"], scene, ft)
 
 
-def evaluate_run(rt: Any, ctx: dict, cfg: EvalConfig, clip: str, t: int, frames: dict, landmarks: np.ndarray,
+def evaluate_run(rt: Runtime, ctx: dict, cfg: EvalConfig, clip: str, t: int, frames: dict, landmarks: np.ndarray,
                  split: Any, margin: float) -> tuple[dict, dict]:
     """One clip and T: the run record for the report and the grid section."""
     scene = make_scene(clip, frames, landmarks, split.fewshot, split.targets, cfg.size, margin)
@@ -158,7 +161,7 @@ def evaluate_run(rt: Any, ctx: dict, cfg: EvalConfig, clip: str, t: int, frames:
     return run, section
 
 
-def evaluate_clip(rt: Any, ctx: dict, cfg: EvalConfig, path: Path, margin: float) -> dict:
+def evaluate_clip(rt: Runtime, ctx: dict, cfg: EvalConfig, path: Path, margin: float) -> dict:
     """All T of one clip: the clip record (and its grid PNG when ``cfg.grids``)."""
     from .clips import clip_track, read_frames
 
@@ -186,7 +189,7 @@ def evaluate_clip(rt: Any, ctx: dict, cfg: EvalConfig, path: Path, margin: float
     return record
 
 
-def _context(rt: Any, cfg: EvalConfig, names: list[str]) -> dict:
+def _context(rt: Runtime, cfg: EvalConfig, names: list[str]) -> dict:
     from ..landmarks.extract import make_backend
     from ..networks.dlib_resnet import load_dlib_face_resnet_cached
     from .clips import BACKEND
@@ -221,7 +224,7 @@ def _header(cfg: EvalConfig, ctx: dict, margin: float) -> dict:
             "fid": dict(ctx["fid"], values={}), "methods": ctx["names"], "clips": [], "summary": {}, "errors": []}
 
 
-def _fid_values(rt: Any, ctx: dict) -> dict:
+def _fid_values(rt: Runtime, ctx: dict) -> dict:
     from .fid import frechet_distance, inception_features
 
     pool = ctx["pool"]
@@ -234,7 +237,7 @@ def _fid_values(rt: Any, ctx: dict) -> dict:
     return values
 
 
-def evaluate(rt: Any, cfg: EvalConfig, out: str | Path) -> dict:
+def evaluate(rt: Runtime, cfg: EvalConfig, out: str | Path) -> dict:
     """Run the evaluation and write OUT (JSON), OUT with .md (Markdown) and the grids; returns the report."""
     from .clips import list_clips
 

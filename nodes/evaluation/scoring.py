@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import metrics as M
+
+if TYPE_CHECKING:
+    from ...runtime.runtime import Runtime
 
 PER_FRAME_KEYS = ("ssim", "psnr", "face_ssim", "face_detail", "mouth_ssim", "eye_ssim", "mouth_psnr", "eye_psnr",
                   "csim", "lmk_error", "detected")
@@ -42,7 +45,7 @@ class Reference:
     hard_eyes: np.ndarray
 
 
-def redetect(rt: Any, backend: Any, crops: np.ndarray) -> list[np.ndarray | None]:
+def redetect(rt: Runtime, backend: Any, crops: np.ndarray) -> list[np.ndarray | None]:
     """Landmarks re-detected on each (S, S, 3) crop by ``backend`` (``landmarks.make_backend``; its
     ``detect`` + ``align``, the largest face): (68, 2) float32, or None when no face is found."""
     from ..landmarks.extract import pick_face
@@ -96,7 +99,7 @@ def score_frame(output: np.ndarray, ref: Reference, i: int, out_lms: np.ndarray 
             "lmk_error": err, "detected": out_lms is not None}
 
 
-def score_outputs(rt: Any, backend: Any, net: Any, outputs: np.ndarray, ref: Reference) -> dict[str, list]:
+def score_outputs(rt: Runtime, backend: Any, net: Any, outputs: np.ndarray, ref: Reference) -> dict[str, list]:
     """Per-frame measures of (M, S, S, 3) outputs: {key: M values} (None where not measurable)."""
     if outputs.shape != ref.crops.shape or outputs.dtype != np.uint8:
         raise ValueError(f"outputs must be uint8 {ref.crops.shape}, got {outputs.dtype} {outputs.shape}")

@@ -10,8 +10,12 @@ predictor is fed the detector's box, the box convention it was trained with.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ...runtime.runtime import Runtime
 
 DETECT_MAX_SIDE = 800      # full-frame detection runs on a copy no larger than this
 ROI_FACE_PX = 100          # window re-detection rescales the face to about this size
@@ -60,7 +64,7 @@ class DlibBackend:
     name = "dlib"
     batch_size = 1
 
-    def __init__(self, rt):
+    def __init__(self, rt: Runtime):
         import dlib
 
         path = rt.resolve("dlib-landmarks-68")

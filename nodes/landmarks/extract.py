@@ -11,17 +11,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from ...runtime.errors import BadInputError, UsageError
 from ..types import FaceTrack, Frames
 
+if TYPE_CHECKING:
+    from ...runtime.runtime import Runtime
+
 BACKENDS = ("auto", "fan", "dlib")
 
 
-def make_backend(rt, backend: str = "auto"):
+def make_backend(rt: Runtime, backend: str = "auto"):
     """Build the landmark backend ``backend`` ("auto" | "fan" | "dlib"); "auto" says which it chose."""
     if backend not in BACKENDS:
         raise UsageError(f"unknown landmark backend {backend!r} (use {', '.join(BACKENDS)})")
@@ -103,7 +106,7 @@ def _chunks(frames: Iterable[tuple[int, np.ndarray]], size: int) -> Iterator[lis
         yield chunk
 
 
-def extract_landmarks(rt, frames: Iterable[tuple[int, np.ndarray]], backend: str = "auto",
+def extract_landmarks(rt: Runtime, frames: Iterable[tuple[int, np.ndarray]], backend: str = "auto",
                       face: str | int = "largest", smooth: bool = False, fill: bool = False,
                       fps: float = 0.0, source: str = "", total: int | None = None) -> FaceTrack:
     """Track one face through (frame number, uint8 RGB (H, W, 3)) frames.
@@ -165,7 +168,7 @@ def extract_landmarks(rt, frames: Iterable[tuple[int, np.ndarray]], backend: str
     return track
 
 
-def detect_landmarks_image(rt, rgb: np.ndarray, backend: str = "auto", face: str | int = "largest",
+def detect_landmarks_image(rt: Runtime, rgb: np.ndarray, backend: str = "auto", face: str | int = "largest",
                            path: str | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """Landmarks of one photo: ((68, 2) float32 px, box (4,), score). BadInputError when no face."""
     track = extract_landmarks(rt, [(0, rgb)], backend, face, source=path or "")
@@ -190,7 +193,7 @@ class ExtractLandmarks:
     outputs: ClassVar = {"track": FaceTrack}
     models: ClassVar = ("fan-2d", "s3fd", "dlib-landmarks-68")
 
-    def run(self, rt, source: str | Path | Frames, backend: str = "auto", face: str | int = "largest",
+    def run(self, rt: Runtime, source: str | Path | Frames, backend: str = "auto", face: str | int = "largest",
             smooth: bool = False, fill: bool = False) -> dict[str, FaceTrack]:
         if isinstance(source, Frames):
             track = extract_landmarks(rt, _frames_iter(source), backend, face, smooth, fill, source.fps,

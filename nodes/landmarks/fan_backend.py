@@ -12,8 +12,12 @@ frames whose heatmap confidence stays low are re-detected one by one.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ...runtime.runtime import Runtime
 
 MIN_SCORE = 0.2        # mean heatmap peak below this: the face is lost, re-detect
 DETECT_MAX_SIDE = 1024  # S3FD runs on a copy no larger than this
@@ -60,7 +64,7 @@ class FanBackend:
 
     name = "fan"
 
-    def __init__(self, rt, check_hash: bool = True, flip: bool = True):
+    def __init__(self, rt: Runtime, check_hash: bool = True, flip: bool = True):
         import face_alignment
         import torch
 

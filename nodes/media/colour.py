@@ -39,6 +39,6 @@ def convert_colour(image: np.ndarray, src: str, dst: str) -> np.ndarray:
     return out
 
 
-def to_uint8(image: np.ndarray) -> np.ndarray:
+def float_to_uint8(image: np.ndarray) -> np.ndarray:
     """Float sRGB-encoded [0, 1] -> uint8 with rounding and clipping."""
     return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -19,6 +20,9 @@ from torch import nn
 
 from ...runtime.errors import MissingWeightsError
 from .vgg import build_vgg
+
+if TYPE_CHECKING:
+    from ...runtime.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ class ContentLoss(nn.Module):
         vgg19_style, vggface_style: override the input style (``vgg.INPUT_STYLES`` key).
     """
 
-    def __init__(self, rt, vgg19_path: str | os.PathLike | None = None,
+    def __init__(self, rt: Runtime, vgg19_path: str | os.PathLike | None = None,
                  vggface_path: str | os.PathLike | None = None, face_feature_loss: nn.Module | None = None,
                  weights: LossWeights = LossWeights(), vgg19_style: str | None = None,
                  vggface_style: str | None = None):
@@ -104,7 +108,7 @@ class ContentLoss(nn.Module):
         rt.say_once(f"content-loss:{terms}{note}", f"content loss L_CNT uses: {terms}{note}")
 
     @staticmethod
-    def _load(rt, name: str, explicit, style: str | None) -> nn.Module | None:
+    def _load(rt: Runtime, name: str, explicit, style: str | None) -> nn.Module | None:
         try:
             path = rt.resolve(name, explicit=explicit, check_hash=False)
         except MissingWeightsError as exc:

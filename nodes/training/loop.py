@@ -16,7 +16,7 @@ import json
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -28,6 +28,9 @@ from ..networks.presets import get_preset
 from .dataset import EpisodeDataset
 from .meta import MetaConfig, MetaState, build_state, meta_step
 from .objective import Objective
+
+if TYPE_CHECKING:
+    from ...runtime.runtime import Runtime
 
 CHECKPOINT = "checkpoint.safetensors"
 SCALARS = "scalars.jsonl"
@@ -55,7 +58,7 @@ def preview_episodes(data: EpisodeDataset, k: int, seed: int, n: int = PREVIEW_E
     return data.sample(np.random.default_rng([seed, 2**31]), n, k, i=np.array(picks))
 
 
-def wrap_ddp(rt: Any, st: MetaState) -> tuple:
+def wrap_ddp(rt: Runtime, st: MetaState) -> tuple:
     """(E, G, D) wrapped in DistributedDataParallel when a process group is up, else the modules."""
     if not ddp_env.is_distributed() or ddp_env.world_size() < 2:
         return st.E, st.G, st.D
@@ -65,7 +68,7 @@ def wrap_ddp(rt: Any, st: MetaState) -> tuple:
     return tuple(DDP(m, **kw) for m in (st.E, st.G, st.D))
 
 
-def _stop_requested(rt: Any, stop: threading.Event | None) -> bool:
+def _stop_requested(rt: Runtime, stop: threading.Event | None) -> bool:
     try:
         rt.check_cancelled()
         flag = bool(stop is not None and stop.is_set())
@@ -78,7 +81,7 @@ def _stop_requested(rt: Any, stop: threading.Event | None) -> bool:
     return flag
 
 
-def _mean_parts(rt: Any, parts: dict[str, float]) -> dict[str, float]:
+def _mean_parts(rt: Runtime, parts: dict[str, float]) -> dict[str, float]:
     """Loss terms averaged over ranks (every rank calls this at the same steps)."""
     if not ddp_env.is_distributed():
         return parts
@@ -161,7 +164,7 @@ def restore(path: Path, st: MetaState, cfg: MetaConfig, data: EpisodeDataset) ->
         st.scaler.load_state_dict(meta["scaler"])
 
 
-def _prepare(rt: Any, data: EpisodeDataset, cfg: MetaConfig, run: Path, resume: bool) -> MetaState:
+def _prepare(rt: Runtime, data: EpisodeDataset, cfg: MetaConfig, run: Path, resume: bool) -> MetaState:
     if data.size != get_preset(cfg.preset).image_size:
         raise UsageError(f"the episodes are {data.size} px, preset {cfg.preset} needs its own image size")
     st = build_state(rt, cfg, len(data))
@@ -180,7 +183,7 @@ def _prepare(rt: Any, data: EpisodeDataset, cfg: MetaConfig, run: Path, resume: 
     return st
 
 
-def train(rt: Any, data: EpisodeDataset, cfg: MetaConfig, run: str | Path, steps: int, objective: Objective,
+def train(rt: Runtime, data: EpisodeDataset, cfg: MetaConfig, run: str | Path, steps: int, objective: Objective,
           resume: bool = False, stop: threading.Event | None = None) -> MetaState:
     """Meta-learn until ``steps`` (total, counting resumed ones); returns the final state.
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -36,6 +36,9 @@ from .dataset import Episode
 from .memory import warm_parametrizations
 from .objective import Objective
 from .table import gather_rows, make_table_optimizer, table_step
+
+if TYPE_CHECKING:
+    from ...runtime.runtime import Runtime
 
 VARIANTS = ("ft", "ff")
 
@@ -122,7 +125,7 @@ class MetaState:
         return {"eg": self.opt_eg, "d": self.opt_d, "w": self.opt_w}
 
 
-def build_state(rt: Any, cfg: MetaConfig, num_videos: int) -> MetaState:
+def build_state(rt: Runtime, cfg: MetaConfig, num_videos: int) -> MetaState:
     """Fresh E, G, D (seeded by ``cfg.seed``; the global RNG is left as it was) and their optimizers."""
     net = get_preset(cfg.preset)
     with torch.random.fork_rng(devices=[]):
@@ -145,7 +148,7 @@ def _set_d_trainable(D: Discriminator, on: bool) -> None:
         p.requires_grad_(on and not name.startswith("W."))
 
 
-def generator_step(rt: Any, st: MetaState, nets: tuple, objective: Objective, ep: Episode, rows: torch.Tensor,
+def generator_step(rt: Runtime, st: MetaState, nets: tuple, objective: Objective, ep: Episode, rows: torch.Tensor,
                    mch: bool) -> tuple[torch.Tensor, dict[str, float]]:
     """E/G update on L_CNT + L_ADV (+ 10 L_MCH); returns x_hat (B,3,S,S), detached, and the terms."""
     E, G, _ = nets
@@ -172,7 +175,7 @@ def generator_step(rt: Any, st: MetaState, nets: tuple, objective: Objective, ep
     return x_hat.detach(), parts
 
 
-def discriminator_step(rt: Any, st: MetaState, D: nn.Module, ep: Episode, x_hat: torch.Tensor,
+def discriminator_step(rt: Runtime, st: MetaState, D: nn.Module, ep: Episode, x_hat: torch.Tensor,
                        rows: torch.Tensor) -> dict[str, float]:
     """D update on the hinge loss, real x_t and generated x_hat in one forward pass; W_i gets row grads."""
     b = ep.x.shape[0]
@@ -191,7 +194,7 @@ def discriminator_step(rt: Any, st: MetaState, D: nn.Module, ep: Episode, x_hat:
     return {"d": float(loss.detach()), "d_real": float(real.detach().mean()), "d_fake": float(fake.detach().mean())}
 
 
-def meta_step(rt: Any, st: MetaState, objective: Objective, ep: Episode, cfg: MetaConfig,
+def meta_step(rt: Runtime, st: MetaState, objective: Objective, ep: Episode, cfg: MetaConfig,
               nets: tuple | None = None) -> dict[str, float]:
     """One meta-learning iteration on a batch of episodes (this rank's share under DDP).
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +26,9 @@ from ..networks.losses import (
     feature_matching_loss,
     hinge_d_loss,
 )
+
+if TYPE_CHECKING:
+    from ...runtime.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ class Objective:
         vgg19_path, vggface_path: explicit weights (else the runtime's search).
     """
 
-    def __init__(self, rt: Any, cfg: ObjectiveConfig = ObjectiveConfig(), vgg19_path: Any = None,
+    def __init__(self, rt: Runtime, cfg: ObjectiveConfig = ObjectiveConfig(), vgg19_path: Any = None,
                  vggface_path: Any = None):
         self.cfg = cfg
         self.content: ContentLoss | None = None
@@ -79,7 +82,7 @@ class Objective:
             face = self._face_loss(rt) if cfg.face_features else None
             self.content = ContentLoss(rt, vgg19_path, vggface_path, face, cfg.weights)
 
-    def _face_loss(self, rt: Any):
+    def _face_loss(self, rt: Runtime):
         from ..networks.dlib_resnet import load_dlib_face_resnet_cached
         from ..networks.face_features import FaceFeatureLoss
 

@@ -20,7 +20,7 @@ import multiprocessing
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from ...runtime.errors import BadInputError, UsageError
 from ..media.io import VIDEO_EXTS
 from .shards import DEFAULT_QUALITY, SHARD_DIR, SequenceFrames, shard_name, write_index, write_shard
 from .stills import Still, discover_stills, group_stills
+
+if TYPE_CHECKING:
+    from ...runtime.runtime import Runtime
 
 REPORT_FORMAT = "talkinghead.preprocess-report/1"
 
@@ -123,7 +126,7 @@ def select_frames(path: str | Path, max_frames: int) -> list[tuple[int, np.ndarr
     return kept
 
 
-def crop_clip(rt: Any, engine: Any, path: str, cfg: PreprocessConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def crop_clip(rt: Runtime, engine: Any, path: str, cfg: PreprocessConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Face crops of one clip: crops (N, S, S, 3) uint8, landmarks (N, 68, 2) crop px, frame numbers (N,)
     and the number of selected frames dropped for want of a face.
 
@@ -144,7 +147,7 @@ def crop_clip(rt: Any, engine: Any, path: str, cfg: PreprocessConfig) -> tuple[n
     return crops, lms, np.array([frames[k][0] for k in valid], np.int64), len(frames) - len(valid)
 
 
-def process_video(rt: Any, engine: Any, task: Task, cfg: PreprocessConfig, out: Path) -> dict:
+def process_video(rt: Runtime, engine: Any, task: Task, cfg: PreprocessConfig, out: Path) -> dict:
     """Crop every clip of a video task and write its shard; clips that fail are listed, others kept."""
     crops, lms, numbers, sources, errors, dropped = [], [], [], [], [], 0
     for path in task.files:
@@ -197,7 +200,7 @@ def process_stills(task: Task, cfg: PreprocessConfig, out: Path) -> dict:
     return {"frames": frames, "clip_errors": errors}
 
 
-def run_task(rt: Any, engine: Any, task: Task, cfg: PreprocessConfig, out: Path) -> dict:
+def run_task(rt: Runtime, engine: Any, task: Task, cfg: PreprocessConfig, out: Path) -> dict:
     """Run one task; never raises: {"key", "status": "done" | "failed", "error", "frames", "seconds"}."""
     start = time.monotonic()
     result: dict[str, Any] = {"key": task.key, "kind": task.kind, "files": list(task.files)}
@@ -260,7 +263,7 @@ def _record(out: Path, task: Task, result: dict) -> None:
         marker.unlink()
 
 
-def run_tasks(rt: Any, tasks: list[Task], cfg: PreprocessConfig, out: Path, results: list[dict]) -> list[dict]:
+def run_tasks(rt: Runtime, tasks: list[Task], cfg: PreprocessConfig, out: Path, results: list[dict]) -> list[dict]:
     """Run ``tasks`` inline (``workers == 0``) or in a spawn process pool, appending to ``results``.
 
     Never aborts on a bad input; a crashed worker marks its tasks failed without a marker, so a rerun
@@ -319,7 +322,7 @@ def write_report(out: Path, cfg: PreprocessConfig, sources: list[str], results: 
     return report
 
 
-def preprocess_dataset(rt: Any, out: str | Path, videos: list[str | Path] = (), stills: list[str | Path] = (),
+def preprocess_dataset(rt: Runtime, out: str | Path, videos: list[str | Path] = (), stills: list[str | Path] = (),
                        cfg: PreprocessConfig = PreprocessConfig()) -> dict:
     """Preprocess video folders and stills folders into the dataset ``out``; returns the report.
 

@@ -7,12 +7,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..generate import tensor_to_uint8
 from .dataset import Episode
-
-
-def to_uint8(t: torch.Tensor) -> np.ndarray:
-    """(N, 3, S, S) in [-1, 1] -> (N, S, S, 3) uint8."""
-    return ((t.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
 
 
 @torch.no_grad()
@@ -40,8 +36,8 @@ def sample_grid(E: nn.Module, G: nn.Module, ep: Episode) -> np.ndarray:
     x_hat = generate(E, G, ep)
     rows = []
     for b in range(ep.x.shape[0]):
-        tiles = [*to_uint8(ep.x[b, :-1]), to_uint8(ep.y[b, -1:])[0], to_uint8(x_hat[b:b + 1])[0],
-                 to_uint8(ep.x[b, -1:])[0]]
+        tiles = [*tensor_to_uint8(ep.x[b, :-1]), tensor_to_uint8(ep.y[b, -1:])[0], tensor_to_uint8(x_hat[b:b + 1])[0],
+                 tensor_to_uint8(ep.x[b, -1:])[0]]
         rows.append(np.concatenate(tiles, axis=1))
     return np.concatenate(rows, axis=0)
 

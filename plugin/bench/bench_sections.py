@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -16,10 +16,13 @@ import torch
 from ...nodes.export.onnx_export import example_sketch, export_onnx
 from .benchmark import not_measured, ort_session, paired_speedup, throughput, time_callable
 
+if TYPE_CHECKING:
+    from ...runtime.runtime import Runtime
+
 NO_GPU = "not measured: no GPU"
 
 
-def build_models(rt: Any, preset: str) -> dict:
+def build_models(rt: Runtime, preset: str) -> dict:
     """G(y; psi) (psi = P e_hat, e_hat = E on one example frame, §3.1; no fine-tuning) and E for ``preset``.
 
     Returns:
@@ -94,7 +97,7 @@ def _torch_rows(G: Any, y: torch.Tensor, device: torch.device, repeats: int, bud
     return rows
 
 
-def _ort_rows(rt: Any, path: Path, y: torch.Tensor, repeats: int, budget: float, variants: bool) -> dict:
+def _ort_rows(rt: Runtime, path: Path, y: torch.Tensor, repeats: int, budget: float, variants: bool) -> dict:
     """ORT through the generation backend (rt.sessions), plus CPU session variants tried for the 1.5x target."""
     from ...nodes.generate_onnx import onnx_generator
 
@@ -139,7 +142,7 @@ def _paired(G: torch.nn.Module, path: Path, y: torch.Tensor, repeats: int) -> di
         return paired_speedup(lambda: G(y), lambda: session.run(None, {"sketch": y_np}), repeats)
 
 
-def bench_generator(rt: Any, G: torch.nn.Module, size: int, name: str, batches: list[int], repeats: int,
+def bench_generator(rt: Runtime, G: torch.nn.Module, size: int, name: str, batches: list[int], repeats: int,
                     tmp: Path, variants: bool = True, budget: float = 60.0) -> dict:
     """Latency, frames/s and peak memory of G(y; psi') per batch and backend (G: CPU module, psi bound)."""
     path = tmp / f"{name}.onnx"
@@ -160,7 +163,7 @@ def bench_generator(rt: Any, G: torch.nn.Module, size: int, name: str, batches: 
     return out
 
 
-def bench_embedder(rt: Any, E: torch.nn.Module, size: int, repeats: int, batch: int = 8) -> dict:
+def bench_embedder(rt: Runtime, E: torch.nn.Module, size: int, repeats: int, batch: int = 8) -> dict:
     """E(x, y) throughput (frames/s) at ``batch``, fp32 on the runtime's device (§3.1)."""
     E = E.to(rt.device).eval()
     x, y = (t.to(rt.device) for t in _example_pair(size, batch))
@@ -178,7 +181,7 @@ def _carphone() -> Path | None:
     return path if path.is_file() else None
 
 
-def bench_landmarks(rt: Any, repeats: int, n_frames: int = 60) -> dict:
+def bench_landmarks(rt: Runtime, repeats: int, n_frames: int = 60) -> dict:
     """ExtractLandmarks throughput (frames/s) on the first ``n_frames`` of a real clip, per backend.
 
     Each repeat is a whole tracking run (detect on the first frame, then track), as a user would run it.
@@ -205,7 +208,7 @@ def bench_landmarks(rt: Any, repeats: int, n_frames: int = 60) -> dict:
     return out
 
 
-def bench_face_features(rt: Any, repeats: int, batch: int = 16, size: int = 256) -> dict:
+def bench_face_features(rt: Runtime, repeats: int, batch: int = 16, size: int = 256) -> dict:
     """dlib face-feature loss (L_CNT's VGGFace stand-in) forward + backward: ms per chip, batch 16, 1 CPU thread."""
     from ...nodes.networks.dlib_resnet import SPEC_NAME, load_dlib_face_resnet
     from ...nodes.networks.face_chip import face_template

@@ -23,11 +23,14 @@ import argparse
 import importlib.util
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ...runtime.errors import UsageError
+
+if TYPE_CHECKING:
+    from ...runtime.runtime import Runtime
 
 TOTAL_SECONDS = 260.0  # the demo's budget on a 2-core CPU (5 min with margin); fine-tuning gets what the rest leaves
 SHEET_ROWS = 6
@@ -105,7 +108,7 @@ def sheet_rows(n_frames: int, rows: int = SHEET_ROWS) -> list[int]:
 class Clock:
     """Elapsed time of the demo and a log line per stage."""
 
-    def __init__(self, rt: Any):
+    def __init__(self, rt: Runtime):
         self.rt, self.start, self.stages = rt, time.monotonic(), {}
 
     def __call__(self, stage: str, since: float) -> None:
@@ -116,7 +119,7 @@ class Clock:
         return time.monotonic() - self.start
 
 
-def driver_track(rt: Any, clip: Path, n_frames: int | None) -> Any:
+def driver_track(rt: Runtime, clip: Path, n_frames: int | None) -> Any:
     """Landmarks of the carphone clip (first ``n_frames`` frames), as a FaceTrack."""
     from itertools import islice
 
@@ -131,7 +134,7 @@ def driver_track(rt: Any, clip: Path, n_frames: int | None) -> Any:
     return track
 
 
-def render_demo(rt: Any, person: Any, track: Any, photo: np.ndarray, out: Path, batch: int,
+def render_demo(rt: Runtime, person: Any, track: Any, photo: np.ndarray, out: Path, batch: int,
                 sample: list[int], marker: Any) -> tuple[dict, dict]:
     """Render + composite every frame into the photo (frames/demo.####.png, demo.mp4).
 
@@ -173,7 +176,7 @@ def write_sheet(kept: dict, clip: Path, out: Path, marker: Any) -> tuple[Path, t
     return path, sheet.shape
 
 
-def time_generator(rt: Any, base: Any, identity: Any, photo: np.ndarray, landmarks: np.ndarray, batch: int) -> float:
+def time_generator(rt: Runtime, base: Any, identity: Any, photo: np.ndarray, landmarks: np.ndarray, batch: int) -> float:
     """Seconds per generated frame of the base's feed-forward person (to size the fine-tuning time box).
 
     ``photo`` (H, W, 3) uint8 and its (68, 2) ``landmarks`` give the warp-conditioned variant its source.

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import argparse
 import platform
+from typing import TYPE_CHECKING
 
 from ...runtime import weights as w
+
+if TYPE_CHECKING:
+    from ...runtime.runtime import Runtime
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def content_loss_lines(rt) -> list[str]:
+def content_loss_lines(rt: Runtime) -> list[str]:
     """What L_CNT and fine-tuning will use with the weights present (paper §3.2, offline stand-ins)."""
     has = {name: rt.has_weights(name) for name in ("vgg19", "vggface", "dlib-face-resnet")}
     terms = ["VGG19" if has["vgg19"] else "no VGG19 term (weights missing)"]

@@ -29,11 +29,14 @@ import re
 import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ...runtime.errors import BadInputError, UsageError
+
+if TYPE_CHECKING:
+    from ...runtime.runtime import Runtime
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
@@ -106,11 +109,11 @@ def frame_is_valid(path: Path, width: int, height: int, channels: int) -> bool:
 def read_frame(path: Path) -> np.ndarray:
     """Read a written frame back as uint8 (H, W, C) (EXR: linear -> sRGB uint8)."""
     if path.suffix.lower() == ".exr":
-        from ...nodes.media.colour import convert_colour, to_uint8
+        from ...nodes.media.colour import convert_colour, float_to_uint8
         from ...nodes.media.exr import read_exr
 
         pixels, colour = read_exr(path)
-        return to_uint8(convert_colour(pixels, colour, "srgb"))
+        return float_to_uint8(convert_colour(pixels, colour, "srgb"))
     import cv2
 
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
@@ -133,7 +136,7 @@ def glob_escape(text: str) -> str:
     return re.sub(r"([\[\]*?])", r"[\1]", text)
 
 
-def load_driver(rt: Any, driver: str | os.PathLike, cache_dir: Path) -> Any:
+def load_driver(rt: Runtime, driver: str | os.PathLike, cache_dir: Path) -> Any:
     """FaceTrack of the driver: a ``.npz`` as is; media -> landmarks over the full clip, cached.
 
     The cache (``cache_dir/.driver-<digest>.track.npz``, keyed by path, size and mtime) makes every
@@ -203,7 +206,7 @@ def plate_video(path: Path, first_number: int) -> Callable[[int], np.ndarray]:
     return get
 
 
-def render(rt: Any, person: Any, driver: Any, out: str | os.PathLike, frames: tuple[int, int] | None = None,
+def render(rt: Runtime, person: Any, driver: Any, out: str | os.PathLike, frames: tuple[int, int] | None = None,
            plate: Any = None, plate_where: str | None = None, mp4: str | os.PathLike | None = None,
            alpha: bool = False, batch_size: int = 8, retarget: str = "relative", matte: str = "hull",
            backend: str = "torch", overwrite: bool = False,

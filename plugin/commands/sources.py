@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ...runtime.errors import BadInputError, UsageError
+
+if TYPE_CHECKING:
+    from ...runtime.runtime import Runtime
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".exr", ".webp")
 
@@ -59,7 +62,7 @@ def read_sources(inputs: list[str], per_video: int) -> tuple[list[np.ndarray], l
     return images, names
 
 
-def load_sources(rt: Any, args: argparse.Namespace) -> dict[str, Any]:
+def load_sources(rt: Runtime, args: argparse.Namespace) -> dict[str, Any]:
     """{"base", "images", "names", "landmarks"} for the command's inputs (landmarks detected once)."""
     from ...nodes.embedding import source_landmarks
     from ...nodes.person import load_base

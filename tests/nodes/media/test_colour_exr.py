@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from talkinghead.nodes.media.colour import convert_colour, to_uint8
+from talkinghead.nodes.media.colour import convert_colour, float_to_uint8
 from talkinghead.nodes.media.exr import read_exr, write_exr
 from talkinghead.runtime.errors import BadInputError, UsageError
 
@@ -31,7 +31,7 @@ def test_round_trip_through_acescg_and_alpha_passthrough():
 def test_uint8_input_and_unknown_tag():
     out = convert_colour(np.full((1, 1, 3), 255, np.uint8), "srgb", "srgb")
     assert out.dtype == np.float32 and out.max() == 1.0
-    assert to_uint8(out)[0, 0, 0] == 255
+    assert float_to_uint8(out)[0, 0, 0] == 255
     with pytest.raises(UsageError):
         convert_colour(out, "srgb", "rec2020")
 
