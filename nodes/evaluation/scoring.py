@@ -56,7 +56,7 @@ def redetect(rt: Runtime, backend: Any, crops: np.ndarray) -> list[np.ndarray | 
         crop = np.ascontiguousarray(crop)
         dets = backend.detect(crop)
         k = pick_face(dets, None, "largest")
-        out.append(None if k is None else np.asarray(backend.align(crop, dets[k]), np.float32))
+        out.append(None if k is None else backend.align([crop], dets[k:k + 1])[0][0])
     return out
 
 

@@ -9,7 +9,6 @@ predictor is fed the detector's box, the box convention it was trained with.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -98,30 +97,31 @@ class DlibBackend:
         best = int(np.argmin(np.linalg.norm(centres - [cx, cy], axis=1)))
         return dets[best]
 
-    def align(self, rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
-        """68 landmarks (68, 2) float32 in ``rgb``'s pixels from a detector box (x0, y0, x1, y1)."""
-        rect = self._dlib.rectangle(*(round(v) for v in box[:4]))
-        shape = self.predictor(np.ascontiguousarray(rgb), rect)
-        return np.array([[p.x, p.y] for p in shape.parts()], np.float32)
+    def align(self, images: list[np.ndarray], dets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """68 landmarks per image from its detector box (x0, y0, x1, y1, score): (B, 68, 2) float32 in the
+        images' pixels, and the detector scores (B,) (the predictor itself gives none)."""
+        out = np.empty((len(images), 68, 2), np.float32)
+        for i, (rgb, det) in enumerate(zip(images, dets)):
+            rect = self._dlib.rectangle(*(round(v) for v in det[:4]))
+            shape = self.predictor(np.ascontiguousarray(rgb), rect)
+            out[i] = [[p.x, p.y] for p in shape.parts()]
+        return out, np.asarray(dets, np.float64)[:, 4]
 
-    def track(self, images: list[np.ndarray], state: dict,
-              pick: Callable[[np.ndarray, np.ndarray | None], int | None]):
-        """Landmarks for consecutive frames, following the face in ``state["box"]``.
-
-        Returns:
-            landmarks (B, 68, 2) (NaN where no face), boxes (B, 4), scores (B,).
-        """
+    def follow(self, images: list[np.ndarray], box: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Re-detect in a window around the previous box, frame after frame (``detect_near``)."""
         n = len(images)
         lms, boxes, scores = np.full((n, 68, 2), np.nan, np.float32), np.full((n, 4), np.nan), np.zeros(n)
+        found = np.zeros(n, bool)
         for i, rgb in enumerate(images):
-            det = self.detect_near(rgb, state["box"]) if state.get("tracking") else None
+            det = self.detect_near(rgb, box)
             if det is None:
-                dets = self.detect(rgb)
-                k = pick(dets, state.get("box"))
-                det = None if k is None else dets[k]
-            state["tracking"] = det is not None
-            if det is None:
-                continue
-            lms[i], boxes[i], scores[i] = self.align(rgb, det), det[:4], det[4]
-            state["box"] = det[:4]
-        return lms, boxes, scores
+                break  # lost: the tracking loop searches this frame (and the rest) in full
+            lms[i] = self.align([rgb], det[None])[0][0]
+            boxes[i], scores[i], found[i], box = det[:4], det[4], True, det[:4]
+        return lms, boxes, scores, found
+
+    @staticmethod
+    def follow_box(landmarks: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """dlib follows the detector's own box (the convention its predictor was trained with)."""
+        return box

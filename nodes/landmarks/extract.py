@@ -17,6 +17,7 @@ import numpy as np
 
 from ...runtime.errors import BadInputError, UsageError
 from ..types import FaceTrack, Frames
+from .tracking import track as track_faces
 
 if TYPE_CHECKING:
     from ...runtime.runtime import Runtime
@@ -127,7 +128,7 @@ def extract_landmarks(rt: Runtime, frames: Iterable[tuple[int, np.ndarray]], bac
         BadInputError: no frames, no face in any frame, or frames of changing size (naming the source
             and frame).
     """
-    engine = backend if hasattr(backend, "track") else make_backend(rt, backend)
+    engine = make_backend(rt, backend) if isinstance(backend, str) else backend
     mode = parse_face(face)
     state: dict[str, Any] = {"box": None, "tracking": False}
     numbers, lms, boxes, scores, size = [], [], [], [], None
@@ -144,7 +145,7 @@ def extract_landmarks(rt: Runtime, frames: Iterable[tuple[int, np.ndarray]], bac
                 if image.shape != (*size, 3) or image.dtype != np.uint8:
                     raise BadInputError(f"frame is {image.shape} {image.dtype}, expected uint8 {(*size, 3)} "
                                         "(all frames must have the first frame's size)", source or None, number)
-            out = engine.track([image for _, image in chunk], state, pick)
+            out = track_faces(engine, [image for _, image in chunk], state, pick)
             numbers += [n for n, _ in chunk]
             lms.append(out[0])
             boxes.append(out[1])

@@ -11,7 +11,6 @@ frames whose heatmap confidence stays low are re-detected one by one.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -107,8 +106,9 @@ class FanBackend:
         dets[:, :4] /= scale
         return dets
 
-    def align(self, images: list[np.ndarray], boxes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Batched FAN: (B, 68, 2) float32 landmarks in image px and (B,) mean heatmap peak scores."""
+    def align(self, images: list[np.ndarray], boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Batched FAN from (B, 4+) boxes: (B, 68, 2) float32 landmarks in image px and (B,) mean heatmap
+        peak scores."""
         import torch
         from face_alignment.utils import CENTER_Y_OFFSET, REFERENCE_SCALE, crop, flip
 
@@ -128,31 +128,16 @@ class FanBackend:
         scores = peaks.mean(axis=1) / (2.0 if self.flip else 1.0)
         return lms, scores
 
-    def track(self, images: list[np.ndarray], state: dict,
-              pick: Callable[[np.ndarray, np.ndarray | None], int | None]):
-        """Landmarks for a batch of consecutive frames following ``state["box"]`` (see module docstring).
+    def follow(self, images: list[np.ndarray], box: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Align the batch with the previous face's box, then again with each frame's own landmark box;
+        frames whose heatmap confidence stays below ``MIN_SCORE`` count as lost."""
+        first, _ = self.align(images, np.repeat(np.asarray(box, np.float64)[None, :4], len(images), 0))
+        boxes = np.array([landmark_box(p) for p in first])
+        lms, scores = self.align(images, boxes)
+        return lms, boxes, scores, scores >= MIN_SCORE
 
-        Returns:
-            landmarks (B, 68, 2) (NaN where no face), boxes (B, 4), scores (B,).
-        """
-        n = len(images)
-        lms, boxes, scores = np.full((n, 68, 2), np.nan, np.float32), np.full((n, 4), np.nan), np.zeros(n)
-        ok = np.zeros(n, bool)
-        if state.get("tracking"):
-            first, _ = self.align(images, [state["box"]] * n)
-            boxes[:] = [landmark_box(p) for p in first]
-            lms[:], scores[:] = self.align(images, list(boxes))
-            ok = scores >= MIN_SCORE
-        for i in np.flatnonzero(~ok):
-            dets = self.detect(images[i])
-            k = pick(dets, state.get("box"))
-            if k is None:
-                lms[i], boxes[i], scores[i] = np.nan, np.nan, 0.0
-                continue
-            lm, sc = self.align([images[i]], [dets[k, :4]])
-            lms[i], boxes[i], scores[i], ok[i] = lm[0], dets[k, :4], sc[0], True
-            state["box"] = dets[k, :4]
-        state["tracking"] = bool(ok[-1])
-        if ok[-1]:
-            state["box"] = landmark_box(lms[-1])
-        return lms, boxes, scores
+    @staticmethod
+    def follow_box(landmarks: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """FAN follows the box of its own landmarks."""
+        return landmark_box(landmarks)
