@@ -1,6 +1,5 @@
 """The shared tracking loop with a scripted backend: follow while tracking, full search where it fails."""
 import numpy as np
-
 from talkinghead.nodes.landmarks.tracking import track
 
 
@@ -36,13 +35,12 @@ def _pick(dets, previous):
 
 def test_follow_then_full_search_then_lost():
     backend, state = Scripted(), {}
-    lms, boxes, scores = track(backend, [2, 1, 0], state, _pick)  # not tracking yet: every frame searched
+    lms, _, scores = track(backend, [2, 1, 0], state, _pick)  # not tracking yet: every frame searched
     assert [c[0] for c in backend.calls] == ["detect", "align", "detect", "align", "detect"]
     assert np.isnan(lms[2]).all() and scores[2] == 0 and not state["tracking"]
-    lms, boxes, scores = track(backend, [2], {}, _pick)
     state = {"tracking": True, "box": np.zeros(4)}
     backend.calls.clear()
-    lms, boxes, scores = track(backend, [1, 2, 1], state, _pick)
+    lms, _, scores = track(backend, [1, 2, 1], state, _pick)
     assert backend.calls == [("follow", 3), ("detect", 2), ("align", 1)]
     assert (lms[0] == 5).all() and (lms[1] == 7).all() and (lms[2] == 5).all()
     assert np.allclose(scores, [0.5, 0.9, 0.5])
