@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from ..runtime.errors import BadInputError, Interrupted, UsageError
+from .budget import Budget
 from .training.augment import AugmentConfig
 from .training.objective import Objective, ObjectiveConfig
 from .types import Identity, PersonModel
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 
 PAPER_LR = (5e-5, 2e-4)  # G (and psi'), D (and w'): §3.4
 FROM_SCRATCH_LR = (2e-4, 4e-4)
-DEFAULT_STEPS = 200
 ADAM_BETAS = (0.5, 0.999)
 
 
@@ -45,8 +45,7 @@ class FineTuneConfig:
     """Fine-tuning settings.
 
     Attributes:
-        steps: optimisation steps (None: ``DEFAULT_STEPS`` unless ``max_seconds`` bounds the run).
-        max_seconds: wall-clock time box of this call (None: none).
+        budget: how long it runs (``Budget``).
         batch_size: frames per step (sampled with replacement from the T augmented photos).
         lr_g, lr_d: Adam learning rates (None: the paper's for a meta-learned base, ``FROM_SCRATCH_LR``
             for a random one).
@@ -56,8 +55,7 @@ class FineTuneConfig:
         checkpoint_every: steps between checkpoints (0: only when cancelled), when a path is given.
     """
 
-    steps: int | None = None
-    max_seconds: float | None = None
+    budget: Budget = field(default_factory=Budget)
     batch_size: int = 4
     lr_g: float | None = None
     lr_d: float | None = None
@@ -246,15 +244,16 @@ def _resume(rt: Runtime, run: _Run, checkpoint: Path, identity: Identity) -> Non
     rt.say_once(f"resume:{checkpoint}", f"fine-tuning resumes from {checkpoint} at step {run.step}", level=20)
 
 
-def _loop(rt: Runtime, run: _Run, objective: Objective, photos: Photos, cfg: FineTuneConfig, steps: int | None,
+def _loop(rt: Runtime, run: _Run, objective: Objective, photos: Photos, cfg: FineTuneConfig,
           checkpoint: Path | None, meta: dict) -> dict[str, float]:
-    """Optimise until ``steps`` or the time box; checkpoint every N steps and when cancelled."""
+    """Optimise until the budget's steps or time box; checkpoint every N steps and when cancelled."""
+    steps, max_seconds = cfg.budget.step_limit, cfg.budget.max_seconds
     scalers = (rt.precision.scaler(), rt.precision.scaler())
     start, last = time.monotonic(), {}
     try:
         with rt.progress(steps, "fine-tune") as bar:
             while steps is None or run.step < steps:
-                if cfg.max_seconds is not None and time.monotonic() - start >= cfg.max_seconds:
+                if max_seconds is not None and time.monotonic() - start >= max_seconds:
                     break
                 rt.check_cancelled()
                 batch = sample_batch(run.rng, photos, cfg.batch_size, cfg.augment, rt.device)
@@ -281,9 +280,8 @@ def fine_tune(rt: Runtime, base: Any, identity: Identity, images: Sequence[np.nd
     face-centred crop (the evaluation trains and generates in one fixed crop per clip).
     """
     photos = prepare_photos(base, images, landmarks, names, crop_matrices)
-    steps = cfg.steps if cfg.steps is not None else (None if cfg.max_seconds else DEFAULT_STEPS)
-    if (steps is not None and steps < 0) or cfg.batch_size < 1 or (cfg.max_seconds is not None and cfg.max_seconds < 0):
-        raise UsageError("fine-tuning needs steps >= 0, batch size >= 1 and max seconds >= 0")
+    if cfg.batch_size < 1:
+        raise UsageError(f"fine-tuning needs a batch size >= 1, got {cfg.batch_size}")
     objective = Objective(rt, cfg.objective)
     run, lr = _start(base, identity, cfg, rt.device)
     checkpoint = Path(checkpoint) if checkpoint else None
@@ -292,7 +290,7 @@ def fine_tune(rt: Runtime, base: Any, identity: Identity, images: Sequence[np.nd
     before = reconstruction_error(rt, run.G, run.psi, photos)
     meta = {"identity": identity.source_digests}
     start = time.monotonic()
-    last = _loop(rt, run, objective, photos, cfg, steps, checkpoint, meta)
+    last = _loop(rt, run, objective, photos, cfg, checkpoint, meta)
     seconds = time.monotonic() - start
     after = reconstruction_error(rt, run.G, run.psi, photos)
     _save(checkpoint, run, meta)
@@ -331,8 +329,9 @@ class FineTune:
             if len(images) != identity.k:
                 raise UsageError("FineTune: give landmarks for photos that are not the Identity's own sources")
             landmarks = identity.source_landmarks
-        cfg = replace(config or FineTuneConfig(), **{k: v for k, v in (("steps", steps), ("max_seconds", max_seconds))
-                                                     if v is not None})
+        cfg = config or FineTuneConfig()
+        if steps is not None or max_seconds is not None:
+            cfg = replace(cfg, budget=Budget(steps, max_seconds))
         person = fine_tune(rt, base, identity, images, np.asarray(landmarks, np.float32), cfg, names,
                            checkpoint, resume)
         rt.say_once(f"finetuned:{id(person)}", f"fine-tuned {person.info['steps']} steps in "

@@ -114,12 +114,12 @@ def run_method(rt: Runtime, ctx: dict, cfg: EvalConfig, name: str, scene: Scene)
         return run_warp(scene)
     if name == "warp-regions":
         return run_warp_regions(scene)
-    from ..finetune import FineTuneConfig
+    from ..finetune import Budget, FineTuneConfig
     from ..training.augment import NO_AUGMENT, AugmentConfig
     from ..training.objective import VARIANTS
 
     objective = replace(VARIANTS[name.split(":", 1)[1]], identity_weight=cfg.identity_weight)
-    ft = FineTuneConfig(steps=cfg.steps, batch_size=cfg.batch, lr_g=cfg.lr_g, lr_d=cfg.lr_d, objective=objective,
+    ft = FineTuneConfig(budget=Budget(cfg.steps), batch_size=cfg.batch, lr_g=cfg.lr_g, lr_d=cfg.lr_d, objective=objective,
                         seed=cfg.seed, augment=AugmentConfig() if cfg.augment else NO_AUGMENT)
     return run_model(rt, ctx["base"], scene, ft)
 

@@ -11,7 +11,7 @@ Example::
     pattern: sh010.####.png                                      # file pattern inside output
     preset: small-128
     model: null                                                  # base model path (else best present)
-    finetune: {steps: 300, max_seconds: 1200}
+    finetune: {steps: 300, max_seconds: 1200}                    # optional (default: the fine-tuning default)
     consent: consent/alice.json                                  # consent record (provenance)
     min_track_coverage: 0.9
 
@@ -23,7 +23,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...runtime.errors import BadInputError
+from ...runtime.errors import BadInputError, TalkingheadError
+from ..budget import Budget
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,7 @@ class Shot:
     frames: tuple[int, int] | None = None
     preset: str = "small-128"
     model: Path | None = None
-    finetune_steps: int = 300
-    finetune_max_seconds: float = 1200.0
+    finetune: Budget = field(default_factory=Budget)
     consent: Path | None = None
     min_track_coverage: float = 0.9
     min_resolution: int = 128
@@ -100,9 +100,9 @@ def load_shot(path: str | os.PathLike) -> Shot:
             plate=p(data.get("plate")),
             frames=parse_frame_range(data["frames"], path) if data.get("frames") is not None else None,
             preset=str(data.get("preset", "small-128")), model=p(data.get("model")),
-            finetune_steps=int(finetune.get("steps", 300)),
-            finetune_max_seconds=float(finetune.get("max_seconds", 1200)),
+            finetune=Budget(*(None if finetune.get(k) is None else kind(finetune[k])
+                              for k, kind in (("steps", int), ("max_seconds", float)))),
             consent=p(data.get("consent")), min_track_coverage=float(data.get("min_track_coverage", 0.9)),
             min_resolution=int(data.get("min_resolution", 128)), path=path)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, TalkingheadError) as exc:
         raise BadInputError(f"bad value in shot description ({exc})", path) from exc

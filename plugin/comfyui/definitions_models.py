@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ...nodes.budget import DEFAULT_STEPS
 from . import host
 from .save import next_path, write_person
 from .spec import BASE, FACETRACK, GENERATED, IDENTITY, PERSON, NodeResult, NodeSpec, Port
@@ -65,7 +66,7 @@ def embed_identity(base: BaseHandle, images: Any, landmarks: Any = None, backend
     return (out["identity"],)
 
 
-def fine_tune(base: BaseHandle, identity: Any, images: Any, landmarks: Any = None, steps: int = 100,
+def fine_tune(base: BaseHandle, identity: Any, images: Any, landmarks: Any = None, steps: int = DEFAULT_STEPS,
               max_seconds: float = 0.0, batch_size: int = 4, seed: int = 0) -> tuple:
     """Few-shot fine-tuning (§3.3) on the T photos -> PERSON."""
     from ...nodes.finetune import FineTune, FineTuneConfig
@@ -168,7 +169,7 @@ SPECS = (
     NodeSpec("TalkingheadFineTune", "Few-Shot Fine-Tune",
              "Fine-tune G and D on the person's photos (psi' = P e_hat, w' = w0 + e_hat) -> a PersonModel.",
              [Port("base", BASE), Port("identity", IDENTITY), Port("images", "IMAGE"),
-              Port("landmarks", FACETRACK, optional=True), Port("steps", "INT", 100, min=0, max=100000),
+              Port("landmarks", FACETRACK, optional=True), Port("steps", "INT", DEFAULT_STEPS, min=0, max=100000),
               Port("max_seconds", "FLOAT", 0.0, min=0.0, tooltip="time box; 0: none"),
               Port("batch_size", "INT", 4, min=1, max=64), Port("seed", "INT", 0, min=0)],
              [Port("person", PERSON)], fine_tune),

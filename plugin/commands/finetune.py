@@ -12,6 +12,7 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from ...nodes.budget import DEFAULT_STEPS
 from ...runtime.errors import UsageError
 from .sources import add_source_arguments, load_sources
 
@@ -22,7 +23,7 @@ LOSS_VARIANTS = ("full", "l1", "l1+adv", "l1+face", "paper")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_source_arguments(parser)
     parser.add_argument("--out", required=True, help="PERSON.safetensors")
-    parser.add_argument("--steps", type=int, default=None, help="optimisation steps (default 200, or the time box)")
+    parser.add_argument("--steps", type=int, default=None, help=f"optimisation steps (default {DEFAULT_STEPS}, or the time box)")
     parser.add_argument("--max-seconds", type=float, default=None, help="time box for this run")
     parser.add_argument("--batch", type=int, default=4, help="frames per step (default 4)")
     parser.add_argument("--loss", default="full", choices=LOSS_VARIANTS,
@@ -48,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
 
     if Path(args.out).suffix != ".safetensors":
         raise UsageError(f"--out {args.out}: a PersonModel file ends in .safetensors")
-    if args.batch < 1 or (args.steps is not None and args.steps < 0) or args.checkpoint_every < 0:
-        raise UsageError("--batch must be >= 1, --steps and --checkpoint-every >= 0")
+    if args.checkpoint_every < 0:
+        raise UsageError("--checkpoint-every must be >= 0")
     consent = consent_for_model(args.consent)
     rt = args.runtime()
     src = load_sources(rt, args)

@@ -26,8 +26,9 @@ def job_template(shot: Shot, first: int, last: int, chunk: int, executable: str 
     exe = executable or f"{sys.executable} -m talkinghead.plugin.cli"
     command, *prefix = shlex.split(exe)
     finetune_args = [*prefix, "finetune", *map(str, shot.sources), "--out", str(shot.person_path),
-                     "--preset", shot.preset, "--steps", str(shot.finetune_steps),
-                     "--max-seconds", str(shot.finetune_max_seconds)]
+                     "--preset", shot.preset]
+    for flag, value in (("--steps", shot.finetune.steps), ("--max-seconds", shot.finetune.max_seconds)):
+        finetune_args += [] if value is None else [flag, str(value)]
     if shot.model is not None:
         finetune_args += ["--model", str(shot.model)]
     if shot.consent is not None:  # embedded in the person: render refuses a likeness without a consent record

@@ -29,8 +29,8 @@ class ExtractPerson(pyblish.api.InstancePlugin):
         identity = EmbedIdentity().run(rt, base, sources["images"], sources["landmarks"],
                                        names=sources["names"])["identity"]
         identity = attach_consent(identity, consent_for_model(sh.consent))
-        steps = context.data.get("finetuneSteps", sh.finetune_steps)
-        seconds = context.data.get("finetuneMaxSeconds", sh.finetune_max_seconds)
+        steps = context.data.get("finetuneSteps", sh.finetune.steps)
+        seconds = context.data.get("finetuneMaxSeconds", sh.finetune.max_seconds)
         person = FineTune().run(rt, base, identity, sources["images"], sources["landmarks"], steps=steps,
                                 max_seconds=seconds, names=sources["names"])["person"]
         path = staging(context) / f"{sh.name}.person.safetensors"
