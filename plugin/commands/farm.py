@@ -2,7 +2,8 @@
 
 Run it locally with `openjd run TEMPLATE --step Render --run-dependencies`, or submit it to a farm that
 takes OpenJD (AWS Deadline Cloud). Chunks render the same pixels as a full render, and a re-run chunk
-skips frames already written.
+skips frames already written. Every file and folder is a PATH job parameter (the farm's path mapping
+rewrites them for workers that mount the files elsewhere) and the command is looked up on the worker.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 from ...nodes.render.shot import load_shot, parse_frame_range
 from ...runtime.atomic import atomic_write_text
 from ...runtime.errors import BadInputError, UsageError
-from ..farm.openjd import job_template
+from ..farm.openjd import COMMAND, job_template
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,8 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chunk", type=int, default=10, help="frames per render task (default 10)")
     parser.add_argument("--frames", default=None, help="frame range A-B (default: the shot's, else the driver's)")
     parser.add_argument("--out", default=None, help="template path (default: <shot output>/<shot>.openjd.yaml)")
-    parser.add_argument("--executable", default=None,
-                        help="command that runs talkinghead on the farm (default: this Python's -m talkinghead...)")
+    parser.add_argument("--command", default=COMMAND,
+                        help=f"the talkinghead command on the workers (default {COMMAND!r}, found on their PATH; "
+                             "a job parameter, so it can be changed at submission)")
+    parser.add_argument("--gpus", type=int, default=0,
+                        help="GPUs each worker must have (host requirement amount.worker.gpu; default 0: any host)")
 
 
 def _driver_range(driver: Path) -> tuple[int, int]:
@@ -43,8 +47,8 @@ def _driver_range(driver: Path) -> tuple[int, int]:
 def run(args: argparse.Namespace) -> int:
     import yaml
 
-    if args.chunk < 1:
-        raise UsageError("--chunk must be >= 1")
+    if args.chunk < 1 or args.gpus < 0:
+        raise UsageError("--chunk must be >= 1 and --gpus >= 0")
     shot = load_shot(args.shot)
     if args.frames:
         first, last = parse_frame_range(args.frames)
@@ -52,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
         first, last = shot.frames
     else:
         first, last = _driver_range(shot.driver)
-    template = job_template(shot, first, last, args.chunk, args.executable)
     out = Path(args.out) if args.out else shot.output / f"{shot.name}.openjd.yaml"
+    template = job_template(shot, first, last, args.chunk, out.parent, args.command, args.gpus)
     text = json.dumps(template, indent=2) if out.suffix == ".json" else yaml.safe_dump(template, sort_keys=False)
     atomic_write_text(out, text)
     n_tasks = len(template["steps"][1]["parameterSpace"]["taskParameterDefinitions"][0]["range"])
