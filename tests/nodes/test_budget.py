@@ -1,6 +1,5 @@
 """Budget: the one form, check and default of fine-tuning steps / time box."""
 import pytest
-
 from talkinghead.nodes.budget import DEFAULT_STEPS, Budget
 from talkinghead.nodes.render.shot import load_shot
 from talkinghead.runtime.errors import BadInputError, UsageError
