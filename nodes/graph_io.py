@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..runtime.errors import BadInputError
+from .networks.presets import DEFAULT_PRESET
 
 
 class ReadImages:
@@ -40,10 +41,12 @@ class LoadBase:
 
     outputs: ClassVar = {"base": object}
 
-    def run(self, rt: Any, preset: str = "small-128", path: str | None = None) -> dict[str, Any]:
+    def run(self, rt: Any, preset: str = DEFAULT_PRESET, path: str | None = None) -> dict[str, Any]:
         from .person import load_base
 
-        return {"base": load_base(rt, preset=preset, path=path)}
+        base = load_base(rt, preset=preset, path=path)
+        rt.log.info("base model: preset %s, %s", base.cfg.name, base.origin)
+        return {"base": base}
 
 
 class ReadFaceTrack:

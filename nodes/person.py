@@ -26,7 +26,7 @@ from .networks.blocks import remove_spectral_norm
 from .networks.discriminator import Discriminator
 from .networks.embedder import Embedder
 from .networks.generator import Generator
-from .networks.presets import NetworkConfig, get_preset
+from .networks.presets import DEFAULT_PRESET, NetworkConfig, get_preset
 from .types import Identity, PersonModel
 
 BASE_FORMAT = "talkinghead.base/1"
@@ -130,7 +130,7 @@ def random_base(cfg: NetworkConfig, device: torch.device | str = "cpu", seed: in
                      False, {"crop": {"size": cfg.image_size, "margin": DEFAULT_MARGIN}})
 
 
-def load_base(rt: Any, preset: str = "small-128", path: str | os.PathLike | None = None) -> BaseModel:
+def load_base(rt: Any, preset: str = DEFAULT_PRESET, path: str | os.PathLike | None = None) -> BaseModel:
     """The best base model present for ``preset``, cached in the runtime.
 
     Order: ``path`` (an explicit file: it must exist), then ``base-<preset>`` through the runtime's

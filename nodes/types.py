@@ -65,6 +65,7 @@ class FaceTrack:
         source: the media file the track was extracted from.
         filled: (N,) bool; True where landmarks were interpolated (``--fill``), never silently.
         smoothed: whether temporal smoothing was applied.
+        path: the ``.npz`` file this track was read from ("" when made in memory; not saved).
     """
 
     landmarks: np.ndarray
@@ -80,6 +81,7 @@ class FaceTrack:
     filled: np.ndarray | None = None
     smoothed: bool = False
     extra: dict = field(default_factory=dict)
+    path: str = ""
 
     def __post_init__(self) -> None:
         n = len(self.landmarks)
@@ -92,7 +94,7 @@ class FaceTrack:
         self.frame_numbers = np.asarray(self.frame_numbers, dtype=np.int64)
         self.filled = np.zeros(n, bool) if self.filled is None else np.asarray(self.filled, dtype=bool)
         self.image_size = (int(self.image_size[0]), int(self.image_size[1]))
-        where = self.source or None
+        where = self.where
         if self.landmarks.shape != (n, N_LANDMARKS, 2):
             raise BadInputError(f"FaceTrack.landmarks must be (N, 68, 2), got {self.landmarks.shape}", where)
         for name, shape in (("boxes", (n, 4)), ("valid", (n,)), ("score", (n,)),
@@ -103,11 +105,17 @@ class FaceTrack:
     def __len__(self) -> int:
         return len(self.landmarks)
 
+    @property
+    def where(self) -> str | None:
+        """The file to name in messages: the ``.npz`` the track was read from, else its source media."""
+        return self.path or self.source or None
+
     def select(self, index: np.ndarray | slice) -> FaceTrack:
         """A new track holding only the frames at ``index``."""
         return FaceTrack(self.landmarks[index], self.boxes[index], self.valid[index], self.score[index],
                          self.image_size, self.frame_numbers[index], self.fps, self.backend,
-                         self.backend_version, self.source, self.filled[index], self.smoothed, dict(self.extra))
+                         self.backend_version, self.source, self.filled[index], self.smoothed, dict(self.extra),
+                         self.path)
 
     def save(self, path: str | os.PathLike) -> None:
         """Write an ``.npz`` (no pickled objects) atomically."""
@@ -125,16 +133,21 @@ class FaceTrack:
         path = Path(path)
         try:
             with np.load(path, allow_pickle=False) as data:
+                missing = [k for k in ("landmarks", "meta") if k not in getattr(data, "files", ())]
+                if missing:
+                    raise BadInputError(f"not a FaceTrack file: missing {'/'.join(missing)}", path)
                 meta = json.loads(str(data["meta"]))
                 if meta.get("format") != FACETRACK_FORMAT:
                     raise BadInputError(f"not a talkinghead FaceTrack (format {meta.get('format')!r})", path)
                 arrays = {f.name: data[f.name] for f in fields(cls)
                           if f.name in ("landmarks", "boxes", "valid", "score", "frame_numbers", "filled")}
+        except EOFError as exc:
+            raise BadInputError("not a FaceTrack file: it is empty", path) from exc
         except (OSError, KeyError, ValueError, json.JSONDecodeError) as exc:
             raise BadInputError(f"cannot read FaceTrack ({exc})", path) from exc
         return cls(image_size=tuple(meta["image_size"]), fps=meta["fps"], backend=meta["backend"],
                    backend_version=meta["backend_version"], source=meta["source"], smoothed=meta["smoothed"],
-                   extra=meta.get("extra", {}), **arrays)
+                   extra=meta.get("extra", {}), path=str(path), **arrays)
 
 
 IDENTITY_FORMAT = "talkinghead.identity/1"

@@ -17,10 +17,12 @@ from typing import Any
 import numpy as np
 
 from ...runtime.errors import BadInputError, UsageError
+from ..networks.presets import DEFAULT_PRESET
 from . import report as R
 from .methods import METHODS, MethodResult, Scene, run_copy, run_model, run_warp, run_warp_regions
 from .protocol import HARD_THRESHOLD, MAX_TARGETS, hard_frames, nearest_fewshot, split_clip
-from .scoring import Reference, descriptors, redetect, score_outputs, summarise
+from .scoring import Reference, score_outputs, summarise
+from .scoring import make_reference as real_reference
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class EvalConfig:
     seed: int = 0
     identity_weight: float = 0.0
     augment: bool = True
-    preset: str = "small-128"
+    preset: str = DEFAULT_PRESET
     base: Path | None = None
     max_targets: int = MAX_TARGETS
     grid_rows: int = 4
@@ -99,8 +101,7 @@ def make_scene(name: str, frames: dict[int, np.ndarray], landmarks: np.ndarray, 
 def make_reference(rt: Any, ctx: dict, scene: Scene) -> Reference:
     """Re-detected real landmarks, real descriptors and hard-frame flags of a Scene."""
     mouth, eyes = hard_frames(scene.fewshot_crop_landmarks, scene.target_landmarks, scene.nearest)
-    return Reference(scene.target_crops, scene.target_landmarks, redetect(rt, ctx["backend"], scene.target_crops),
-                     descriptors(ctx["net"], scene.target_crops, scene.target_landmarks), mouth, eyes)
+    return real_reference(rt, ctx["backend"], ctx["net"], scene.target_crops, scene.target_landmarks, mouth, eyes)
 
 
 def run_method(rt: Any, ctx: dict, cfg: EvalConfig, name: str, scene: Scene) -> MethodResult:

@@ -52,6 +52,7 @@ def machine() -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ...runtime.preflight import check_output_file
     from ..export.bench_sections import (
         bench_embedder,
         bench_face_features,
@@ -60,10 +61,11 @@ def run(args: argparse.Namespace) -> int:
         build_models,
     )
 
-    rt = args.runtime()
     presets, batches = _csv(args.presets), _csv(args.batches, int)
     if not presets or not batches or min(batches) < 1:
         raise UsageError("--presets and --batches must name at least one preset and positive batch sizes")
+    check_output_file(args.out, "--out")  # before any work
+    rt = args.runtime()
     repeats = args.repeats or (2 if args.quick else 7)
     skip = set(_csv(args.skip))
     report: dict = {"machine": machine(), "device": rt.describe(),

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from ...runtime.errors import UsageError
+from ...runtime.preflight import check_output_file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "new":
         if Path(args.out).suffix.lower() != ".json":
             raise UsageError(f"--out {args.out}: a consent record is a .json file")
+        check_output_file(args.out, "--out")
         record = new_record(args.subject, args.kind, args.scope, args.granted_by, args.granted, args.expires,
                             args.notes)
         record.save(args.out)

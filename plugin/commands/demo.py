@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ...nodes.networks.presets import DEFAULT_PRESET
 from ...runtime.errors import UsageError
 
 TOTAL_SECONDS = 260.0  # the demo's budget on a 2-core CPU (5 min with margin); fine-tuning gets what the rest leaves
@@ -39,8 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=None, help="fine-tuning steps (default: as many as fit)")
     parser.add_argument("--max-seconds", type=float, default=None,
                         help=f"fine-tuning time box (default: what is left of {TOTAL_SECONDS:.0f} s for the demo)")
-    parser.add_argument("--preset", default="small-128-warp",
-                        help="network preset (default small-128-warp; small-128 for the paper-faithful G, "
+    parser.add_argument("--preset", default=DEFAULT_PRESET,
+                        help=f"network preset (default {DEFAULT_PRESET}; small-128 for the paper-faithful G, "
                              "tiny-64 for tests)")
     parser.add_argument("--frames", type=int, default=None, help="use only the first N frames of the clip")
     parser.add_argument("--batch", type=int, default=8, help="generator batch size")
@@ -229,10 +230,11 @@ def run(args: argparse.Namespace) -> int:
     from ...nodes.provenance.consent import attach_consent
     from ...nodes.provenance.verify import verify_file
     from ...runtime.atomic import atomic_write_text
+    from ...runtime.preflight import check_output_dir
 
     if args.frames is not None and args.frames < 1:
         raise UsageError("--frames must be >= 1")
-    out = Path(args.out)
+    out = check_output_dir(args.out, "--out")  # before any work
     clip, photo = carphone_path(), astronaut()
     rt = args.runtime()
     clock = Clock(rt)

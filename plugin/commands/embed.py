@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 
 from ...runtime.errors import UsageError
+from ...runtime.preflight import check_output_file
 from .sources import add_source_arguments, load_sources
 
 
@@ -25,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
 
     if Path(args.out).suffix != ".safetensors":
         raise UsageError(f"--out {args.out}: an Identity file ends in .safetensors")
+    check_output_file(args.out, "--out")  # before any work
     consent = consent_for_model(args.consent)
     rt = args.runtime()
     src = load_sources(rt, args)

@@ -21,8 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ...runtime.preflight import check_output_file
     from ..export.person import export_person_file
 
+    check_output_file(args.out, "--out")  # before any work
     report = export_person_file(args.person, args.format, args.out, size=args.size, opset=args.opset)
     if args.format == "onnx":
         ops = ", ".join(f"{op} {n}" for op, n in report["operators"].items())

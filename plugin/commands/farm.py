@@ -13,6 +13,7 @@ from pathlib import Path
 from ...nodes.shot import load_shot, parse_frame_range
 from ...runtime.atomic import atomic_write_text
 from ...runtime.errors import BadInputError, UsageError
+from ...runtime.preflight import check_output_file
 from ..farm.openjd import job_template
 
 
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         first, last = _driver_range(shot.driver)
     template = job_template(shot, first, last, args.chunk, args.executable)
-    out = Path(args.out) if args.out else shot.output / f"{shot.name}.openjd.yaml"
+    out = check_output_file(Path(args.out) if args.out else shot.output / f"{shot.name}.openjd.yaml", "--out")
     text = json.dumps(template, indent=2) if out.suffix == ".json" else yaml.safe_dump(template, sort_keys=False)
     atomic_write_text(out, text)
     n_tasks = len(template["steps"][1]["parameterSpace"]["taskParameterDefinitions"][0]["range"])

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ...runtime.errors import UsageError
+from ...runtime.preflight import check_output_file
 from .sources import add_source_arguments, load_sources
 
 # names of nodes.training.objective.VARIANTS, listed here so `--help` does not import torch (tested equal)
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     if Path(args.out).suffix != ".safetensors":
         raise UsageError(f"--out {args.out}: a PersonModel file ends in .safetensors")
+    check_output_file(args.out, "--out")  # before any work
     if args.batch < 1 or (args.steps is not None and args.steps < 0) or args.checkpoint_every < 0:
         raise UsageError("--batch must be >= 1, --steps and --checkpoint-every >= 0")
     consent = consent_for_model(args.consent)

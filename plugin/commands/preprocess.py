@@ -35,7 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ...nodes.training.preprocess import PreprocessConfig, preprocess_dataset
+    from ...runtime.preflight import check_output_dir
 
+    check_output_dir(args.out, "--out")  # before any work
     cfg = PreprocessConfig(size=args.size, max_frames=args.max_frames, quality=args.quality, backend=args.backend,
                            workers=args.workers, retry_failed=args.retry_failed)
     report = preprocess_dataset(args.runtime(), args.out, args.videos, args.stills, cfg)

@@ -63,6 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sign-key", default=None, help="its private key PEM (default $TALKINGHEAD_SIGN_KEY)")
     parser.add_argument("--no-consent-check", action="store_true",
                         help="render without a valid consent record (recorded in every output's manifest)")
+    parser.add_argument("--strict", action="store_true",
+                        help="stop (exit 3) when a driver or plate video holds fewer frames than its container "
+                             "says (a truncated file); default: a warning")
 
 
 def frame_path(pattern: str | os.PathLike, number: int) -> Path:
@@ -133,11 +136,13 @@ def glob_escape(text: str) -> str:
     return re.sub(r"([\[\]*?])", r"[\1]", text)
 
 
-def load_driver(rt: Any, driver: str | os.PathLike, cache_dir: Path) -> Any:
+def load_driver(rt: Any, driver: str | os.PathLike, cache_dir: Path, strict: bool = False) -> Any:
     """FaceTrack of the driver: a ``.npz`` as is; media -> landmarks over the full clip, cached.
 
     The cache (``cache_dir/.driver-<digest>.track.npz``, keyed by path, size and mtime) makes every
-    chunk of a shot use the very same track (landmark tracking is stateful over the clip).
+    chunk of a shot use the very same track (landmark tracking is stateful over the clip). Messages
+    about a track from media name the media (the cache file is an implementation detail).
+    ``strict``: a video that holds fewer frames than its container says is an error, not a warning.
     """
     from ...nodes.types import FaceTrack
 
@@ -157,15 +162,17 @@ def load_driver(rt: Any, driver: str | os.PathLike, cache_dir: Path) -> Any:
     key = f"{path.resolve()}:" + ";".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
     cached = cache_dir / f".driver-{hashlib.sha256(key.encode()).hexdigest()[:16]}.track.npz"
     if cached.is_file():
-        return FaceTrack.load(cached)
+        track = FaceTrack.load(cached)
+        track.path = ""
+        return track
     from ...nodes.landmarks import ExtractLandmarks
 
-    track = ExtractLandmarks().run(rt, source=str(path))["track"]
+    track = ExtractLandmarks().run(rt, source=str(path), strict=strict)["track"]
     track.save(cached)
     return track
 
 
-def plate_source(plate: str | os.PathLike | None, first_number: int) -> tuple[Any, str | None]:
+def plate_source(plate: str | os.PathLike | None, first_number: int, strict: bool = False) -> tuple[Any, str | None]:
     """(plate, where): None, one (H, W, 3) uint8 image, or a callable frame_number -> image."""
     if plate is None:
         return None, None
@@ -178,10 +185,10 @@ def plate_source(plate: str | os.PathLike | None, first_number: int) -> tuple[An
         raise BadInputError("no such plate file", path)
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return io.read_image(path), str(path)
-    return plate_video(path, first_number), str(path)
+    return plate_video(path, first_number, strict), str(path)
 
 
-def plate_video(path: Path, first_number: int) -> Callable[[int], np.ndarray]:
+def plate_video(path: Path, first_number: int, strict: bool = False) -> Callable[[int], np.ndarray]:
     """frame_number -> plate frame: the video's i-th frame goes with the driver track's i-th frame
     (index = frame_number - first driver frame number); decoded forward, restarted only to go back."""
     from ...nodes.io import iter_frames
@@ -191,7 +198,7 @@ def plate_video(path: Path, first_number: int) -> Callable[[int], np.ndarray]:
     def get(number: int) -> np.ndarray:
         target = number - first_number
         if state["it"] is None or target < state["index"]:
-            state["it"], state["index"] = iter(iter_frames(path)), -1
+            state["it"], state["index"] = iter(iter_frames(path, strict=strict)), -1
         while state["index"] < target:
             item = next(state["it"], None)
             if item is None:
@@ -231,7 +238,7 @@ def render(rt: Any, person: Any, driver: Any, out: str | os.PathLike, frames: tu
 
     numbers = driver.frame_numbers
     if len(numbers) == 0:
-        raise BadInputError("the driving track is empty", driver.source or None)
+        raise BadInputError("the driving track is empty", driver.where)
     wanted = [int(numbers[i]) for i in frame_positions(driver, _range(frames))]
     source_hw = tuple(int(v) for v in person.identity.source_sizes[0])
     size = _output_size(person, plate, plate_where, source_hw, wanted[0])
@@ -339,28 +346,33 @@ def render_marker(person: Any, person_path: Path, cert: str | None, key: str | N
 def run(args: argparse.Namespace) -> int:
     from ...nodes.shot import parse_frame_range
     from ...nodes.types import PersonModel
+    from ...runtime.preflight import check_output_dir, check_output_file
 
     if args.batch < 1:
         raise UsageError("--batch must be >= 1")
     frame_path(args.out, 0)  # usage error early when the pattern has no ####
     if args.alpha and args.mp4 and not args.out:
         raise UsageError("--alpha applies to the image sequence; MP4 has no alpha")
-    person_path = Path(args.person)
-    if not person_path.is_file():
-        raise BadInputError("no such PersonModel file", person_path)
     if args.colorspace not in (None, "srgb") and Path(args.out).suffix.lower() != ".exr":
         raise UsageError(f"--colorspace {args.colorspace} applies to EXR frames; {Path(args.out).suffix} is sRGB")
     frames = parse_frame_range(args.frames) if args.frames else None
+    check_output_dir(Path(args.out).parent, "--out")  # before any work: never render all, then fail to write
+    if args.mp4:
+        check_output_file(args.mp4, "--mp4")
+    person_path = Path(args.person)
+    if not person_path.is_file():
+        raise BadInputError("no such PersonModel file", person_path)
     person = PersonModel.load(person_path)
     marker = render_marker(person, person_path, args.sign_cert, args.sign_key, args.no_consent_check)
     rt = args.runtime()
-    driver = load_driver(rt, args.driver, Path(args.out).parent)
+    driver = load_driver(rt, args.driver, Path(args.out).parent, strict=args.strict)
     numbers = driver.frame_numbers
-    plate, where = plate_source(args.plate, int(numbers[0]) if len(numbers) else 0)
+    plate, where = plate_source(args.plate, int(numbers[0]) if len(numbers) else 0, strict=args.strict)
     result = render(rt, person, driver, args.out, frames, plate, where, args.mp4, args.alpha, args.batch,
                     args.retarget, args.matte, args.backend, args.overwrite, marker=marker,
                     colour=args.colorspace or "linear")
     held = f", {len(result['held'])} without a driver face (pose held)" if result["held"] else ""
     print(f"{args.out}: rendered {len(result['rendered'])} frame(s), kept {len(result['skipped'])} "
-          f"valid existing frame(s){held}" + (f"; {args.mp4}" if args.mp4 else ""))
+          f"valid existing frame(s){held}; preset {person.config.get('name', '?')}"
+          + (f"; {args.mp4}" if args.mp4 else ""))
     return 0

@@ -93,8 +93,12 @@ def run(args: argparse.Namespace) -> int:
     from ...nodes.training.loop import base_path, train
     from ...nodes.training.objective import VARIANTS, Objective
     from ...runtime import distributed as ddp_env
+    from ...runtime.preflight import check_output_dir, check_output_file
 
     cfg = _config(args)
+    check_output_dir(args.out, "--out")  # before any work
+    if args.base_out:
+        check_output_file(Path(args.base_out).expanduser(), "--base-out")
     if args.threads:
         torch.set_num_threads(args.threads)
     rt = args.runtime()

@@ -30,8 +30,12 @@ def run(args: argparse.Namespace) -> int:
     from ...nodes.provenance.certs import ENV_CERT, ENV_KEY, make_test_ca, trust_anchors
     from ...nodes.provenance.verify import describe, verify_file
     from ...runtime.atomic import atomic_write_text
+    from ...runtime.preflight import check_output_dir, check_output_file
 
+    if args.json:
+        check_output_file(args.json, "--json")  # before any work
     if args.make_test_ca:
+        check_output_dir(args.make_test_ca, "--make-test-ca")
         paths = make_test_ca(args.make_test_ca)
         print(f"{paths['ca']}: local test CA (trust anchor for verify --trust)\n{paths['cert']}, {paths['key']}: "
               f"signing certificate + key (render --sign-cert/--sign-key, or {ENV_CERT}/{ENV_KEY})")
