@@ -134,6 +134,6 @@ def node_types() -> dict:
     from .graph import NodeType
 
     return {"ReadImages": NodeType(ReadImages, ("paths",)), "LoadBase": NodeType(LoadBase, ("path",)),
-            "ReadFaceTrack": NodeType(ReadFaceTrack, ("path",)), "SaveFaceTrack": NodeType(SaveFaceTrack, ("path",)),
-            "SavePerson": NodeType(SavePerson, ("path",)), "LoadPerson": NodeType(LoadPerson, ("path",)),
-            "WriteFrames": NodeType(WriteFrames, ("pattern",))}
+            "ReadFaceTrack": NodeType(ReadFaceTrack, ("path",)), "SaveFaceTrack": NodeType(SaveFaceTrack, ("path",), ("path",)),
+            "SavePerson": NodeType(SavePerson, ("path",), ("path",)), "LoadPerson": NodeType(LoadPerson, ("path",)),
+            "WriteFrames": NodeType(WriteFrames, ("pattern",), ("pattern",))}

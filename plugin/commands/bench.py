@@ -1,10 +1,10 @@
 """Benchmark generator, embedder, landmark and face-feature-loss throughput; write BENCH.json.
 
 Generator backends per preset and batch: torch eager fp32; torch bf16/fp16 autocast and torch.compile
-(GPU only); ONNX Runtime CPU (with the graph-optimisation and thread variants tried); ONNX Runtime
-CUDA and TensorRT fp16 (GPU only). Latency is the median over repeats after warm-up; memory is the
-peak RSS delta on the CPU, torch.cuda.max_memory_allocated on the GPU. Backends that cannot run here
-are recorded as "not measured" with the reason.
+(GPU only); ONNX Runtime CPU (with the graph-optimisation and thread variants tried); ONNX Runtime CUDA and
+TensorRT fp16 (GPU only). Latency is the median over repeats after warm-up; memory is the peak RSS delta on
+the CPU, the peak allocated memory on the GPU. Backends that cannot run here are recorded as "not measured"
+with the reason.
 """
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ from pathlib import Path
 
 from ...runtime.atomic import atomic_write_text
 from ...runtime.errors import UsageError
+
+EXAMPLE = """\
+  talkinghead bench --out bench.json --quick
+"""
+
 
 TARGET_ORT_SPEEDUP = 1.5
 

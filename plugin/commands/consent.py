@@ -7,9 +7,9 @@
   talkinghead consent seal PERSON.safetensors|IDENTITY.safetensors   (a file saved by an older talkinghead)
 
 The record's id (c-...) derives from a sha256 digest over its canonical JSON, so an edited record no
-longer checks. ``embed`` and ``finetune`` take ``--consent CONSENT.json`` and embed the record, and seal
-the file: a digest of its tensors, bound to the record, so `check` also finds weights that were changed,
-damaged or swapped after saving (and a file saved without a seal, until `seal` adds one).
+longer checks. embed and finetune take --consent CONSENT.json, embed the record and seal the file: a digest
+of its tensors, bound to the record, so `check` also finds weights that were changed, damaged or swapped
+after saving (and a file saved without a seal, until `seal` adds one).
 """
 from __future__ import annotations
 
@@ -20,6 +20,12 @@ from pathlib import Path
 
 from ...runtime.errors import UsageError
 from ...runtime.preflight import check_output_file
+
+EXAMPLE = """\
+  talkinghead consent new --subject "Jane Doe" --kind self --scope "shot 010" --granted-by "Jane Doe" \\
+      --out jane.consent.json
+  talkinghead consent check jane.person.safetensors
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

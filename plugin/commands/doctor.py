@@ -6,6 +6,10 @@ import platform
 
 from ...runtime import weights as w
 
+EXAMPLE = """\
+  talkinghead doctor
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     pass

@@ -1,11 +1,14 @@
-"""Self-reenactment evaluation on real clips (Zakharov et al. 2019, §4.1).
+"""Self-reenactment evaluation on real clips (the protocol of Zakharov et al. 2019).
 
 For each clip: T frames spread over the first half are the few-shot set, up to 40 frames spread over the
 second half are the targets, each generated from its own landmarks, in one face-centred square crop per
 clip and T. Methods: model (embed + fine-tune + generate), warp (piecewise-affine warp of the nearest
-few-shot frame, the floor) and copy (the nearest few-shot frame). Writes REPORT.json, REPORT.md, one
-PNG grid per clip (REPORT_grids/ unless --grids) and, with --save-frames, the scored frames as PNG.
+few-shot frame, the floor), warp-regions and copy (the nearest few-shot frame). Identity similarity (CSIM)
+and landmark error are measured on faces re-detected on each output: an output with no face gets neither
+and counts against the re-detection rate. Writes REPORT.json, REPORT.md, one PNG grid per clip
+(REPORT_grids/ unless --grids) and, with --save-frames, the scored frames as PNG.
 """
+# Paper §4.1 (self-reenactment); scoring in nodes/evaluation/scoring.py.
 from __future__ import annotations
 
 import argparse
@@ -14,6 +17,10 @@ from pathlib import Path
 
 from ...nodes.networks.presets import DEFAULT_PRESET
 from ...runtime.errors import UsageError
+
+EXAMPLE = """\
+  talkinghead eval --clips clips/ --shots 1,8 --method model warp copy --steps 100 --out eval/report.json
+"""
 
 
 def _ints(text: str) -> tuple[int, ...]:

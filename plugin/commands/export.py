@@ -11,6 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 
+EXAMPLE = """\
+  talkinghead export --person jane.person.safetensors --format onnx --out jane.onnx
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--person", required=True, help="PersonModel .safetensors (from `talkinghead finetune`)")

@@ -16,6 +16,10 @@ from ...runtime.errors import BadInputError, UsageError
 from ...runtime.preflight import check_output_file
 from ..farm.openjd import job_template
 
+EXAMPLE = """\
+  talkinghead farm sh010.yaml --chunk 10 --out sh010.openjd.yaml
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("shot", help="shot description YAML")

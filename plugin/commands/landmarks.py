@@ -15,6 +15,11 @@ from pathlib import Path
 
 from ...runtime.errors import UsageError
 
+EXAMPLE = """\
+  talkinghead landmarks performance.mov --out performance.npz --smooth
+  talkinghead landmarks photos/*.jpg --out tracks/                      (one track per input)
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="video, image, sequence pattern or folder")

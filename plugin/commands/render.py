@@ -1,25 +1,24 @@
 """Render frames of a PersonModel driven by a video or a FaceTrack, as an image sequence and/or MP4.
 
-Frames are written atomically under ``--out`` (``####`` = the driver frame number, zero-padded to the
-number of #s). ``--frames A-B`` renders part of the shot: the pixels are bit-identical to the same
-frames of a full render (batches are aligned to the frame index in the full track). A re-run skips
-frames already on disk that are valid (a PNG whose header has the right size and channel count and
-whose last chunk is IEND; other formats are decoded) and renders only the rest, so a killed render
-resumes where it stopped; a killed render leaves at most a hidden temporary file, never a partial
-frame under the final name (stale ones for the frames being rendered are removed).
+Frames are written atomically under --out ('####' = the driver frame number, zero-padded to the number of
+#s). --frames A-B renders part of the shot: the pixels are bit-identical to the same frames of a full
+render. A re-run skips frames already on disk that are complete and renders only the rest, so a killed
+render resumes where it stopped; a killed render leaves at most a hidden temporary file, never a partial
+frame under the final name. Where --out and --mp4 go is checked before any work.
 
-Without ``--plate`` the generated face crops are written (S x S); with ``--plate`` (the source photo,
-or a plate video / ``####`` sequence of the source's size) they are composited into it through the
-inverse crop transform with a feathered matte; ``--alpha`` writes the matte as an alpha channel.
+Without --plate the generated face crops are written (S x S); with --plate (the source photo, or a plate
+video / '####' sequence of the source's size) they are composited into it with a feathered matte; --alpha
+writes the matte as an alpha channel.
 
-Provenance (nodes/provenance): the PersonModel must carry a current, unedited consent record (embedded by
-``embed``/``finetune --consent CONSENT.json``), else render refuses (exit 3, naming the file) unless
-``--no-consent-check`` is given, which each output's manifest records. Every frame gets an invisible
-watermark (a deterministic function of the frame, so chunks still equal a full render pixel for pixel)
-and every file a C2PA manifest (digitalSourceType trainedAlgorithmicMedia; EXR: a ``.c2pa`` sidecar)
-signed with ``--sign-cert``/``--sign-key`` (default $TALKINGHEAD_SIGN_CERT / $TALKINGHEAD_SIGN_KEY), as
-the last step before the atomic rename. A frame on disk counts as valid only when it carries its manifest.
+Provenance: the PersonModel must carry a current, unedited consent record (embedded by embed / finetune
+--consent CONSENT.json) that is bound to its weights, else render refuses (exit 3, naming the file) unless
+--no-consent-check is given, which each output's manifest records. A model file whose weights changed after
+it was saved is always refused. Every frame gets an invisible watermark (a deterministic function of the
+frame, so chunks still equal a full render pixel for pixel) and every file a C2PA manifest (AI-generated
+media; EXR: a .c2pa sidecar file) signed with --sign-cert/--sign-key (default $TALKINGHEAD_SIGN_CERT /
+$TALKINGHEAD_SIGN_KEY). A frame on disk counts as complete only when it carries its manifest.
 """
+# Provenance: nodes/provenance (consent, seal, mark, manifest, watermark).
 from __future__ import annotations
 
 import argparse
@@ -34,6 +33,12 @@ from typing import Any
 import numpy as np
 
 from ...runtime.errors import BadInputError, UsageError
+
+EXAMPLE = """\
+  talkinghead render --person jane.person.safetensors --driver performance.npz --out 'renders/sh010.####.png' \\
+      --plate plate.####.exr --alpha --frames 1001-1100 --sign-cert studio.pem --sign-key studio.key
+"""
+
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"

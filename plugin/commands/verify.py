@@ -19,6 +19,11 @@ import json
 
 from ...runtime.errors import UsageError
 
+EXAMPLE = """\
+  talkinghead verify renders/sh010.1001.png renders/sh010.mp4 --trust studio-ca.pem
+  talkinghead verify jane.person.safetensors
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="*", help="rendered files (PNG, JPEG, EXR, MP4, ...) or model files "
