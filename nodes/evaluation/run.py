@@ -144,9 +144,12 @@ def evaluate_run(rt: Any, ctx: dict, cfg: EvalConfig, clip: str, t: int, frames:
         outputs[name] = result.outputs
         if ctx["fid"]["measured"]:
             ctx["pool"].setdefault((name, t), []).append(result.outputs)
-        rt.log.info("eval %s T=%d %s: SSIM %.3f face SSIM %.3f detail %.2f CSIM %.3f lmk %.4f", clip, t, name,
-                    summary["ssim"], summary["face_ssim"], summary["face_detail"] or float("nan"),
-                    summary["csim"], summary["lmk_error"] if summary["lmk_error"] is not None else float("nan"))
+        nan = float("nan")  # CSIM and landmark error are None when no output has a face re-detected
+        rt.log.info("eval %s T=%d %s: SSIM %.3f face SSIM %.3f detail %.2f CSIM %.3f lmk %.4f (no face on %d of %d)",
+                    clip, t, name, summary["ssim"], summary["face_ssim"], summary["face_detail"] or nan,
+                    nan if summary["csim"] is None else summary["csim"],
+                    nan if summary["lmk_error"] is None else summary["lmk_error"], summary["n_no_face"],
+                    summary["n_targets"])
     if ctx["fid"]["measured"]:
         ctx["pool"].setdefault(("real", t), []).append(scene.target_crops)
     if cfg.save_frames is not None:

@@ -194,7 +194,9 @@ def test_file_saved_before_digests_is_refused_until_sealed(kit, tmp_path, capsys
     old = copy_of(kit, tmp_path, "old.safetensors")
     rewrite(old, meta_fn=lambda m: {k: v for k, v in m.items() if k not in ("tensors_digest", "consent_binding")})
     out = tmp_path / "o" / "shot.####.png"
-    assert render(kit, out) == 0 and render(kit, tmp_path / "o2" / "shot.####.png", person=old) == 3
+    assert render(kit, out) == 0
+    assert "preset tiny-64" in capsys.readouterr().out  # the report says which preset rendered
+    assert render(kit, tmp_path / "o2" / "shot.####.png", person=old) == 3
     err = capsys.readouterr().err
     assert "saved without a tensor digest" in err and f"talkinghead consent seal {old}" in err
     assert "saved without a tensor digest (by an older talkinghead)" in caplog.text  # the load warns
