@@ -23,8 +23,11 @@ EMBED_BATCH = 32
 
 
 def source_landmarks(rt: Runtime, images: Sequence[np.ndarray], landmarks: np.ndarray | None,
-                     names: Sequence[str], backend: str = "auto") -> np.ndarray:
-    """(K, 68, 2) landmarks of the source photos: given, or detected (BadInputError naming a faceless file)."""
+                     names: Sequence[str], backend: str = "auto", face: str | int = "largest") -> np.ndarray:
+    """(K, 68, 2) landmarks of the source photos: given, or detected (BadInputError naming a faceless file).
+
+    ``face``: which face of a photo with several ("largest" or an index from the left; the log says which).
+    """
     if landmarks is not None:
         landmarks = np.asarray(landmarks, np.float32)
         if landmarks.shape != (len(images), 68, 2):
@@ -33,7 +36,8 @@ def source_landmarks(rt: Runtime, images: Sequence[np.ndarray], landmarks: np.nd
         return landmarks
     from .landmarks.extract import detect_landmarks_image
 
-    return np.stack([detect_landmarks_image(rt, image, backend, path=name)[0] for image, name in zip(images, names)])
+    return np.stack([detect_landmarks_image(rt, image, backend, face, path=name)[0]
+                     for image, name in zip(images, names)])
 
 
 def check_images(images: Sequence[np.ndarray], names: Sequence[str] | None) -> tuple[list[np.ndarray], list[str]]:

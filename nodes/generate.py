@@ -88,7 +88,7 @@ def driving_poses(driver: FaceTrack, identity: Identity, mode: str) -> tuple[np.
 
     if mode not in RETARGET_MODES:
         raise UsageError(f"unknown retarget mode {mode!r}; use {', '.join(RETARGET_MODES)}")
-    where = driver.source or None
+    where = driver.where
     if len(driver) == 0:
         raise BadInputError("the driving track is empty", where)
     source = np.asarray(identity.source_landmarks[0], np.float32)
@@ -112,7 +112,7 @@ def frame_positions(driver: FaceTrack, frames: Iterable[int] | None) -> np.ndarr
     if missing:
         first, last = int(driver.frame_numbers[0]), int(driver.frame_numbers[-1])
         raise BadInputError(f"frame(s) {missing[:5]}{'...' if len(missing) > 5 else ''} are not in the driving "
-                            f"track (frames {first}-{last})", driver.source or None, missing[0])
+                            f"track (frames {first}-{last})", driver.where, missing[0])
     return np.asarray([lookup[f] for f in wanted], dtype=np.int64)
 
 
@@ -195,7 +195,7 @@ class GenerateFrames:
         kwargs = {} if margin is None else {"margin": margin}
         matrix = np.asarray(face_crop_matrix(person.identity.source_landmarks[0], size, **kwargs), np.float64)
         if (~valid).any():
-            rt.say_once(f"held:{driver.source}", f"{driver.source or 'driver'}: {int((~valid).sum())} frame(s) "
+            rt.say_once(f"held:{driver.where}", f"{driver.where or 'driver'}: {int((~valid).sum())} frame(s) "
                         "without a valid face repeat the last valid pose (the source pose before the first) "
                         "and are marked invalid")
         generator = self._generator(rt, person, backend)

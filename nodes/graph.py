@@ -41,10 +41,12 @@ class NodeType:
     Attributes:
         factory: the node class (or any zero-argument callable giving a node).
         paths: names of inputs that are file paths (a str, or a list of str), resolved against the graph's folder.
+        writes: those of ``paths`` the node writes (a file, or a '####' pattern): checked before any node runs.
     """
 
     factory: Callable[[], Any]
     paths: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -151,6 +153,22 @@ def _resolve_paths(graph: Graph, value: Any) -> Any:
     return value
 
 
+def check_outputs(graph: Graph, types: Mapping[str, NodeType]) -> None:
+    """Pre-flight (``runtime.preflight``) of every literal output path of the graph, before any node runs."""
+    from ..runtime.preflight import check_output_dir, check_output_file
+
+    for nid, node in graph.nodes.items():
+        for name in types[node["type"]].writes:
+            value = node["inputs"].get(name)
+            if isinstance(value, str):
+                path = Path(_resolve_paths(graph, value))
+                option = f"{_label(graph, nid)}: input '{name}'"
+                if "#" in path.name or "%" in path.name:  # a frame pattern: its folder
+                    check_output_dir(path.parent, option)
+                else:
+                    check_output_file(path, option)
+
+
 def _consumers(graph: Graph) -> dict[tuple[str, str], int]:
     counts: dict[tuple[str, str], int] = {}
     for node in graph.nodes.values():
@@ -172,6 +190,7 @@ def run_graph(rt: Runtime, graph: Graph, types: Mapping[str, NodeType] | None = 
         if node["type"] not in types:
             raise UsageError(f"{_label(graph, nid)}: unknown node type; known: {', '.join(sorted(types))}")
     order = topological_order(graph)
+    check_outputs(graph, types)
     readers = _consumers(graph)
     results: dict[str, dict[str, Any]] = {}
     tees: dict[tuple[str, str], Iterator[Any]] = {}

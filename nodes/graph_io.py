@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..runtime.errors import BadInputError
+from .networks.presets import DEFAULT_PRESET
 
 if TYPE_CHECKING:
     from ..runtime.runtime import Runtime
@@ -43,10 +44,12 @@ class LoadBase:
 
     outputs: ClassVar = {"base": object}
 
-    def run(self, rt: Runtime, preset: str = "small-128", path: str | None = None) -> dict[str, Any]:
+    def run(self, rt: Runtime, preset: str = DEFAULT_PRESET, path: str | None = None) -> dict[str, Any]:
         from .person import load_base
 
-        return {"base": load_base(rt, preset=preset, path=path)}
+        base = load_base(rt, preset=preset, path=path)
+        rt.log.info("base model: preset %s, %s", base.cfg.name, base.origin)
+        return {"base": base}
 
 
 class ReadFaceTrack:
@@ -134,6 +137,6 @@ def node_types() -> dict:
     from .graph import NodeType
 
     return {"ReadImages": NodeType(ReadImages, ("paths",)), "LoadBase": NodeType(LoadBase, ("path",)),
-            "ReadFaceTrack": NodeType(ReadFaceTrack, ("path",)), "SaveFaceTrack": NodeType(SaveFaceTrack, ("path",)),
-            "SavePerson": NodeType(SavePerson, ("path",)), "LoadPerson": NodeType(LoadPerson, ("path",)),
-            "WriteFrames": NodeType(WriteFrames, ("pattern",))}
+            "ReadFaceTrack": NodeType(ReadFaceTrack, ("path",)), "SaveFaceTrack": NodeType(SaveFaceTrack, ("path",), ("path",)),
+            "SavePerson": NodeType(SavePerson, ("path",), ("path",)), "LoadPerson": NodeType(LoadPerson, ("path",)),
+            "WriteFrames": NodeType(WriteFrames, ("pattern",), ("pattern",))}

@@ -26,7 +26,7 @@ from .networks.blocks import remove_spectral_norm
 from .networks.discriminator import Discriminator
 from .networks.embedder import Embedder
 from .networks.generator import Generator
-from .networks.presets import NetworkConfig, get_preset
+from .networks.presets import DEFAULT_PRESET, NetworkConfig, get_preset
 from .types import Identity, PersonModel
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ def random_base(cfg: NetworkConfig, device: torch.device | str = "cpu", seed: in
                      False, {"crop": {"size": cfg.image_size, "margin": DEFAULT_MARGIN}})
 
 
-def load_base(rt: Runtime, preset: str = "small-128", path: str | os.PathLike | None = None) -> BaseModel:
+def load_base(rt: Runtime, preset: str = DEFAULT_PRESET, path: str | os.PathLike | None = None) -> BaseModel:
     """The best base model present for ``preset``, cached in the runtime.
 
     Order: ``path`` (an explicit file: it must exist), then ``base-<preset>`` through the runtime's
@@ -217,31 +217,52 @@ class PersonGenerator(nn.Module):
         return self.G(y, psi=self.psi.to(y.dtype), warped=warped)
 
 
+def check_state_shapes(module: nn.Module, state: dict[str, torch.Tensor], prefix: str,
+                       where: str | os.PathLike | None) -> None:
+    """BadInputError naming the file and the first tensor of ``state`` missing, unexpected or of another
+    shape than ``module`` (built from the stored config) has: a damaged or hand-edited model file."""
+    expected = module.state_dict()
+    for name, tensor in state.items():
+        if name not in expected:
+            raise BadInputError(f"unexpected tensor {prefix}{name}: the stored network config has no such weight", where)
+        if tuple(tensor.shape) != tuple(expected[name].shape):
+            raise BadInputError(f"tensor {prefix}{name} has shape {tuple(tensor.shape)}; the stored network config "
+                                f"needs {tuple(expected[name].shape)}", where)
+    missing = [name for name in expected if name not in state]
+    if missing:
+        raise BadInputError(f"missing tensor(s) {', '.join(prefix + n for n in missing[:3])}"
+                            f"{' ...' if len(missing) > 3 else ''} that the stored network config needs", where)
+
+
 def person_generator(person: PersonModel, device: torch.device | str = "cpu") -> PersonGenerator:
-    """Rebuild the person's G (spectral norm folded into plain weights) with psi' bound, in eval mode."""
+    """Rebuild the person's G (spectral norm folded into plain weights) with psi' bound, in eval mode.
+
+    Raises:
+        BadInputError: naming the person's file (when read from one) and the tensor that does not fit.
+    """
+    where = getattr(person, "path", "") or None
     try:
         cfg = NetworkConfig.from_dict(person.config)
     except (ValueError, TypeError) as exc:
-        raise BadInputError(f"the PersonModel's network config is unusable ({exc})") from exc
+        raise BadInputError(f"the PersonModel's network config is unusable ({exc})", where) from exc
     G = Generator(cfg)
-    missing, unexpected = G.load_state_dict(person.generator, strict=False)
-    if missing or unexpected:
-        raise BadInputError(f"the PersonModel's generator weights do not match its config (missing "
-                            f"{missing[:3]}, unexpected {unexpected[:3]})")
+    check_state_shapes(G, person.generator, "G.", where)
+    G.load_state_dict(person.generator)
     psi = torch.as_tensor(person.psi)
     if psi.numel() != G.psi_dim:
-        raise BadInputError(f"the PersonModel's psi has {psi.numel()} entries, G expects {G.psi_dim}")
+        raise BadInputError(f"tensor psi has {psi.numel()} entries, G expects {G.psi_dim}", where)
     warper = None
     if cfg.g_warp:
         from .warping.source_warp import SourceWarper
 
         if person.source_crops is None:
-            raise BadInputError("this warp-conditioned PersonModel holds no source crops to warp")
+            raise BadInputError("this warp-conditioned PersonModel holds no source crops to warp", where)
         warper = SourceWarper(torch.as_tensor(person.source_crops).numpy(),
                               torch.as_tensor(person.source_crop_landmarks).numpy())
     remove_spectral_norm(G.eval())
     return PersonGenerator(G, psi, warper).to(device).eval().requires_grad_(False)
 
 
-__all__ = ["BASE_FORMAT", "BaseModel", "PersonGenerator", "base_tensors", "build_networks", "feed_forward_person",
+__all__ = ["BASE_FORMAT", "BaseModel", "PersonGenerator", "base_tensors", "build_networks", "check_state_shapes",
+           "feed_forward_person",
            "load_base", "person_generator", "random_base", "read_base", "save_base"]

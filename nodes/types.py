@@ -65,6 +65,7 @@ class FaceTrack:
         source: the media file the track was extracted from.
         filled: (N,) bool; True where landmarks were interpolated (``--fill``), never silently.
         smoothed: whether temporal smoothing was applied.
+        path: the ``.npz`` file this track was read from ("" when made in memory; not saved).
     """
 
     landmarks: np.ndarray
@@ -80,6 +81,7 @@ class FaceTrack:
     filled: np.ndarray | None = None
     smoothed: bool = False
     extra: dict = field(default_factory=dict)
+    path: str = ""
 
     def __post_init__(self) -> None:
         n = len(self.landmarks)
@@ -92,7 +94,7 @@ class FaceTrack:
         self.frame_numbers = np.asarray(self.frame_numbers, dtype=np.int64)
         self.filled = np.zeros(n, bool) if self.filled is None else np.asarray(self.filled, dtype=bool)
         self.image_size = (int(self.image_size[0]), int(self.image_size[1]))
-        where = self.source or None
+        where = self.where
         if self.landmarks.shape != (n, N_LANDMARKS, 2):
             raise BadInputError(f"FaceTrack.landmarks must be (N, 68, 2), got {self.landmarks.shape}", where)
         for name, shape in (("boxes", (n, 4)), ("valid", (n,)), ("score", (n,)),
@@ -103,11 +105,17 @@ class FaceTrack:
     def __len__(self) -> int:
         return len(self.landmarks)
 
+    @property
+    def where(self) -> str | None:
+        """The file to name in messages: the ``.npz`` the track was read from, else its source media."""
+        return self.path or self.source or None
+
     def select(self, index: np.ndarray | slice) -> FaceTrack:
         """A new track holding only the frames at ``index``."""
         return FaceTrack(self.landmarks[index], self.boxes[index], self.valid[index], self.score[index],
                          self.image_size, self.frame_numbers[index], self.fps, self.backend,
-                         self.backend_version, self.source, self.filled[index], self.smoothed, dict(self.extra))
+                         self.backend_version, self.source, self.filled[index], self.smoothed, dict(self.extra),
+                         self.path)
 
     def save(self, path: str | os.PathLike) -> None:
         """Write an ``.npz`` (no pickled objects) atomically."""
@@ -125,16 +133,21 @@ class FaceTrack:
         path = Path(path)
         try:
             with np.load(path, allow_pickle=False) as data:
+                missing = [k for k in ("landmarks", "meta") if k not in getattr(data, "files", ())]
+                if missing:
+                    raise BadInputError(f"not a FaceTrack file: missing {'/'.join(missing)}", path)
                 meta = json.loads(str(data["meta"]))
                 if meta.get("format") != FACETRACK_FORMAT:
                     raise BadInputError(f"not a talkinghead FaceTrack (format {meta.get('format')!r})", path)
                 arrays = {f.name: data[f.name] for f in fields(cls)
                           if f.name in ("landmarks", "boxes", "valid", "score", "frame_numbers", "filled")}
+        except EOFError as exc:
+            raise BadInputError("not a FaceTrack file: it is empty", path) from exc
         except (OSError, KeyError, ValueError, json.JSONDecodeError) as exc:
             raise BadInputError(f"cannot read FaceTrack ({exc})", path) from exc
         return cls(image_size=tuple(meta["image_size"]), fps=meta["fps"], backend=meta["backend"],
                    backend_version=meta["backend_version"], source=meta["source"], smoothed=meta["smoothed"],
-                   extra=meta.get("extra", {}), **arrays)
+                   extra=meta.get("extra", {}), path=str(path), **arrays)
 
 
 IDENTITY_FORMAT = "talkinghead.identity/1"
@@ -155,6 +168,10 @@ class Identity:
         consent_id: id of the consent record for this likeness (provenance issue), or "".
         consent: the consent record itself (``nodes.provenance.consent.ConsentRecord.to_dict()``: content,
             id and digest), embedded so a render can check it without the original file; None when absent.
+        path, tensors_digest, consent_binding: for an Identity read from its own file: the file, its
+            tensors digest (checked at load; "" for a file saved before digests) and the stored binding of
+            the consent record to it (``provenance.seal``); "" for one made in memory. Not saved as such:
+            ``save`` computes them afresh.
     """
 
     e_hat: np.ndarray
@@ -165,6 +182,9 @@ class Identity:
     base_model: str
     consent_id: str = ""
     consent: dict | None = None
+    path: str = ""
+    tensors_digest: str = ""
+    consent_binding: str = ""
 
     def metadata(self) -> dict:
         return {"format": IDENTITY_FORMAT, "k": self.k, "source_digests": self.source_digests,
@@ -178,15 +198,20 @@ class Identity:
                 "source_sizes": torch.from_numpy(np.asarray(self.source_sizes, np.int64))}
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write ``path`` (.safetensors) atomically."""
+        """Write ``path`` (.safetensors) atomically, sealed (``provenance.seal``: tensors digest + consent binding)."""
         from ..runtime.weights import save_safetensors
+        from .provenance.seal import seal_metadata
 
-        save_safetensors(path, self.tensors(), self.metadata())
+        tensors = self.tensors()
+        save_safetensors(path, tensors, seal_metadata(tensors, self.metadata(), self.consent))
 
     @classmethod
     def from_parts(cls, tensors: dict, meta: dict, where: str | os.PathLike) -> Identity:
         if meta.get("format") != IDENTITY_FORMAT:
             raise BadInputError(f"not a talkinghead Identity (format {meta.get('format')!r})", where)
+        missing = [k for k in ("e_hat", "source_landmarks", "source_sizes") if k not in tensors]
+        if missing:
+            raise BadInputError(f"incomplete Identity: missing the tensor(s) {', '.join(missing)}", where)
         return cls(e_hat=tensors["e_hat"].numpy(), k=int(meta["k"]), source_digests=list(meta["source_digests"]),
                    source_landmarks=tensors["source_landmarks"].numpy(), source_sizes=tensors["source_sizes"].numpy(),
                    base_model=meta["base_model"], consent_id=meta.get("consent_id", ""),
@@ -194,10 +219,15 @@ class Identity:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Identity:
+        """Read an Identity file; BadInputError naming it when it is not one or its tensors changed after saving."""
         from ..runtime.weights import load_safetensors
+        from .provenance.seal import BINDING_KEY, check_digest
 
         tensors, meta = load_safetensors(path)
-        return cls.from_parts(tensors, meta, path)
+        identity = cls.from_parts(tensors, meta, path)
+        identity.tensors_digest = check_digest(tensors, meta, path)
+        identity.path, identity.consent_binding = str(path), str(meta.get(BINDING_KEY) or "")
+        return identity
 
 
 @dataclass
@@ -215,6 +245,7 @@ class PersonModel:
         source_crops: (T, S, S, 3) uint8 tensor of the source frames' face crops, or None; the
             warp-conditioned variant (``config["g_warp"]``) warps them to each target pose.
         source_crop_landmarks: (T, 68, 2) float32 tensor of their landmarks in crop px, or None.
+        path, tensors_digest, consent_binding: as ``Identity``'s, for the whole PersonModel file.
     """
 
     config: dict
@@ -226,11 +257,12 @@ class PersonModel:
     info: dict = field(default_factory=dict)
     source_crops: object = None
     source_crop_landmarks: object = None
+    path: str = ""
+    tensors_digest: str = ""
+    consent_binding: str = ""
 
-    def save(self, path: str | os.PathLike) -> None:
-        """One ``.safetensors`` file: ``G.*``, ``D.*``, ``psi``, ``w``, ``identity.*`` + JSON metadata."""
-        from ..runtime.weights import save_safetensors
-
+    def tensors(self) -> dict:
+        """Every tensor of the file: ``G.*``, ``D.*``, ``psi``, ``w``, ``sources.*``, ``identity.*``."""
         tensors = {f"G.{k}": v for k, v in self.generator.items()}
         tensors.update({f"D.{k}": v for k, v in self.discriminator.items()})
         tensors["psi"] = self.psi
@@ -240,22 +272,37 @@ class PersonModel:
             tensors["sources.crops"] = self.source_crops
             tensors["sources.landmarks"] = self.source_crop_landmarks
         tensors.update({f"identity.{k}": v for k, v in self.identity.tensors().items()})
+        return tensors
+
+    def save(self, path: str | os.PathLike) -> None:
+        """One ``.safetensors`` file (``tensors()``) + JSON metadata, sealed (``provenance.seal``)."""
+        from ..runtime.weights import save_safetensors
+        from .provenance.seal import seal_metadata
+
+        tensors = self.tensors()
         meta = {"format": PERSON_FORMAT, "config": self.config, "info": self.info,
                 "identity": self.identity.metadata()}
-        save_safetensors(path, tensors, meta)
+        save_safetensors(path, tensors, seal_metadata(tensors, meta, self.identity.consent))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> PersonModel:
+        """Read a PersonModel file; BadInputError naming it when it is not one or its tensors changed after saving."""
         from ..runtime.weights import load_safetensors
+        from .provenance.seal import BINDING_KEY, check_digest
 
         tensors, meta = load_safetensors(path)
         if meta.get("format") != PERSON_FORMAT:
             raise BadInputError(f"not a talkinghead PersonModel (format {meta.get('format')!r})", path)
+        digest = check_digest(tensors, meta, path)
 
         def part(prefix: str) -> dict:
             return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
 
+        if "psi" not in tensors or "config" not in meta or "identity" not in meta:
+            raise BadInputError("incomplete PersonModel: missing the tensor 'psi' or the config / identity record",
+                                path)
         identity = Identity.from_parts(part("identity."), meta["identity"], path)
         return cls(config=meta["config"], generator=part("G."), psi=tensors["psi"], identity=identity,
                    discriminator=part("D."), w=tensors.get("w"), info=meta.get("info", {}),
-                   source_crops=tensors.get("sources.crops"), source_crop_landmarks=tensors.get("sources.landmarks"))
+                   source_crops=tensors.get("sources.crops"), source_crop_landmarks=tensors.get("sources.landmarks"),
+                   path=str(path), tensors_digest=digest, consent_binding=str(meta.get(BINDING_KEY) or ""))

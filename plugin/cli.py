@@ -1,10 +1,9 @@
-"""The `talkinghead` command (DESIGN §4).
+"""The `talkinghead` command: few-shot talking heads from one or a few photos and a driving performance.
 
-Each subcommand lives in ``plugin/commands/<name>.py`` with ``add_arguments(parser)`` and
-``run(args) -> int``; ``args.runtime()`` builds the Runtime from the global flags on first use.
-A subcommand whose module is not there yet exits 2 with 'not available yet'.
-
-Exit codes: 0 success; 2 usage error; 3 bad input; 4 missing weights; 5 interrupted.
+Each subcommand lives in ``plugin/commands/<name>.py`` with ``add_arguments(parser)``, ``run(args) -> int``
+and ``EXAMPLE`` (shown under its --help); its module docstring is its --help description, so it speaks to
+users (no internal references: those go in comments). ``args.runtime()`` builds the Runtime from the global
+flags on first use. A subcommand whose module is not there yet exits 2 with 'not available yet'.
 """
 from __future__ import annotations
 
@@ -17,6 +16,21 @@ import sys
 from collections.abc import Sequence
 
 from ..runtime.errors import Interrupted, TalkingheadError
+
+DESCRIPTION = """\
+Few-shot talking heads (Zakharov et al., ICCV 2019): one or a few photos of a person and a driving
+performance (another video's facial landmarks) make a video of that person performing it."""
+EPILOG = """\
+exit codes:
+  0  success
+  2  usage error (a wrong flag or combination of flags)
+  3  bad input (unreadable or truncated media, no face, damaged model file, ...; the message names the
+     file and frame)
+  4  missing weights (the message names every place looked in and how to get the file)
+  5  interrupted (Ctrl-C or SIGTERM: stops at the next safe point, keeping what can be kept)
+
+'talkinghead COMMAND --help' describes a command and shows an example.
+"""
 
 COMMANDS: dict[str, str] = {
     "demo": "animate the embedded default (astronaut photo + carphone clip), offline",
@@ -33,8 +47,8 @@ COMMANDS: dict[str, str] = {
     "graph": "run a JSON graph of nodes",
     "publish": "publish a shot through pyblish",
     "farm": "write an Open Job Description render-farm template",
-    "consent": "create and inspect consent records",
-    "verify": "verify the provenance marks of a rendered file",
+    "consent": "create, inspect and check consent records (and seal model files)",
+    "verify": "verify the provenance marks of rendered files and the seals of model files",
     "doctor": "show device, precision, ONNX Runtime providers and weights",
     "info": "print parameter counts of the network presets",
 }
@@ -48,12 +62,17 @@ def _command_module(name: str) -> str | None:
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = argparse.ArgumentParser(prog="talkinghead", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="talkinghead", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"talkinghead {__version__}")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] | mps (env TALKINGHEAD_DEVICE)")
     parser.add_argument("--precision", default="auto", help="auto | 32-true | 16-mixed | bf16-mixed")
     parser.add_argument("--models-dir", default=None, help="extra folder searched for weights")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", action="store_true",
+                          help="only warnings and errors on stderr: no progress bars or lines, no info messages "
+                               "(results still go to stdout)")
+    loudness.add_argument("-v", "--verbose", action="count", default=0, help="more log output: debug messages too")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         module_name = _command_module(name)
@@ -63,10 +82,27 @@ def build_parser() -> argparse.ArgumentParser:
             p.set_defaults(_module=None)
             continue
         module = importlib.import_module(module_name)
-        p = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip())
+        example = getattr(module, "EXAMPLE", "")
+        p = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip(),
+                           epilog=f"example:\n{example}" if example else None,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
         p.set_defaults(_module=module)
     return parser
+
+
+def quiet_progress(total: int | None, desc: str):
+    """The progress reporter of --quiet: no bar, no lines (the work and cancellation go on as usual)."""
+    from ..runtime.progress import SilentProgress
+
+    return SilentProgress()
+
+
+def log_level(args: argparse.Namespace) -> int:
+    """WARNING with --quiet, INFO by default, DEBUG with -v."""
+    if args.quiet:
+        return logging.WARNING
+    return logging.DEBUG if args.verbose else logging.INFO
 
 
 def _runtime_factory(args: argparse.Namespace):
@@ -76,7 +112,8 @@ def _runtime_factory(args: argparse.Namespace):
         if "rt" not in built:
             from ..runtime.runtime import Runtime
 
-            built["rt"] = Runtime(device=args.device, precision=args.precision, models_dir=args.models_dir)
+            built["rt"] = Runtime(device=args.device, precision=args.precision, models_dir=args.models_dir,
+                                  progress=quiet_progress if args.quiet else None)
         return built["rt"]
 
     runtime.built = built
@@ -100,8 +137,9 @@ def _sigterm_handler(built: dict):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = logging.WARNING - 10 * min(args.verbose + 1, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=log_level(args), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    logging.getLogger("talkinghead").setLevel(log_level(args))
     if args.command is None:
         parser.print_help()
         return 2

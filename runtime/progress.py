@@ -72,6 +72,22 @@ class TqdmProgress:
         self.close()
 
 
+class SilentProgress:
+    """No progress output at all (``talkinghead --quiet``, batch jobs that log elsewhere)."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> SilentProgress:  # noqa: PYI034 - Python 3.10 has no typing.Self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
 def default_reporter(total: int | None, desc: str) -> ProgressBar:
     """tqdm when stderr is a terminal, log lines otherwise."""
     if sys.stderr.isatty():

@@ -263,6 +263,22 @@ def save_safetensors(path: str | os.PathLike, tensors: Mapping[str, torch.Tensor
         save_file(data, str(tmp), metadata=header)
 
 
+def read_safetensors_metadata(path: str | os.PathLike) -> dict:
+    """The JSON metadata written by ``save_safetensors`` (``{}`` for foreign files), without reading tensors."""
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError("file does not exist", path)
+    refuse_pickle(path)
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as handle:
+            raw = handle.metadata() or {}
+        return json.loads(raw.get(METADATA_KEY, "{}"))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise BadInputError(f"not a valid safetensors file ({exc})", path) from exc
+
+
 def load_safetensors(path: str | os.PathLike, device: str = "cpu") -> tuple[dict[str, torch.Tensor], dict]:
     """Read tensors and JSON metadata written by ``save_safetensors``; refuses pickles.
 
@@ -287,6 +303,21 @@ def load_safetensors(path: str | os.PathLike, device: str = "cpu") -> tuple[dict
     except json.JSONDecodeError as exc:
         raise BadInputError(f"corrupt talkinghead metadata ({exc})", path) from exc
     return tensors, metadata
+
+
+def tensors_digest(tensors: Mapping[str, torch.Tensor]) -> str:
+    """``sha256:<hex>`` over every tensor's name, dtype, shape and raw bytes, in name order.
+
+    Independent of the file layout and of the device; any changed value, shape or name changes it.
+    """
+    import torch
+
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().cpu().contiguous()
+        digest.update(json.dumps([name, str(tensor.dtype), list(tensor.shape)]).encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+    return "sha256:" + digest.hexdigest()
 
 
 def load_pickled_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:

@@ -18,14 +18,15 @@ JSON schema ``talkinghead.eval/1``::
                 nearest [few-shot position per target], hard_mouth [bool], hard_eyes [bool],
                 real_redetected [bool], methods: {name: {summary, per_frame, seconds_per_frame,
                 setup_seconds, info}}}
-      summary  ssim, psnr, face_ssim, face_detail, csim, lmk_error (means over targets; lmk_error over
-               targets re-detected on both), redetect_rate (output faces found / real faces found),
-               real_redetect_rate, n_targets, n_hard, n_hard_mouth, n_hard_eyes, hard_mouth_ssim and
+      summary  ssim, psnr, face_ssim, face_detail, csim, lmk_error (means over targets; csim over the
+               targets with a face re-detected on the output, lmk_error over targets re-detected on both),
+               redetect_rate (output faces found / real faces found), real_redetect_rate, n_targets,
+               n_no_face (outputs with no face re-detected), n_hard, n_hard_mouth, n_hard_eyes, hard_mouth_ssim and
                hard_mouth_psnr (mouth box, mouth-hard targets), hard_eye_ssim and hard_eye_psnr (eye boxes,
                eye-hard targets), hard_any_mouth_ssim, hard_any_eye_ssim (either-hard targets); null when
                there is nothing to average
       per_frame  {key: [one value per target]} for ssim, psnr, face_ssim, face_detail, mouth_ssim, eye_ssim,
-               mouth_psnr, eye_psnr, csim, lmk_error (null when not re-detected), detected
+               mouth_psnr, eye_psnr, csim and lmk_error (null when no face is re-detected), detected
     summary    {method: {T: {metric: mean over clips (each clip weighs the same), clips: count}}}
     errors     [{clip, T, method, error}] for runs that could not be done
 """

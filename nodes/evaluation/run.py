@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...runtime.errors import BadInputError, UsageError
+from ..networks.presets import DEFAULT_PRESET
 from . import report as R
 from .methods import METHODS, MethodResult, Scene, run_copy, run_model, run_warp, run_warp_regions
 from .protocol import HARD_THRESHOLD, MAX_TARGETS, hard_frames, nearest_fewshot, split_clip
-from .scoring import Reference, descriptors, redetect, score_outputs, summarise
+from .scoring import Reference, score_outputs, summarise
+from .scoring import make_reference as real_reference
 
 if TYPE_CHECKING:
     from ...runtime.runtime import Runtime
@@ -56,7 +58,7 @@ class EvalConfig:
     seed: int = 0
     identity_weight: float = 0.0
     augment: bool = True
-    preset: str = "small-128"
+    preset: str = DEFAULT_PRESET
     base: Path | None = None
     max_targets: int = MAX_TARGETS
     grid_rows: int = 4
@@ -102,8 +104,7 @@ def make_scene(name: str, frames: dict[int, np.ndarray], landmarks: np.ndarray, 
 def make_reference(rt: Runtime, ctx: dict, scene: Scene) -> Reference:
     """Re-detected real landmarks, real descriptors and hard-frame flags of a Scene."""
     mouth, eyes = hard_frames(scene.fewshot_crop_landmarks, scene.target_landmarks, scene.nearest)
-    return Reference(scene.target_crops, scene.target_landmarks, redetect(rt, ctx["backend"], scene.target_crops),
-                     descriptors(ctx["net"], scene.target_crops, scene.target_landmarks), mouth, eyes)
+    return real_reference(rt, ctx["backend"], ctx["net"], scene.target_crops, scene.target_landmarks, mouth, eyes)
 
 
 def run_method(rt: Runtime, ctx: dict, cfg: EvalConfig, name: str, scene: Scene) -> MethodResult:
@@ -146,9 +147,12 @@ def evaluate_run(rt: Runtime, ctx: dict, cfg: EvalConfig, clip: str, t: int, fra
         outputs[name] = result.outputs
         if ctx["fid"]["measured"]:
             ctx["pool"].setdefault((name, t), []).append(result.outputs)
-        rt.log.info("eval %s T=%d %s: SSIM %.3f face SSIM %.3f detail %.2f CSIM %.3f lmk %.4f", clip, t, name,
-                    summary["ssim"], summary["face_ssim"], summary["face_detail"] or float("nan"),
-                    summary["csim"], summary["lmk_error"] if summary["lmk_error"] is not None else float("nan"))
+        nan = float("nan")  # CSIM and landmark error are None when no output has a face re-detected
+        rt.log.info("eval %s T=%d %s: SSIM %.3f face SSIM %.3f detail %.2f CSIM %.3f lmk %.4f (no face on %d of %d)",
+                    clip, t, name, summary["ssim"], summary["face_ssim"], summary["face_detail"] or nan,
+                    nan if summary["csim"] is None else summary["csim"],
+                    nan if summary["lmk_error"] is None else summary["lmk_error"], summary["n_no_face"],
+                    summary["n_targets"])
     if ctx["fid"]["measured"]:
         ctx["pool"].setdefault(("real", t), []).append(scene.target_crops)
     if cfg.save_frames is not None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ...runtime.runtime import Runtime
 
 BACKENDS = ("auto", "fan", "dlib")
+MIN_IMAGE_SIDE = 32  # px: no backend finds a face in a smaller image (dlib's HOG needs ~40 px faces)
 
 
 def make_backend(rt: Runtime, backend: str = "auto"):
@@ -76,6 +77,22 @@ def pick_face(dets: np.ndarray, previous: np.ndarray | None, mode: str | int) ->
     return int(np.argmax(areas))
 
 
+def face_choice_message(dets: np.ndarray, k: int, mode: str | int) -> str:
+    """Which of several faces (K, 5) was taken (``pick_face``'s ``k``), and how to choose another."""
+    order = [int(i) for i in np.argsort(dets[:, 0])]
+    x0, y0, x1, y1 = (round(float(v)) for v in dets[k, :4])
+    how = f"face {mode} from the left, as asked" if isinstance(mode, int) else "the largest"
+    return (f"{len(dets)} faces found; took face {order.index(k)} (counting from the left from 0: {how}; box "
+            f"x {x0}-{x1}, y {y0}-{y1}); choose another with --face INDEX (0 = leftmost)")
+
+
+def check_image_size(size: tuple[int, int], source: str, frame: int) -> None:
+    """BadInputError naming the file when an image is too small to hold a face (``MIN_IMAGE_SIDE``)."""
+    if min(size) < MIN_IMAGE_SIDE:
+        raise BadInputError(f"the image is {size[1]}x{size[0]} px: too small to hold a face (a face needs at "
+                            f"least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} px)", source or None, frame)
+
+
 def fill_gaps(track: FaceTrack) -> FaceTrack:
     """Interpolate landmarks (and boxes) linearly over invalid frames; ends hold the nearest valid frame.
 
@@ -124,9 +141,12 @@ def extract_landmarks(rt: Runtime, frames: Iterable[tuple[int, np.ndarray]], bac
     Returns:
         FaceTrack (N, 68, 2); frames with no face are invalid (NaN landmarks unless filled).
 
+    When the first face is chosen among several, the runtime's log says which was taken and how to
+    choose another (``--face``).
+
     Raises:
-        BadInputError: no frames, no face in any frame, or frames of changing size (naming the source
-            and frame).
+        BadInputError: no frames, an image too small to hold a face, no face in any frame, or frames of
+            changing size (naming the source and frame).
     """
     engine = make_backend(rt, backend) if isinstance(backend, str) else backend
     mode = parse_face(face)
@@ -134,7 +154,12 @@ def extract_landmarks(rt: Runtime, frames: Iterable[tuple[int, np.ndarray]], bac
     numbers, lms, boxes, scores, size = [], [], [], [], None
 
     def pick(dets, previous):
-        return pick_face(dets, previous, mode)
+        k = pick_face(dets, previous, mode)
+        if k is not None and len(dets) > 1 and previous is None and not state.get("told"):
+            state["told"] = True
+            rt.log.log(logging.INFO if isinstance(mode, int) else logging.WARNING, "%s: %s",
+                       source or "image", face_choice_message(dets, k, mode))
+        return k
 
     with rt.progress(total, f"landmarks ({engine.name})") as bar:
         for chunk in _chunks(frames, engine.batch_size):
@@ -142,6 +167,7 @@ def extract_landmarks(rt: Runtime, frames: Iterable[tuple[int, np.ndarray]], bac
             for number, image in chunk:
                 if size is None:
                     size = image.shape[:2]
+                    check_image_size(size, source, number)
                 if image.shape != (*size, 3) or image.dtype != np.uint8:
                     raise BadInputError(f"frame is {image.shape} {image.dtype}, expected uint8 {(*size, 3)} "
                                         "(all frames must have the first frame's size)", source or None, number)
@@ -195,7 +221,8 @@ class ExtractLandmarks:
     models: ClassVar = ("fan-2d", "s3fd", "dlib-landmarks-68")
 
     def run(self, rt: Runtime, source: str | Path | Frames, backend: str = "auto", face: str | int = "largest",
-            smooth: bool = False, fill: bool = False) -> dict[str, FaceTrack]:
+            smooth: bool = False, fill: bool = False, strict: bool = False) -> dict[str, FaceTrack]:
+        """``strict``: a video holding fewer frames than its container lists is an error, not a warning."""
         if isinstance(source, Frames):
             track = extract_landmarks(rt, _frames_iter(source), backend, face, smooth, fill, source.fps,
                                       source.source, len(source))
@@ -203,6 +230,6 @@ class ExtractLandmarks:
             from ..media.io import iter_frames, probe
 
             info = probe(source)
-            track = extract_landmarks(rt, iter_frames(source), backend, face, smooth, fill, info.fps,
+            track = extract_landmarks(rt, iter_frames(source, strict), backend, face, smooth, fill, info.fps,
                                       str(source), info.n_frames or None)
         return {"track": track}

@@ -39,14 +39,14 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.hstack([scale * rot, (mu_d - scale * rot @ mu_s)[:, None]])
 
 
-def pick_neutral(landmarks: np.ndarray, valid: np.ndarray) -> int:
+def pick_neutral(landmarks: np.ndarray, valid: np.ndarray, where: str | None = None) -> int:
     """Index of the valid frame closest to the track's median shape (after similarity alignment).
 
     A rough "neutral" frame: closed-ish mouth, frontal-ish pose, typical of the clip.
     """
     index = np.flatnonzero(valid & np.isfinite(landmarks).all(axis=(1, 2)))
     if not len(index):
-        raise BadInputError("driver track has no valid frame to use as neutral")
+        raise BadInputError("driver track has no valid frame to use as neutral", where)
     median = np.median(landmarks[index], axis=0)
     errors = []
     for i in index:
@@ -78,9 +78,9 @@ def retarget(driver: FaceTrack, source_landmarks: np.ndarray, mode: str = "relat
         raise BadInputError(f"source landmarks must be finite (68, 2), got {source.shape}")
     drv = np.asarray(driver.landmarks, np.float64)
     if neutral is None:
-        neutral = pick_neutral(drv, driver.valid)
+        neutral = pick_neutral(drv, driver.valid, driver.where)
     if not (0 <= neutral < len(drv)) or not driver.valid[neutral]:
-        raise BadInputError(f"neutral frame index {neutral} is not a valid driver frame", driver.source or None)
+        raise BadInputError(f"neutral frame index {neutral} is not a valid driver frame", driver.where)
     matrix = similarity(drv[neutral][RIGID_POINTS], source[RIGID_POINTS])
     if mode == "relative":
         out = source + (drv - drv[neutral]) @ matrix[:, :2].T
@@ -95,4 +95,4 @@ def retarget(driver: FaceTrack, source_landmarks: np.ndarray, mode: str = "relat
     return FaceTrack(out.astype(np.float32), boxes, valid, np.where(valid, driver.score, 0), 
                      tuple(image_size or driver.image_size), driver.frame_numbers.copy(), driver.fps,
                      driver.backend, driver.backend_version, driver.source, driver.filled.copy(),
-                     driver.smoothed, extra)
+                     driver.smoothed, extra, driver.path)

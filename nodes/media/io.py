@@ -206,13 +206,14 @@ def _open_video(path: Path):
     return container
 
 
-def _iter_video(path: Path) -> Iterator[tuple[int, np.ndarray]]:
+def _iter_video(path: Path, strict: bool = False) -> Iterator[tuple[int, np.ndarray]]:
     import av
 
     container = _open_video(path)
-    index = 0
+    index = expected = 0
     try:
         stream = container.streams.video[0]
+        expected = int(stream.frames or 0)
         stream.thread_type = "AUTO"
         try:
             for frame in container.decode(stream):
@@ -224,20 +225,37 @@ def _iter_video(path: Path) -> Iterator[tuple[int, np.ndarray]]:
         container.close()
     if index == 0:
         raise BadInputError("video has no decodable frames (zero-length or corrupt)", path)
+    if index < expected:
+        short_clip(path, index, expected, strict)
 
 
-def iter_frames(source: str | Path) -> Iterator[tuple[int, np.ndarray]]:
+def short_clip(path: Path, read: int, expected: int, strict: bool) -> None:
+    """A video whose decoding ended before its container's frame count (truncated or damaged file):
+    a warning naming the file and both counts, or with ``strict`` a BadInputError (exit 3)."""
+    message = (f"only {read} of the {expected} frames the container lists could be read "
+               "(the file is truncated or damaged)")
+    if strict:
+        raise BadInputError(message, path, read)
+    import logging
+
+    logging.getLogger(__name__).warning("%s: %s; going on with %d frames (--strict makes this an error)",
+                                        path, message, read)
+
+
+def iter_frames(source: str | Path, strict: bool = False) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (frame number, uint8 RGB (H, W, 3)) from a video, an image, a sequence pattern or a folder.
 
     Streaming: one frame is decoded at a time. Video frames are numbered 0..; sequences keep the
-    numbers in their file names; a folder's images are numbered 0.. in name order.
+    numbers in their file names; a folder's images are numbered 0.. in name order. A video read to its
+    end that gave fewer frames than its container lists logs a warning naming the file and both
+    counts (``strict``: raises BadInputError instead).
 
     Raises:
         BadInputError: naming the file and frame of anything unreadable.
     """
     kind = source_kind(source)
     if kind == "video":
-        yield from _iter_video(Path(source))
+        yield from _iter_video(Path(source), strict)
     elif kind == "image":
         yield 0, read_image(source)
     else:

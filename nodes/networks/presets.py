@@ -112,6 +112,12 @@ _PAPER: Mapping[str, NetworkConfig] = MappingProxyType({
 PRESETS: Mapping[str, NetworkConfig] = MappingProxyType({**_PAPER, **{f"{k}-warp": _with_warp(v) for k, v in _PAPER.items()}})
 
 
+# The preset every command, graph node and host node uses when none is given (printed in their reports):
+# the warp-conditioned G reproduces the photo's warp until trained, so it animates a face even without a
+# meta-learned base, where the paper's G from a random base outputs coloured noise.
+DEFAULT_PRESET = "small-128-warp"
+
+
 def get_preset(name: str) -> NetworkConfig:
     """The preset called ``name``; UsageError listing the known ones otherwise."""
     if name not in PRESETS:

@@ -182,7 +182,9 @@ def attach_consent(identity, record: ConsentRecord | None):
 
     if record is None:
         return identity
-    return replace(identity, consent_id=record.id, consent=record.to_dict())
+    # a new record makes a new, unsaved Identity: the seal of a file it was read from no longer applies
+    return replace(identity, consent_id=record.id, consent=record.to_dict(), path="", tensors_digest="",
+                   consent_binding="")
 
 
 def consent_for_model(path: str | os.PathLike | None) -> ConsentRecord | None:

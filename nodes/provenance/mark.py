@@ -22,8 +22,9 @@ import numpy as np
 from ...runtime.atomic import atomic_path, atomic_write_bytes
 from ...runtime.errors import BadInputError, UsageError
 from .certs import ENV_CERT, ENV_KEY, SigningCredentials
-from .consent import ConsentRecord, as_record, check_consent, read_embedded
+from .consent import ConsentRecord, as_record, check_consent
 from .manifest import ManifestSigner, embeds, sidecar_path
+from .seal import check_binding, load_likeness
 from .watermark import SCHEME, embed_watermark, payload_for
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
@@ -199,17 +200,17 @@ def resolve_consent(person: Any = None, consent: Any = None, check: bool = True,
     Args:
         person: PersonModel or Identity (or the path of their .safetensors): its embedded record.
         consent: ConsentRecord, record dict or CONSENT.json path.
-        check: the record must be present, unedited, current on ``today`` and (when both are given) the
-            person's own; BadInputError naming ``where`` otherwise. Without it, what was found is recorded.
+        check: the record must be present, unedited, current on ``today``, (when both are given) the
+            person's own and, for a person read from a file, bound to its tensors (``seal.check_binding``);
+            BadInputError naming ``where`` otherwise. Without it, what was found is recorded.
 
     Returns:
         ``consent_provenance(...)``: {"check", "id", "record", "problems"}.
     """
     if isinstance(person, (str, os.PathLike)):
-        embedded, claimed = read_embedded(person)
-    else:
-        identity = getattr(person, "identity", person)
-        embedded, claimed = getattr(identity, "consent", None), getattr(identity, "consent_id", "") or ""
+        person = load_likeness(person)  # its tensors digest checked
+    identity = getattr(person, "identity", person)
+    embedded, claimed = getattr(identity, "consent", None), getattr(identity, "consent_id", "") or ""
     given: ConsentRecord | None = None
     try:
         given = as_record(consent, where) if consent is not None else None
@@ -217,6 +218,8 @@ def resolve_consent(person: Any = None, consent: Any = None, check: bool = True,
             raise BadInputError(f"consent record {given.id} is not the one this likeness was made under "
                                 f"({embedded.get('id')})", where)
         record = check_consent(given or embedded, where, "" if given else claimed, today)
+        if person is not None:
+            check_binding(person, record, where)  # a file's record is the one its tensors were sealed with
     except BadInputError as exc:
         if check:
             raise
@@ -255,6 +258,8 @@ def mark_output(path: str | os.PathLike, images: Any, *, person: Any = None, con
     if credentials is None:
         raise UsageError(f"{path}: no signing certificate: set {ENV_CERT} and {ENV_KEY} (a studio certificate, "
                          "or a local test CA from 'talkinghead verify --make-test-ca DIR')")
+    if isinstance(person, (str, os.PathLike)):
+        person = load_likeness(person)  # its tensors digest checked
     marker = Marker.create(credentials, resolve_consent(person, consent, consent_check, path), describe_person(person))
     path = Path(path)
     marked = [marker.watermark(f) for f in frames]
@@ -275,12 +280,21 @@ def mark_output(path: str | os.PathLike, images: Any, *, person: Any = None, con
 
 
 def describe_person(person: Any) -> dict:
-    """What the manifest says about the model: base model id, source digests count, consent id."""
+    """What the manifest says about the model: base model id, source count K, consent id and the digest
+    of the weights the output was made with (``seal``; computed for a model made in memory)."""
     identity = getattr(person, "identity", person)
     if identity is None:
         return {}
-    return {"base_model": getattr(identity, "base_model", ""), "k": getattr(identity, "k", 0),
-            "consent_id": getattr(identity, "consent_id", "")}
+    out = {"base_model": getattr(identity, "base_model", ""), "k": getattr(identity, "k", 0),
+           "consent_id": getattr(identity, "consent_id", "")}
+    digest = getattr(person, "tensors_digest", "")
+    if not digest and callable(getattr(person, "tensors", None)):
+        from ...runtime.weights import tensors_digest
+
+        digest = tensors_digest(person.tensors())
+    if digest:
+        out["tensors_digest"] = digest
+    return out
 
 
 def _as_uint8_frames(images: Any, where: str | os.PathLike) -> list[np.ndarray]:

@@ -1,4 +1,5 @@
-"""What ``talkinghead verify`` reports for a file: its C2PA manifest and its frames' watermark."""
+"""What ``talkinghead verify`` reports for a file: its C2PA manifest and its frames' watermark; for a
+PersonModel / Identity file, its seal (tensors digest and consent binding, ``seal.inspect``)."""
 from __future__ import annotations
 
 import os
@@ -42,10 +43,18 @@ def watermark_report(path: str | os.PathLike, max_frames: int | None = None) -> 
 
 
 def verify_file(path: str | os.PathLike, trust_pem: str = "", max_frames: int | None = None) -> dict[str, Any]:
-    """Manifest + watermark report of ``path``; "ok" is True when a mark is found and nothing is tampered."""
+    """Manifest + watermark report of ``path``; "ok" is True when a mark is found and nothing is tampered.
+
+    A ``.safetensors`` PersonModel / Identity gets ``seal.inspect``'s report instead ("ok": its tensors
+    match their digest and its consent record holds and is bound to them).
+    """
     path = Path(path)
     if not path.is_file():
         raise BadInputError("no such file", path)
+    if path.suffix.lower() == ".safetensors":
+        from .seal import inspect
+
+        return inspect(path)
     manifest = read_manifest(path, trust_pem)
     watermark = watermark_report(path, max_frames)
     expected = manifest.provenance.get("watermark", {}).get("payload", "")
@@ -57,6 +66,10 @@ def verify_file(path: str | os.PathLike, trust_pem: str = "", max_frames: int | 
 
 def describe(report: dict[str, Any]) -> str:
     """One human-readable paragraph for a ``verify_file`` report."""
+    if "kind" in report:
+        from .seal import describe as describe_seal
+
+        return describe_seal(report)
     m, w = report["manifest"], report["watermark"]
     lines = [f"{report['file']}:"]
     if m["state"] == "absent":

@@ -9,7 +9,7 @@ Example::
     frames: 1001-1100                                            # optional driver frame range
     output: renders/sh010                                        # render root
     pattern: sh010.####.png                                      # file pattern inside output
-    preset: small-128
+    preset: small-128-warp                                       # optional (the default preset)
     model: null                                                  # base model path (else best present)
     finetune: {steps: 300, max_seconds: 1200}                    # optional (default: the fine-tuning default)
     consent: consent/alice.json                                  # consent record (provenance)
@@ -23,8 +23,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...runtime.errors import BadInputError, TalkingheadError
+from ...runtime.errors import BadInputError, TalkingheadError, UsageError
 from ..budget import Budget
+from ..networks.presets import DEFAULT_PRESET
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Shot:
     pattern: str = "frame.####.png"
     plate: Path | None = None
     frames: tuple[int, int] | None = None
-    preset: str = "small-128"
+    preset: str = DEFAULT_PRESET
     model: Path | None = None
     finetune: Budget = field(default_factory=Budget)
     consent: Path | None = None
@@ -56,8 +57,14 @@ class Shot:
 
 
 def parse_frame_range(text: str | int, where: str | os.PathLike | None = None) -> tuple[int, int]:
-    """'1001-1100' -> (1001, 1100); '1001' -> (1001, 1001)."""
+    """'1001-1100' -> (1001, 1100); '1001' -> (1001, 1001).
+
+    Raises:
+        UsageError: a malformed or reversed range given directly (a flag, a node input; ``where`` None).
+        BadInputError: the same read from the file ``where`` (a shot description), naming it.
+    """
     parts = str(text).strip().split("-")
+    error = "expected A-B"
     try:
         if len(parts) == 1:
             a = b = int(parts[0])
@@ -65,10 +72,13 @@ def parse_frame_range(text: str | int, where: str | os.PathLike | None = None) -
             a, b = int(parts[0]), int(parts[1])
         else:
             raise ValueError(text)
-    except ValueError as exc:
-        raise BadInputError(f"bad frame range {text!r} (expected A-B)", where) from exc
-    if b < a:
-        raise BadInputError(f"bad frame range {text!r}: end before start", where)
+    except ValueError:
+        a = b = None
+    else:
+        error = "" if b >= a else f"the end {b} comes before the start {a}"
+    if error:
+        message = f"bad frame range {text!r} ({error})"
+        raise UsageError(message) if where is None else BadInputError(message, where)
     return a, b
 
 
@@ -99,7 +109,7 @@ def load_shot(path: str | os.PathLike) -> Shot:
             output=p(data["output"]), pattern=str(data.get("pattern", f"{data['shot']}.####.png")),
             plate=p(data.get("plate")),
             frames=parse_frame_range(data["frames"], path) if data.get("frames") is not None else None,
-            preset=str(data.get("preset", "small-128")), model=p(data.get("model")),
+            preset=str(data.get("preset", DEFAULT_PRESET)), model=p(data.get("model")),
             finetune=Budget(*(None if finetune.get(k) is None else kind(finetune[k])
                               for k, kind in (("steps", int), ("max_seconds", float)))),
             consent=p(data.get("consent")), min_track_coverage=float(data.get("min_track_coverage", 0.9)),

@@ -80,7 +80,7 @@ def retarget_track(driver: Any, source: Any, mode: str = "relative", neutral: in
     from ...runtime.errors import BadInputError
 
     if not 0 <= source_frame < len(source) or not source.valid[source_frame]:
-        raise BadInputError(f"source frame index {source_frame} has no valid face", source.source or None)
+        raise BadInputError(f"source frame index {source_frame} has no valid face", source.where)
     out = retarget(driver, source.landmarks[source_frame], mode, None if neutral < 0 else neutral,
                    source.image_size)
     return (out,)

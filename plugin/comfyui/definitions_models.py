@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ...nodes.budget import DEFAULT_STEPS
+from ...nodes.networks.presets import DEFAULT_PRESET
 from . import host
 from .save import next_path, write_person
 from .spec import BASE, FACETRACK, GENERATED, IDENTITY, PERSON, NodeResult, NodeSpec, Port
@@ -36,11 +37,11 @@ def _landmarks(track: Any, k: int) -> np.ndarray | None:
         return None
     if len(track) != k or not track.valid.all():
         raise BadInputError(f"the landmarks track has {int(track.valid.sum())} valid of {len(track)} frames; "
-                            f"{k} photo(s) need one valid face each", track.source or None)
+                            f"{k} photo(s) need one valid face each", track.where)
     return track.landmarks
 
 
-def load_base_model(preset: str = "small-128", model: str = BEST, device: str = "comfyui",
+def load_base_model(preset: str = DEFAULT_PRESET, model: str = BEST, device: str = "comfyui",
                     precision: str = "comfyui") -> tuple:
     """The base model (meta-learned file, else ``base-<preset>`` found, else seeded random)."""
     from ...nodes.person import load_base
@@ -157,7 +158,7 @@ def load_person(path: str) -> tuple:
 SPECS = (
     NodeSpec("TalkingheadLoadBase", "Load Base Model (talkinghead)",
              "Meta-learned E, G, D from models/talkinghead (else a seeded random initialisation; the log says which).",
-             [Port("preset", "COMBO", "small-128", preset_names), Port("model", "COMBO", BEST, base_files),
+             [Port("preset", "COMBO", DEFAULT_PRESET, preset_names), Port("model", "COMBO", BEST, base_files),
               Port("device", "COMBO", "comfyui", host.DEVICES),
               Port("precision", "COMBO", "comfyui", host.PRECISIONS)],
              [Port("base", BASE)], load_base_model),

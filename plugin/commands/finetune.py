@@ -1,11 +1,12 @@
-"""Few-shot fine-tune a PersonModel on T photos of one person (paper §3.3).
+"""Few-shot fine-tune a PersonModel on T photos of one person.
 
-Embeds the photos (e_hat), initialises psi' = P e_hat and w' = w0 + e_hat and trains G and D on the
-photos with joint frame + landmark augmentation, for --steps steps and/or --max-seconds seconds.
-The training state is checkpointed next to --out (OUT.state.safetensors) every --checkpoint-every
-steps and when interrupted; --resume continues from it. Starts from the best base present (--model,
-else a meta-learned base-<preset>, else a seeded random initialisation) and says which.
+Embeds the photos, initialises the generator's person-specific parameters from that embedding and trains
+the generator and discriminator on the photos (with joint frame + landmark augmentation) for --steps steps
+and/or --max-seconds seconds. The training state is checkpointed next to --out (OUT.state.safetensors)
+every --checkpoint-every steps and when interrupted; --resume continues from it. Starts from the best base
+present (--model, else a meta-learned base of --preset, else a seeded random initialisation) and says which.
 """
+# Paper §3.3: psi' = P e_hat, w' = w0 + e_hat; G and D trained on the T photos.
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,14 @@ from pathlib import Path
 
 from ...nodes.budget import DEFAULT_STEPS
 from ...runtime.errors import UsageError
+from ...runtime.preflight import check_output_file
 from .sources import add_source_arguments, load_sources
+
+EXAMPLE = """\
+  talkinghead finetune jane_01.jpg jane_02.jpg --consent jane.consent.json --max-seconds 600 \\
+      --out jane.person.safetensors
+"""
+
 
 # names of nodes.training.objective.VARIANTS, listed here so `--help` does not import torch (tested equal)
 LOSS_VARIANTS = ("full", "l1", "l1+adv", "l1+face", "paper")
@@ -49,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
     if Path(args.out).suffix != ".safetensors":
         raise UsageError(f"--out {args.out}: a PersonModel file ends in .safetensors")
+    check_output_file(args.out, "--out")  # before any work
     if args.checkpoint_every < 0:
         raise UsageError("--checkpoint-every must be >= 0")
     consent = consent_for_model(args.consent)

@@ -1,14 +1,20 @@
-"""Run a JSON graph of nodes: ``talkinghead graph run GRAPH.json [--set NODE.INPUT=VALUE ...]``.
+"""Run a JSON graph of nodes: talkinghead graph run GRAPH.json [--set NODE.INPUT=VALUE ...].
 
-See ``nodes/graph.py`` for the format; ``examples/graph/animate.json`` is a complete one. ``--set`` overrides
-one literal input (VALUE is JSON, else a plain string), e.g. ``--set finetune.steps=5``.
+A graph names its nodes, their types and their inputs (literals, or another node's output);
+examples/graph/animate.json in the source distribution is a complete one. --set overrides one literal
+input (VALUE is JSON, else a plain string).
 """
+# The graph format: nodes/graph.py.
 from __future__ import annotations
 
 import argparse
 import json
 
 from ...runtime.errors import UsageError
+
+EXAMPLE = """\
+  talkinghead graph run animate.json --set finetune.steps=300 --set base.preset=small-128-warp
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

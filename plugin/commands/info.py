@@ -1,11 +1,16 @@
-"""Print the parameter counts of E, G and D for the network presets (Zakharov et al. 2019, §3.4).
+"""Print the parameter counts of the embedder (E), generator (G) and discriminator (D) of the network presets.
 
-The paper reports E 15 M, G 38 M and 20 M for D's convolutional part at 256 px (`paper-256`).
-D's table W adds embed_dim parameters per training video and is listed separately.
+The paper reports E 15 M, G 38 M and 20 M for D's convolutional part at 256 px (paper-256). D's embedding
+table adds one row per training video and is listed separately.
 """
+# Paper §3.4 gives the parameter counts quoted in the description.
 from __future__ import annotations
 
 import argparse
+
+EXAMPLE = """\
+  talkinghead info --preset paper-256 --videos 145000
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

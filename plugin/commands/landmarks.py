@@ -15,6 +15,11 @@ from pathlib import Path
 
 from ...runtime.errors import UsageError
 
+EXAMPLE = """\
+  talkinghead landmarks performance.mov --out performance.npz --smooth
+  talkinghead landmarks photos/*.jpg --out tracks/                      (one track per input)
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="video, image, sequence pattern or folder")
@@ -24,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="largest | track | INDEX (0 = leftmost face); the chosen face is followed")
     parser.add_argument("--smooth", action="store_true", help="One Euro temporal smoothing (zero phase)")
     parser.add_argument("--fill", action="store_true", help="interpolate frames where no face was found")
+    parser.add_argument("--strict", action="store_true",
+                        help="stop (exit 3) when a video holds fewer frames than its container says (a truncated "
+                             "file); default: a warning naming the file and both counts")
 
 
 def track_name(source: str) -> str:
@@ -51,16 +59,31 @@ def output_paths(inputs: list[str], out: str) -> list[Path]:
 
 def run(args: argparse.Namespace) -> int:
     from ...nodes.landmarks.extract import ExtractLandmarks, parse_face
+    from ...runtime.errors import BadInputError
+    from ...runtime.preflight import check_output_file
 
     parse_face(args.face)
     outs = output_paths(args.inputs, args.out)
+    for out in outs:  # before any work: never extract everything, then fail to write
+        check_output_file(out, "--out")
     rt = args.runtime()
     node = ExtractLandmarks()
+    failed: list[BadInputError] = []
     for source, out in zip(args.inputs, outs):
-        track = node.run(rt, source, backend=args.backend, face=args.face, smooth=args.smooth,
-                         fill=args.fill)["track"]
+        try:
+            track = node.run(rt, source, backend=args.backend, face=args.face, smooth=args.smooth,
+                             fill=args.fill, strict=args.strict)["track"]
+        except BadInputError as exc:
+            if len(outs) == 1:
+                raise
+            failed.append(exc)
+            rt.log.warning("%s; going on with the other inputs", exc)
+            continue
         track.save(out)
         print(f"{out}: {len(track)} frames, face found in {int(track.valid.sum())}"
               f"{f', {int(track.filled.sum())} filled' if args.fill else ''}; backend {track.backend}"
               f"{', smoothed' if track.smoothed else ''}")
+    if failed:
+        raise BadInputError(f"{len(failed)} of {len(outs)} input(s) failed, the other tracks were written:\n  "
+                            + "\n  ".join(str(exc) for exc in failed))
     return 0

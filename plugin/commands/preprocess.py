@@ -1,23 +1,26 @@
-"""Turn videos and annotated stills into meta-learning shards, computed once (paper §3.2, §4).
+"""Turn videos and annotated stills into meta-learning shards for `talkinghead train`, computed once.
 
-VIDEO_DIR: any folder of videos; the VoxCeleb layout identity/video/clip.mp4 makes one sequence
-(one W_i) per video, otherwise each file is one. Up to --max-frames evenly spaced frames per clip are
-decoded, their landmarks found (--backend: FAN when its weights are present, else dlib) and cropped
-with one face-centred crop per clip (margin 0.4, the crop generation uses) at --size px.
---stills DIR: photos with 68-point .pts ground truth (index.json identity_group = identity), used
-as one-frame identities whose episodes come from augmentation.
+VIDEO_DIR: any folder of videos; the VoxCeleb layout identity/video/clip.mp4 makes one sequence per video,
+otherwise each file is one. Up to --max-frames evenly spaced frames per clip are decoded, their landmarks
+found (--backend: FAN when its weights are present, else dlib) and cropped with one face-centred crop per
+clip (margin 0.4, the crop generation uses) at --size px.
+--stills DIR: photos with 68-point .pts ground truth (index.json identity_group = identity), used as
+one-frame identities whose training episodes come from augmentation.
 
-Resumable (sequences already in DATASET are skipped), parallel (--workers processes), never aborted
-by a corrupt or faceless video: those are listed in DATASET/report.json (and skipped on reruns
-unless --retry-failed). Example:
-
-    talkinghead preprocess ../shared/data/clips --stills ../shared/data/stills --out /work/datasets/shared-256
+Resumable (sequences already in DATASET are skipped), parallel (--workers processes), never aborted by a
+corrupt or faceless video: those are listed in DATASET/report.json (and skipped on reruns unless
+--retry-failed).
 """
+# Paper §3.2, §4: one sequence = one W_i of D's embedding table; the crop is sketch.face_crop_matrix's.
 from __future__ import annotations
 
 import argparse
 
 from ...runtime.errors import BadInputError
+
+EXAMPLE = """\
+  talkinghead preprocess videos/ --stills annotated_stills/ --out dataset-256 --workers 4
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ...nodes.training.preprocess import PreprocessConfig, preprocess_dataset
+    from ...runtime.preflight import check_output_dir
 
+    check_output_dir(args.out, "--out")  # before any work
     cfg = PreprocessConfig(size=args.size, max_frames=args.max_frames, quality=args.quality, backend=args.backend,
                            workers=args.workers, retry_failed=args.retry_failed)
     report = preprocess_dataset(args.runtime(), args.out, args.videos, args.stills, cfg)

@@ -1,11 +1,12 @@
 """Publish a shot through pyblish: collect, validate, fine-tune, render, integrate a versioned folder.
 
-``talkinghead publish SHOT.yaml`` runs the plugins in plugin/pyblish (a face in every source frame,
-resolution, driving-track coverage, consent record; then fine-tune, render and integrate
-``<output>/publish/vNNN`` with a manifest of every file and its sha256) and exits non-zero when any plugin
-failed (pyblish itself does not): 3 when a validator failed, else the failing step's exit code (4 missing
-weights, 5 interrupted, 1 otherwise). A failed publish leaves no version folder behind.
+Runs the talkinghead pyblish plugins on the shot description (a face in every source frame, resolution,
+driving-track coverage, consent record; then fine-tune, render and integrate <output>/publish/vNNN with a
+manifest of every file and its sha256) and exits non-zero when any plugin failed (pyblish itself does not):
+3 when a validator failed, else the failing step's exit code (4 missing weights, 5 interrupted, 1
+otherwise). A failed publish leaves no version folder behind.
 """
+# The plugins live in plugin/pyblish; the shot description format in nodes/shot.py.
 from __future__ import annotations
 
 import argparse
@@ -15,9 +16,14 @@ from typing import Any
 
 from ...runtime.errors import BadInputError, TalkingheadError
 
+EXAMPLE = """\
+  talkinghead publish sh010.yaml --sign-cert studio.pem --sign-key studio.key
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("shot", help="shot description YAML (see nodes/render/shot.py)")
+    parser.add_argument("shot", help="shot description YAML (keys: shot, sources, driver, output; optional plate, frames, "
+                                         "preset, model, finetune, consent)")
     parser.add_argument("--steps", type=int, default=None, help="fine-tuning steps (default: the shot's)")
     parser.add_argument("--max-seconds", type=float, default=None, help="fine-tuning time box (default: the shot's)")
     parser.add_argument("--backend", default="auto", choices=("auto", "fan", "dlib"), help="landmark backend")
@@ -70,6 +76,10 @@ def _line(result: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ...nodes.render.shot import load_shot
+    from ...runtime.preflight import check_output_dir
+
+    check_output_dir(load_shot(args.shot).output, "the shot's output")  # before any plugin runs
     data: dict[str, Any] = {"shotPath": str(Path(args.shot)), "runtime": args.runtime(), "landmarkBackend": args.backend,
                             "signCert": args.sign_cert, "signKey": args.sign_key}
     if args.steps is not None:

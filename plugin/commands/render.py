@@ -1,25 +1,24 @@
 """Render frames of a PersonModel driven by a video or a FaceTrack, as an image sequence and/or MP4.
 
-Frames are written atomically under ``--out`` (``####`` = the driver frame number, zero-padded to the
-number of #s). ``--frames A-B`` renders part of the shot: the pixels are bit-identical to the same
-frames of a full render (batches are aligned to the frame index in the full track). A re-run skips
-frames already on disk that are valid (a PNG whose header has the right size and channel count and
-whose last chunk is IEND; other formats are decoded) and renders only the rest, so a killed render
-resumes where it stopped; a killed render leaves at most a hidden temporary file, never a partial
-frame under the final name (stale ones for the frames being rendered are removed).
+Frames are written atomically under --out ('####' = the driver frame number, zero-padded to the number of
+#s). --frames A-B renders part of the shot: the pixels are bit-identical to the same frames of a full
+render. A re-run skips frames already on disk that are complete and renders only the rest, so a killed
+render resumes where it stopped; a killed render leaves at most a hidden temporary file, never a partial
+frame under the final name. Where --out and --mp4 go is checked before any work.
 
-Without ``--plate`` the generated face crops are written (S x S); with ``--plate`` (the source photo,
-or a plate video / ``####`` sequence of the source's size) they are composited into it through the
-inverse crop transform with a feathered matte; ``--alpha`` writes the matte as an alpha channel.
+Without --plate the generated face crops are written (S x S); with --plate (the source photo, or a plate
+video / '####' sequence of the source's size) they are composited into it with a feathered matte; --alpha
+writes the matte as an alpha channel.
 
-Provenance (nodes/provenance): the PersonModel must carry a current, unedited consent record (embedded by
-``embed``/``finetune --consent CONSENT.json``), else render refuses (exit 3, naming the file) unless
-``--no-consent-check`` is given, which each output's manifest records. Every frame gets an invisible
-watermark (a deterministic function of the frame, so chunks still equal a full render pixel for pixel)
-and every file a C2PA manifest (digitalSourceType trainedAlgorithmicMedia; EXR: a ``.c2pa`` sidecar)
-signed with ``--sign-cert``/``--sign-key`` (default $TALKINGHEAD_SIGN_CERT / $TALKINGHEAD_SIGN_KEY), as
-the last step before the atomic rename. A frame on disk counts as valid only when it carries its manifest.
+Provenance: the PersonModel must carry a current, unedited consent record (embedded by embed / finetune
+--consent CONSENT.json) that is bound to its weights, else render refuses (exit 3, naming the file) unless
+--no-consent-check is given, which each output's manifest records. A model file whose weights changed after
+it was saved is always refused. Every frame gets an invisible watermark (a deterministic function of the
+frame, so chunks still equal a full render pixel for pixel) and every file a C2PA manifest (AI-generated
+media; EXR: a .c2pa sidecar file) signed with --sign-cert/--sign-key (default $TALKINGHEAD_SIGN_CERT /
+$TALKINGHEAD_SIGN_KEY). A frame on disk counts as complete only when it carries its manifest.
 """
+# Provenance: nodes/provenance (consent, seal, mark, manifest, watermark).
 from __future__ import annotations
 
 import argparse
@@ -37,6 +36,11 @@ from ...runtime.errors import BadInputError, UsageError
 
 if TYPE_CHECKING:
     from ...runtime.runtime import Runtime
+EXAMPLE = """\
+  talkinghead render --person jane.person.safetensors --driver performance.npz --out 'renders/sh010.####.png' \\
+      --plate plate.####.exr --alpha --frames 1001-1100 --sign-cert studio.pem --sign-key studio.key
+"""
+
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
@@ -66,6 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sign-key", default=None, help="its private key PEM (default $TALKINGHEAD_SIGN_KEY)")
     parser.add_argument("--no-consent-check", action="store_true",
                         help="render without a valid consent record (recorded in every output's manifest)")
+    parser.add_argument("--strict", action="store_true",
+                        help="stop (exit 3) when a driver or plate video holds fewer frames than its container "
+                             "says (a truncated file); default: a warning")
 
 
 def frame_path(pattern: str | os.PathLike, number: int) -> Path:
@@ -136,11 +143,13 @@ def glob_escape(text: str) -> str:
     return re.sub(r"([\[\]*?])", r"[\1]", text)
 
 
-def load_driver(rt: Runtime, driver: str | os.PathLike, cache_dir: Path) -> Any:
+def load_driver(rt: Runtime, driver: str | os.PathLike, cache_dir: Path, strict: bool = False) -> Any:
     """FaceTrack of the driver: a ``.npz`` as is; media -> landmarks over the full clip, cached.
 
     The cache (``cache_dir/.driver-<digest>.track.npz``, keyed by path, size and mtime) makes every
-    chunk of a shot use the very same track (landmark tracking is stateful over the clip).
+    chunk of a shot use the very same track (landmark tracking is stateful over the clip). Messages
+    about a track from media name the media (the cache file is an implementation detail).
+    ``strict``: a video that holds fewer frames than its container says is an error, not a warning.
     """
     from ...nodes.types import FaceTrack
 
@@ -160,15 +169,17 @@ def load_driver(rt: Runtime, driver: str | os.PathLike, cache_dir: Path) -> Any:
     key = f"{path.resolve()}:" + ";".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
     cached = cache_dir / f".driver-{hashlib.sha256(key.encode()).hexdigest()[:16]}.track.npz"
     if cached.is_file():
-        return FaceTrack.load(cached)
+        track = FaceTrack.load(cached)
+        track.path = ""
+        return track
     from ...nodes.landmarks.extract import ExtractLandmarks
 
-    track = ExtractLandmarks().run(rt, source=str(path))["track"]
+    track = ExtractLandmarks().run(rt, source=str(path), strict=strict)["track"]
     track.save(cached)
     return track
 
 
-def plate_source(plate: str | os.PathLike | None, first_number: int) -> tuple[Any, str | None]:
+def plate_source(plate: str | os.PathLike | None, first_number: int, strict: bool = False) -> tuple[Any, str | None]:
     """(plate, where): None, one (H, W, 3) uint8 image, or a callable frame_number -> image."""
     if plate is None:
         return None, None
@@ -181,10 +192,10 @@ def plate_source(plate: str | os.PathLike | None, first_number: int) -> tuple[An
         raise BadInputError("no such plate file", path)
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return io.read_image(path), str(path)
-    return plate_video(path, first_number), str(path)
+    return plate_video(path, first_number, strict), str(path)
 
 
-def plate_video(path: Path, first_number: int) -> Callable[[int], np.ndarray]:
+def plate_video(path: Path, first_number: int, strict: bool = False) -> Callable[[int], np.ndarray]:
     """frame_number -> plate frame: the video's i-th frame goes with the driver track's i-th frame
     (index = frame_number - first driver frame number); decoded forward, restarted only to go back."""
     from ...nodes.media.io import iter_frames
@@ -194,7 +205,7 @@ def plate_video(path: Path, first_number: int) -> Callable[[int], np.ndarray]:
     def get(number: int) -> np.ndarray:
         target = number - first_number
         if state["it"] is None or target < state["index"]:
-            state["it"], state["index"] = iter(iter_frames(path)), -1
+            state["it"], state["index"] = iter(iter_frames(path, strict=strict)), -1
         while state["index"] < target:
             item = next(state["it"], None)
             if item is None:
@@ -234,7 +245,7 @@ def render(rt: Runtime, person: Any, driver: Any, out: str | os.PathLike, frames
 
     numbers = driver.frame_numbers
     if len(numbers) == 0:
-        raise BadInputError("the driving track is empty", driver.source or None)
+        raise BadInputError("the driving track is empty", driver.where)
     wanted = [int(numbers[i]) for i in frame_positions(driver, _range(frames))]
     source_hw = tuple(int(v) for v in person.identity.source_sizes[0])
     size = _output_size(person, plate, plate_where, source_hw, wanted[0])
@@ -342,28 +353,33 @@ def render_marker(person: Any, person_path: Path, cert: str | None, key: str | N
 def run(args: argparse.Namespace) -> int:
     from ...nodes.render.shot import parse_frame_range
     from ...nodes.types import PersonModel
+    from ...runtime.preflight import check_output_dir, check_output_file
 
     if args.batch < 1:
         raise UsageError("--batch must be >= 1")
     frame_path(args.out, 0)  # usage error early when the pattern has no ####
     if args.alpha and args.mp4 and not args.out:
         raise UsageError("--alpha applies to the image sequence; MP4 has no alpha")
-    person_path = Path(args.person)
-    if not person_path.is_file():
-        raise BadInputError("no such PersonModel file", person_path)
     if args.colorspace not in (None, "srgb") and Path(args.out).suffix.lower() != ".exr":
         raise UsageError(f"--colorspace {args.colorspace} applies to EXR frames; {Path(args.out).suffix} is sRGB")
     frames = parse_frame_range(args.frames) if args.frames else None
+    check_output_dir(Path(args.out).parent, "--out")  # before any work: never render all, then fail to write
+    if args.mp4:
+        check_output_file(args.mp4, "--mp4")
+    person_path = Path(args.person)
+    if not person_path.is_file():
+        raise BadInputError("no such PersonModel file", person_path)
     person = PersonModel.load(person_path)
     marker = render_marker(person, person_path, args.sign_cert, args.sign_key, args.no_consent_check)
     rt = args.runtime()
-    driver = load_driver(rt, args.driver, Path(args.out).parent)
+    driver = load_driver(rt, args.driver, Path(args.out).parent, strict=args.strict)
     numbers = driver.frame_numbers
-    plate, where = plate_source(args.plate, int(numbers[0]) if len(numbers) else 0)
+    plate, where = plate_source(args.plate, int(numbers[0]) if len(numbers) else 0, strict=args.strict)
     result = render(rt, person, driver, args.out, frames, plate, where, args.mp4, args.alpha, args.batch,
                     args.retarget, args.matte, args.backend, args.overwrite, marker=marker,
                     colour=args.colorspace or "linear")
     held = f", {len(result['held'])} without a driver face (pose held)" if result["held"] else ""
     print(f"{args.out}: rendered {len(result['rendered'])} frame(s), kept {len(result['skipped'])} "
-          f"valid existing frame(s){held}" + (f"; {args.mp4}" if args.mp4 else ""))
+          f"valid existing frame(s){held}; preset {person.config.get('name', '?')}"
+          + (f"; {args.mp4}" if args.mp4 else ""))
     return 0

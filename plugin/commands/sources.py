@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...nodes.networks.presets import DEFAULT_PRESET
 from ...runtime.errors import BadInputError, UsageError
 
 if TYPE_CHECKING:
@@ -24,25 +25,30 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
                         help="photos of the person (a video or #### sequence gives --per-video frames)")
     parser.add_argument("--per-video", type=int, default=8, help="frames taken from each video input (default 8)")
     parser.add_argument("--backend", default="auto", choices=["auto", "fan", "dlib"], help="landmark backend")
+    parser.add_argument("--face", default="largest",
+                        help="largest | INDEX (0 = leftmost face): the face taken from photos with several")
+    parser.add_argument("--strict", action="store_true",
+                        help="stop (exit 3) when a video holds fewer frames than its container says (a truncated "
+                             "file); default: a warning")
     parser.add_argument("--model", default=None, help="base model file (default: the best base-<preset> present)")
-    parser.add_argument("--preset", default="small-128", help="network preset of the base (default small-128)")
+    parser.add_argument("--preset", default=DEFAULT_PRESET, help=f"network preset of the base (default {DEFAULT_PRESET})")
 
 
-def _video_frames(path: Path, k: int) -> list[tuple[str, np.ndarray]]:
+def _video_frames(path: Path, k: int, strict: bool = False) -> list[tuple[str, np.ndarray]]:
     from ...nodes.media.io import iter_frames, probe
 
     info = probe(path)
     if info.n_frames < 1:
         raise BadInputError("the video has no frames", path)
     wanted = {round(v) for v in np.linspace(0, info.n_frames - 1, min(k, info.n_frames))}
-    out = [(f"{path} frame {n}", image) for i, (n, image) in enumerate(iter_frames(path)) if i in wanted]
+    out = [(f"{path} frame {n}", image) for i, (n, image) in enumerate(iter_frames(path, strict)) if i in wanted]
     if not out:
         raise BadInputError("no frame could be decoded", path)
     return out
 
 
-def read_sources(inputs: list[str], per_video: int) -> tuple[list[np.ndarray], list[str]]:
-    """uint8 RGB images and a name each (file, or 'file frame N')."""
+def read_sources(inputs: list[str], per_video: int, strict: bool = False) -> tuple[list[np.ndarray], list[str]]:
+    """uint8 RGB images and a name each (file, or 'file frame N'); ``strict``: see ``io.iter_frames``."""
     from ...nodes.media.io import is_pattern, read_image
 
     if per_video < 1:
@@ -56,7 +62,7 @@ def read_sources(inputs: list[str], per_video: int) -> tuple[list[np.ndarray], l
             continue
         if not is_pattern(path) and not path.exists():
             raise BadInputError("no such file", path)
-        for name, image in _video_frames(path, per_video):
+        for name, image in _video_frames(path, per_video, strict):
             images.append(image)
             names.append(name)
     return images, names
@@ -65,10 +71,14 @@ def read_sources(inputs: list[str], per_video: int) -> tuple[list[np.ndarray], l
 def load_sources(rt: Runtime, args: argparse.Namespace) -> dict[str, Any]:
     """{"base", "images", "names", "landmarks"} for the command's inputs (landmarks detected once)."""
     from ...nodes.embedding import source_landmarks
+    from ...nodes.landmarks.extract import parse_face
     from ...nodes.person import load_base
 
-    images, names = read_sources(args.inputs, args.per_video)
+    face = parse_face(args.face)
+    if face == "track":
+        raise UsageError("--face track follows a face through a clip; for photos use largest or an index")
+    images, names = read_sources(args.inputs, args.per_video, args.strict)
     base = load_base(rt, preset=args.preset, path=args.model)
-    print(f"base model ({base.cfg.name}): {base.origin}")
-    landmarks = source_landmarks(rt, images, None, names, args.backend)
+    print(f"base model: preset {base.cfg.name}, {base.origin}")
+    landmarks = source_landmarks(rt, images, None, names, args.backend, face)
     return {"base": base, "images": images, "names": names, "landmarks": landmarks}

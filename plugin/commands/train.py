@@ -1,37 +1,31 @@
-"""Meta-learn a base model (E, G, D) on a preprocessed dataset (paper §3.2).
+"""Meta-learn a base model (embedder, generator, discriminator) on a preprocessed dataset.
 
-Episodes of K+1 frames of one video (K = 8): E embeds K frames (e_hat), G renders the target frame
-from its landmark sketch with psi = P e_hat, D scores it with the projection W_i + w0. --variant ft
-adds the embedding match L_MCH (W_i ~ e_hat, what fine-tuning's w' = w0 + e_hat relies on); ff
-leaves it out. Adam 5e-5 (E, G) and 2e-4 (D); W_i are rows of an embedding table updated by
-SparseAdam. Mixed precision follows --precision (auto: bf16 on recent GPUs, fp32 on CPU).
+Episodes of K+1 frames of one video (K = 8): the embedder embeds K frames, the generator renders the
+target frame from its landmark sketch, the discriminator scores it against the video's own row of its
+embedding table. --variant ft adds the embedding-match loss (what fine-tuning's initialisation relies on);
+ff leaves it out. Mixed precision follows --precision (auto: bf16 on recent GPUs, fp32 on CPU).
 
-RUN gets checkpoint.safetensors (every --checkpoint-every steps, at the end, and at the next step
-boundary after SIGTERM or Ctrl-C: exit code 5; --resume continues exactly), scalars.jsonl, sample
-grids samples/step-*.png (K sources | target sketch | generated | real) and the base model
-talkinghead-<preset>.safetensors, which `embed`, `finetune`, `render` and `demo` use when it lies in
-a folder the runtime searches (--base-out copies it there, e.g. ~/.cache/torch/hub/checkpoints/).
+RUN gets checkpoint.safetensors (every --checkpoint-every steps, at the end, and at the next step boundary
+after SIGTERM or Ctrl-C: exit code 5; --resume continues exactly), scalars.jsonl, sample grids
+samples/step-*.png (K sources | target sketch | generated | real) and the base model
+talkinghead-<preset>.safetensors, which embed, finetune, render and demo use when it lies in a folder the
+weights are looked for in (--base-out copies it there, e.g. ~/.cache/torch/hub/checkpoints/).
 --steps is the total step count of the run; `--resume --steps 0` only rewrites the base model.
 
-Several GPUs or nodes: launch the same command with torchrun; each process takes --batch episodes
-per step (DDP averages the gradients, rank 0 writes the files):
+Several GPUs or nodes: launch the same command with torchrun; each process takes --batch episodes per step
+(gradients are averaged, rank 0 writes the files):
 
     torchrun --nproc_per_node 8 -m talkinghead.plugin.cli train --preset paper-256 --data DATA --out RUN
     torchrun --nnodes 2 --node_rank R --master_addr HOST --nproc_per_node 8 -m talkinghead.plugin.cli train ...
 
-Memory of paper-256, K = 8, batch 8 per GPU (saved activations counted on a CPU by
-scripts/estimate_train_memory.py with the paper's L_CNT networks; not measured on a GPU, add allocator
-overhead): ~15 GiB fp32, ~8.6 GiB bf16-mixed, ~4.6 GiB fp32 with --grad-checkpointing (+70 % compute),
-plus 0.9 GB for W and its SparseAdam state with VoxCeleb2's 145k videos: within 24 GB.
-
-Recipe of the small CPU base (the one the nodes start from when nothing larger is present; trained on
-../shared/data, non-commercial: never ship it): scripts/train_small_base.sh (resumable), i.e.
-
-    talkinghead preprocess ../shared/data/clips --stills ../shared/data/stills --out DATA
-    talkinghead train --preset small-128 --data DATA --out RUN --steps 1000 --batch 2 --k 8 --video-fraction 0.5 \\
-        --augment-video --lr-eg 2e-4 --lr-d 4e-4 --resume \\
-        --base-out ~/.cache/torch/hub/checkpoints/talkinghead-small-128.safetensors
+Memory of paper-256, K = 8, batch 8 per GPU (estimated from the saved activations, not measured on a GPU;
+add allocator overhead): ~15 GiB fp32, ~8.6 GiB bf16-mixed, ~4.6 GiB fp32 with --grad-checkpointing (+70 %
+compute), plus 0.9 GB for the embedding table and its optimiser state with 145k training videos.
 """
+# Developer notes (not in --help): meta-learning as in Zakharov et al. 2019, §3.2 (E, G, D; L_MCH in the ft
+# variant; Adam 5e-5 for E and G, 2e-4 for D; the rows W_i of D's embedding table are updated by SparseAdam).
+# The memory figures come from scripts/estimate_train_memory.py (saved activations counted on a CPU). The small
+# CPU base is made by scripts/train_small_base.sh from ../shared/data (non-commercial: never ship it).
 from __future__ import annotations
 
 import argparse
@@ -43,6 +37,11 @@ from pathlib import Path
 
 from ...runtime.atomic import atomic_path
 from ...runtime.errors import UsageError
+
+EXAMPLE = """\
+  talkinghead train --preset small-128 --data dataset-256 --out run-small --steps 1000 --resume \\
+      --base-out ~/.cache/torch/hub/checkpoints/talkinghead-small-128.safetensors
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -93,8 +92,12 @@ def run(args: argparse.Namespace) -> int:
     from ...nodes.training.loop import base_path, train
     from ...nodes.training.objective import VARIANTS, Objective
     from ...runtime import distributed as ddp_env
+    from ...runtime.preflight import check_output_dir, check_output_file
 
     cfg = _config(args)
+    check_output_dir(args.out, "--out")  # before any work
+    if args.base_out:
+        check_output_file(Path(args.base_out).expanduser(), "--base-out")
     if args.threads:
         torch.set_num_threads(args.threads)
     rt = args.runtime()

@@ -1,10 +1,15 @@
-"""List, verify or fetch model weights. `fetch` is the only code path in the package that downloads."""
+"""List, verify or fetch model weights. `fetch` is the only command that downloads anything."""
 from __future__ import annotations
 
 import argparse
 
 from ...runtime import weights as w
 from ...runtime.errors import MissingWeightsError, UsageError
+
+EXAMPLE = """\
+  talkinghead weights list
+  talkinghead weights fetch fan-2d s3fd
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

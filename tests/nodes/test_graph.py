@@ -133,3 +133,21 @@ def test_example_graph_runs_through_the_cli(tmp_path, capsys):
 def test_cli_usage_errors_exit_2(tmp_path, capsys):
     assert main(["graph", "run", str(EXAMPLE), "--set", "nope.steps=1"]) == 2
     assert "no node 'nope'" in capsys.readouterr().err
+
+
+def test_output_paths_are_checked_before_any_node_runs(tmp_path, capsys):
+    blocker = tmp_path / "plain"
+    blocker.write_text("a file, not a folder")
+    graph = {"format": GRAPH_FORMAT, "nodes": {
+        "read": {"type": "ReadFaceTrack", "inputs": {"path": "missing.npz"}},  # would fail if it ran
+        "save": {"type": "SaveFaceTrack", "inputs": {"track": ["read", "track"], "path": "plain/out.npz"}}}}
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(graph))
+    assert main(["--device", "cpu", "graph", "run", str(path)]) == 3
+    err = capsys.readouterr().err
+    assert "node 'save' (SaveFaceTrack): input 'path': cannot write under" in err and "plain is a file" in err
+    graph["nodes"]["save"] = {"type": "WriteFrames", "inputs": {"frames": ["read", "track"],
+                                                                "pattern": "plain/f.####.png"}}
+    path.write_text(json.dumps(graph))
+    assert main(["--device", "cpu", "graph", "run", str(path)]) == 3
+    assert "node 'save' (WriteFrames): input 'pattern'" in capsys.readouterr().err

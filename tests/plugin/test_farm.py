@@ -6,7 +6,7 @@ import yaml
 from talkinghead.nodes.render.shot import load_shot, parse_frame_range
 from talkinghead.plugin import cli
 from talkinghead.plugin.farm.openjd import frame_chunks
-from talkinghead.runtime.errors import BadInputError
+from talkinghead.runtime.errors import BadInputError, UsageError
 
 
 def _shot(tmp_path, **extra):
@@ -32,8 +32,10 @@ def test_shot_paths_resolved_and_errors_name_file(tmp_path):
     with pytest.raises(BadInputError, match="driver") as info:
         load_shot(bad)
     assert str(bad) in str(info.value)
-    with pytest.raises(BadInputError):
+    with pytest.raises(UsageError, match="the end 10 comes before the start 20"):  # a flag: usage, exit 2
         parse_frame_range("20-10")
+    with pytest.raises(BadInputError, match="bad.yaml"):  # read from a file: bad input naming it
+        parse_frame_range("20-10", bad)
 
 
 def test_farm_writes_valid_openjd_template(tmp_path, capsys):

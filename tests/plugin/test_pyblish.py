@@ -125,3 +125,15 @@ def test_broken_plugin_file_is_an_error_not_a_skip(tmp_path, monkeypatch):
     monkeypatch.setattr(adapter, "plugin_folder", lambda: tmp_path)
     with pytest.raises(UsageError, match="validate_broken.py: pyblish could not load"):
         adapter.discover_plugins()
+
+
+def test_publish_checks_the_output_folder_first(tmp_path, signing, capsys):
+    from talkinghead.plugin.cli import main
+
+    (tmp_path / "plain").write_text("a file")
+    shot = write_shot(tmp_path, output=str(tmp_path / "plain" / "out"))
+    assert main(["publish", str(shot), "--backend", "dlib", "--steps", "0", "--sign-cert", signing["signCert"],
+                 "--sign-key", signing["signKey"]]) == 3
+    captured = capsys.readouterr()
+    assert "the shot's output: cannot write under" in captured.err and "plain is a file" in captured.err
+    assert captured.out == ""  # no plugin ran

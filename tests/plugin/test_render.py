@@ -225,7 +225,8 @@ def test_bad_input_exit_codes(files, tmp_path, capsys):
     assert "the driving track is empty" in capsys.readouterr().err
     faceless = write_track(tmp_path / "faceless.npz", n=4, invalid=(0, 1, 2, 3))
     assert cli(dict(files, track=faceless), tmp_path / "c") == 3
-    assert "driver.mp4, frame 100: the driving track has no frame with a valid face" in capsys.readouterr().err
+    # names the .npz passed, not the video the track was made from (driver.mp4)
+    assert "faceless.npz, frame 100: the driving track has no frame with a valid face" in capsys.readouterr().err
     assert cli(files, tmp_path / "d", "--frames", "90-95") == 3
     assert cli(dict(files, person=tmp_path / "nope.safetensors"), tmp_path / "e") == 3
     assert "nope.safetensors" in capsys.readouterr().err

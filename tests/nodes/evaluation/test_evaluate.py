@@ -105,7 +105,8 @@ def test_saved_frames_score_as_the_report_says(warp_report):
             assert (math.isinf(psnr) and math.isinf(pf["psnr"][k])) or psnr == pytest.approx(pf["psnr"][k])
 
 
-def test_model_method_records_its_base(rt, clips, tmp_path):
+def test_model_method_records_its_base(rt, clips, tmp_path, caplog):
+    caplog.set_level("INFO", logger="talkinghead")  # the per-run log line is formatted too
     cfg = EvalConfig(clips=clips, shots=(2,), size=64, methods=("model", "copy"), variants=("l1",), steps=2,
                      batch=2, preset="tiny-64", max_targets=3, cache_dir=tmp_path / "cache", grids=tmp_path / "g")
     report = evaluate(rt, cfg, tmp_path / "r.json")
@@ -114,6 +115,12 @@ def test_model_method_records_its_base(rt, clips, tmp_path):
     entry = report["clips"][0]["runs"][0]["methods"]["model:l1"]
     assert entry["info"]["steps"] == 2 and entry["info"]["loss_terms"] == ["l1"] and entry["setup_seconds"] > 0
     assert len(entry["per_frame"]["ssim"]) == 3
+    # a random tiny-64 G outputs coloured noise: no face is re-detected, so no CSIM (it used to get ~0.84
+    # from being described at the target's landmarks), and the frame is counted
+    pf = entry["per_frame"]
+    assert all((c is None) == (not d) for c, d in zip(pf["csim"], pf["detected"]))
+    assert entry["summary"]["n_no_face"] == pf["detected"].count(False) >= 1
+    assert "eval astro T=2 model:l1" in caplog.text
 
 
 def test_identity_term_is_flagged(rt, clips, tmp_path):
@@ -130,7 +137,10 @@ def test_cli(clips, tmp_path, capsys):
     out = tmp_path / "cli.json"
     assert cli.main(["--device", "cpu", "eval", "--clips", str(clips), "--shots", "1", "--method", "warp,copy",
                      "--max-targets", "2", "--out", str(out), "--landmark-cache", str(tmp_path / "c")]) == 0
-    assert json.loads(out.read_text())["methods"] == ["warp", "copy"]
+    report = json.loads(out.read_text())
+    assert report["methods"] == ["warp", "copy"] and report["config"]["preset"] == "small-128-warp"  # the default
+    printed = capsys.readouterr().out
+    assert "preset small-128-warp" in printed and "faces re-detected" in printed
     assert (tmp_path / "cli_grids" / "astro.png").is_file()
     assert cli.main(["eval", "--clips", str(clips), "--out", str(tmp_path / "r.txt")]) == 2
     assert cli.main(["eval", "--clips", str(clips), "--method", "paint", "--out", str(out)]) == 2

@@ -28,8 +28,7 @@ def scored(rt):
     crops = np.stack([crop, crop[:, ::-1].copy()])
     lms = np.stack([transform_landmarks(lm, m)] * 2)
     backend, net = make_backend(rt, "dlib"), load_dlib_face_resnet_cached(rt)
-    ref = SC.Reference(crops, lms, SC.redetect(rt, backend, crops), SC.descriptors(net, crops, lms),
-                       np.array([True, False]), np.array([False, True]))
+    ref = SC.make_reference(rt, backend, net, crops, lms, np.array([True, False]), np.array([False, True]))
     return ref, SC.score_outputs(rt, backend, net, crops.copy(), ref)
 
 
@@ -56,6 +55,26 @@ def test_a_different_face_scores_lower(rt, scored):
     per_frame = SC.score_outputs(rt, make_backend(rt, "dlib"), load_dlib_face_resnet_cached(rt), shifted, ref)
     assert max(per_frame["ssim"]) < 0.8 and max(per_frame["face_ssim"]) < 0.8
     assert min(e for e in per_frame["lmk_error"] if e is not None) > 0.05  # 6 px / ~45 px inter-ocular
+
+
+def test_an_output_with_no_face_gets_no_csim(rt, scored):
+    """Coloured noise at the target's place: no face is re-detected, so no CSIM (it used to score ~0.84 by
+    being described aligned on the TARGET's landmarks); it is counted as a frame without a face."""
+    from talkinghead.nodes.landmarks.extract import make_backend
+    from talkinghead.nodes.networks.dlib_resnet import load_dlib_face_resnet_cached
+
+    ref, _ = scored
+    noise = np.random.default_rng(0).integers(0, 256, ref.crops.shape, dtype=np.uint8)
+    mixed = np.stack([noise[0], ref.crops[1]])  # one noise output, one real face
+    per_frame = SC.score_outputs(rt, make_backend(rt, "dlib"), load_dlib_face_resnet_cached(rt), mixed, ref)
+    assert per_frame["detected"] == [False, True]
+    assert per_frame["csim"][0] is None and per_frame["lmk_error"][0] is None
+    assert per_frame["csim"][1] == pytest.approx(1.0, abs=1e-6)
+    s = SC.summarise(per_frame, ref)
+    assert s["n_no_face"] == 1 and s["redetect_rate"] == 0.5 and s["csim"] == pytest.approx(1.0, abs=1e-6)
+    all_noise = SC.summarise(SC.score_outputs(rt, make_backend(rt, "dlib"), load_dlib_face_resnet_cached(rt),
+                                              noise, ref), ref)
+    assert all_noise["csim"] is None and all_noise["n_no_face"] == 2 and all_noise["redetect_rate"] == 0.0
 
 
 def test_hard_frame_means_use_their_own_frames():

@@ -138,3 +138,27 @@ def test_truncated_video_names_file(tmp_path, astronaut):
         assert "cut.mp4" in str(exc)
     else:
         assert len(frames) < 30
+
+
+def test_video_shorter_than_its_index_warns_or_fails_strict(tmp_path, caplog):
+    """Index first (faststart), cut after half its frames: the container still lists all 20 frames."""
+    import av
+
+    path = tmp_path / "fast.mp4"
+    rng = np.random.default_rng(0)
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as container:
+        stream = container.add_stream("libx264" if "libx264" in av.codecs_available else "h264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for _ in range(20):
+            frame = av.VideoFrame.from_ndarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    with av.open(str(path)) as container:
+        starts = sorted(p.pos for p in container.demux(container.streams.video[0]) if p.size)
+    path.write_bytes(path.read_bytes()[:starts[10]])
+    assert io.probe(path).n_frames == 20 and len(list(io.iter_frames(path))) == 10
+    assert f"{path}: only 10 of the 20 frames the container lists could be read" in caplog.text
+    with pytest.raises(BadInputError, match=r"fast.mp4, frame 10: only 10 of the 20 frames"):
+        list(io.iter_frames(path, strict=True))
