@@ -147,7 +147,7 @@ def render_demo(rt: Runtime, person: Any, track: Any, photo: np.ndarray, out: Pa
     Returns:
         (render summary, {frame_number: (GeneratedFrame, composited image)} for the ``sample`` frames).
     """
-    from .render import render
+    from ...nodes.render.renderer import render
 
     kept: dict[int, tuple[Any, np.ndarray]] = {}
 
@@ -223,7 +223,7 @@ def demo_consent(out: Path) -> Any:
 def demo_marker(person: Any, out: Path) -> tuple[Any, str]:
     """(Marker signing with a fresh local test CA in ``out/test-ca``, that CA's PEM text)."""
     from ...nodes.provenance.certs import make_test_ca
-    from .render import render_marker
+    from ...nodes.render.renderer import render_marker
 
     paths = make_test_ca(out / "test-ca", org="talkinghead demo (local test CA)")
     marker = render_marker(person, out / "person.safetensors", str(paths["cert"]), str(paths["key"]))

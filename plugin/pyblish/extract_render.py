@@ -17,8 +17,9 @@ class ExtractRender(pyblish.api.InstancePlugin):
     def process(self, instance) -> None:
         from pathlib import Path
 
+        from talkinghead.nodes.render.plate import plate_source
+        from talkinghead.nodes.render.renderer import render, render_marker
         from talkinghead.nodes.types import PersonModel
-        from talkinghead.plugin.commands.render import plate_source, render, render_marker
         from talkinghead.plugin.pyblish._common import instance_of, runtime, shot, staging
 
         context = instance.context

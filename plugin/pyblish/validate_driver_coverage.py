@@ -18,7 +18,7 @@ class ValidateDriverCoverage(pyblish.api.InstancePlugin):
         from pathlib import Path
 
         import numpy as np
-        from talkinghead.plugin.commands.render import load_driver
+        from talkinghead.nodes.render.driver import load_driver
         from talkinghead.plugin.pyblish._common import runtime, shot
 
         sh = shot(instance.context)

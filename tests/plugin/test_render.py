@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 from talkinghead.nodes.provenance.consent import attach_consent, new_record
 from talkinghead.nodes.provenance.watermark import BLOCK, embed_watermark, payload_for
+from talkinghead.nodes.render.frames_on_disk import frame_is_valid, png_is_valid
 from talkinghead.nodes.types import FaceTrack, Identity
 from talkinghead.plugin.cli import main
-from talkinghead.plugin.commands.render import frame_is_valid, png_is_valid
 
 N = 10
 FIRST = 100
@@ -283,7 +283,7 @@ def test_video_driver_track_is_extracted_once_and_shared_by_chunks(files, tmp_pa
 
 @pytest.mark.skipif(importlib.util.find_spec("OpenEXR") is None, reason="EXR needs the OpenEXR package")
 def test_exr_sequence_matches_png_and_resumes(files, tmp_path):
-    from talkinghead.plugin.commands.render import read_frame
+    from talkinghead.nodes.render.frames_on_disk import read_frame
 
     args = ("--plate", str(files["plate"]), "--alpha", "--frames", "100-101")
     assert cli(files, tmp_path / "png", *args) == 0

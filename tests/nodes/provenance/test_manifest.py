@@ -82,7 +82,7 @@ def test_unsigned_files_report_absent(kit):
 
 
 def test_signed_png_is_still_a_valid_render_frame(kit):
-    from talkinghead.plugin.commands.render import frame_is_valid, png_is_valid
+    from talkinghead.nodes.render.frames_on_disk import frame_is_valid, png_is_valid
 
     paths = mark_output(kit["root"] / "seq" / "f.####.png", kit["frames"][:2], consent=kit["consent"],
                         credentials=kit["cred"], frame_numbers=[1001, 1002])
