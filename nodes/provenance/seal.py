@@ -129,8 +129,10 @@ def describe(report: dict[str, Any]) -> str:
     consent = report["consent"]
     if consent["problems"]:
         lines += [f"  consent: {p}" for p in consent["problems"]]
-    else:
+    elif report["tensors"] == "match":
         lines.append(f"  consent: {consent['id']} holds and is bound to these weights")
+    else:
+        lines.append(f"  consent: {consent['id']} holds, but the weights it was bound to have changed")
     return "\n".join(lines)
 
 
