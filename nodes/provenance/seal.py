@@ -151,7 +151,12 @@ def seal_file(path: str | os.PathLike) -> str:
     from .consent import as_record
 
     path = Path(path)
-    item = load_likeness(path)  # BadInputError: not a likeness file, or a sealed one whose tensors changed
+    log = logging.getLogger(__name__)
+    quiet, log.disabled = log.disabled, True  # no "add a seal" warning while adding it
+    try:
+        item = load_likeness(path)  # BadInputError: not a likeness file, or a sealed one whose tensors changed
+    finally:
+        log.disabled = quiet
     if item.tensors_digest:
         return "already sealed"
     identity = getattr(item, "identity", item)
