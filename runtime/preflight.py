@@ -33,15 +33,16 @@ def check_output_dir(folder: str | os.PathLike, option: str = "--out") -> Path:
     folder = Path(folder) if str(folder) else Path(".")
     existing = _nearest_existing(folder.absolute())
     if not existing.is_dir():
-        raise BadInputError(f"{option}: cannot write under {folder}: {existing} is a file, not a folder", existing)
+        raise BadInputError(f"is a file, not a folder: {option} cannot write under it ({folder})", existing)
     if existing != folder.absolute():
         if not os.access(existing, os.W_OK | os.X_OK):
-            raise BadInputError(f"{option}: cannot create {folder}: the folder {existing} is not writable", existing)
+            raise BadInputError(f"the folder is not writable: {option} cannot create {folder} in it", existing)
         return folder
     try:
         fd, name = tempfile.mkstemp(prefix=".talkinghead-write-check.", dir=folder)
     except OSError as exc:
-        raise BadInputError(f"{option}: the folder is not writable ({exc.strerror or exc})", folder) from exc
+        raise BadInputError(f"the folder is not writable ({exc.strerror or exc}): {option} cannot write in it",
+                            folder) from exc
     os.close(fd)
     with contextlib.suppress(OSError):
         os.unlink(name)
@@ -52,6 +53,6 @@ def check_output_file(path: str | os.PathLike, option: str = "--out") -> Path:
     """Check that the file ``path`` can be written (its folder, see ``check_output_dir``; not a folder itself)."""
     path = Path(path)
     if path.is_dir():
-        raise BadInputError(f"{option}: is a folder, expected a file name", path)
+        raise BadInputError(f"is a folder: {option} needs a file name", path)
     check_output_dir(path.parent, option)
     return path

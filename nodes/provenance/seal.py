@@ -129,8 +129,10 @@ def describe(report: dict[str, Any]) -> str:
     consent = report["consent"]
     if consent["problems"]:
         lines += [f"  consent: {p}" for p in consent["problems"]]
-    else:
+    elif report["tensors"] == "match":
         lines.append(f"  consent: {consent['id']} holds and is bound to these weights")
+    else:
+        lines.append(f"  consent: {consent['id']} holds, but the weights it was bound to have changed")
     return "\n".join(lines)
 
 
@@ -149,7 +151,12 @@ def seal_file(path: str | os.PathLike) -> str:
     from .consent import as_record
 
     path = Path(path)
-    item = load_likeness(path)  # BadInputError: not a likeness file, or a sealed one whose tensors changed
+    log = logging.getLogger(__name__)
+    quiet, log.disabled = log.disabled, True  # no "add a seal" warning while adding it
+    try:
+        item = load_likeness(path)  # BadInputError: not a likeness file, or a sealed one whose tensors changed
+    finally:
+        log.disabled = quiet
     if item.tensors_digest:
         return "already sealed"
     identity = getattr(item, "identity", item)

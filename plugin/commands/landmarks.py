@@ -5,7 +5,10 @@ One input: --out is the track file (TRACK.npz). Several inputs: --out is a folde
 written there as <input name>.npz (the frame placeholder and extension dropped: shot.####.png -> shot.npz).
 Backends: fan (face-alignment 2D-FAN-4, the paper's tracker; needs its cached weights), dlib (offline;
 68-point predictor trained on iBUG 300-W, non-commercial), auto (fan when its weights are present, else dlib).
-Frames with no face are marked invalid; --fill interpolates them (and marks them filled).
+Frames with no face are marked invalid; --fill interpolates them (and marks them filled). With several
+inputs, one that fails (unreadable, no face) does not stop the others: their tracks are written and the
+failures are listed at the end (exit 3). A photo with several faces: the largest is taken and the log says
+which (--face INDEX takes another). Where the tracks go is checked before any work.
 """
 from __future__ import annotations
 

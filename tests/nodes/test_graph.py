@@ -145,9 +145,9 @@ def test_output_paths_are_checked_before_any_node_runs(tmp_path, capsys):
     path.write_text(json.dumps(graph))
     assert main(["--device", "cpu", "graph", "run", str(path)]) == 3
     err = capsys.readouterr().err
-    assert "node 'save' (SaveFaceTrack): input 'path': cannot write under" in err and "plain is a file" in err
+    assert "plain: is a file, not a folder: graph" in err and "node 'save' (SaveFaceTrack): input 'path' cannot" in err
     graph["nodes"]["save"] = {"type": "WriteFrames", "inputs": {"frames": ["read", "track"],
                                                                 "pattern": "plain/f.####.png"}}
     path.write_text(json.dumps(graph))
     assert main(["--device", "cpu", "graph", "run", str(path)]) == 3
-    assert "node 'save' (WriteFrames): input 'pattern'" in capsys.readouterr().err
+    assert "node 'save' (WriteFrames): input 'pattern' cannot write under it" in capsys.readouterr().err

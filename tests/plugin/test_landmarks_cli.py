@@ -68,13 +68,13 @@ def test_outputs_are_checked_before_any_work(tmp_path, astronaut, capsys, monkey
     blocker = tmp_path / "blocker"
     blocker.write_text("a file")
     assert main(["landmarks", str(tmp_path / "a.png"), "--out", str(blocker / "a.npz")]) == 3
-    assert "blocker is a file, not a folder" in capsys.readouterr().err
+    assert "blocker: is a file, not a folder: --out cannot write under it" in capsys.readouterr().err
     assert main(["landmarks", str(tmp_path / "a.png"), str(tmp_path / "a.png"), "--out", str(blocker / "sub")]) == 2
     assert main(["landmarks", str(tmp_path / "a.png"), "--out", str(blocker), "--backend", "dlib"]) == 2  # not .npz
     for command, suffix in (("embed", "identity"), ("finetune", "person")):
         assert main(["--device", "cpu", command, str(tmp_path / "a.png"), "--preset", "tiny-64",
                      "--out", str(blocker / f"x.{suffix}.safetensors")]) == 3
-        assert "blocker is a file, not a folder" in capsys.readouterr().err
+        assert "blocker: is a file, not a folder: --out cannot write under it" in capsys.readouterr().err
     assert ran == []
 
 

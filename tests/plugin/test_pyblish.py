@@ -135,5 +135,5 @@ def test_publish_checks_the_output_folder_first(tmp_path, signing, capsys):
     assert main(["publish", str(shot), "--backend", "dlib", "--steps", "0", "--sign-cert", signing["signCert"],
                  "--sign-key", signing["signKey"]]) == 3
     captured = capsys.readouterr()
-    assert "the shot's output: cannot write under" in captured.err and "plain is a file" in captured.err
+    assert "plain: is a file, not a folder: the shot's output cannot write under it" in captured.err
     assert captured.out == ""  # no plugin ran

@@ -81,9 +81,9 @@ def test_output_location_is_checked_before_any_work(kit, tmp_path, capsys, monke
     blocker = tmp_path / "plain_file"
     blocker.write_text("not a folder")
     assert render(kit, blocker / "shot.####.png") == 3
-    assert "plain_file is a file, not a folder" in capsys.readouterr().err
+    assert "plain_file: is a file, not a folder: --out cannot write under it" in capsys.readouterr().err
     assert render(kit, tmp_path / "ok" / "shot.####.png", "--mp4", str(blocker / "shot.mp4")) == 3
-    assert "--mp4" in capsys.readouterr().err
+    assert "plain_file: is a file, not a folder: --mp4 cannot write under it" in capsys.readouterr().err
 
     import tempfile
 
@@ -93,7 +93,7 @@ def test_output_location_is_checked_before_any_work(kit, tmp_path, capsys, monke
     (tmp_path / "locked").mkdir()
     monkeypatch.setattr(tempfile, "mkstemp", denied)  # the folder exists but cannot be written
     assert render(kit, tmp_path / "locked" / "shot.####.png", driver=tmp_path / "driver.mp4") == 3
-    assert "locked: --out: the folder is not writable (Permission denied)" in capsys.readouterr().err
+    assert "locked: the folder is not writable (Permission denied): --out cannot write in it" in capsys.readouterr().err
     assert ran == []  # neither the driver's landmarks nor the generator ran
 
 
@@ -150,7 +150,8 @@ def test_changed_weight_bytes_are_refused_by_render_consent_check_and_verify(kit
     assert main(["consent", "check", str(path)]) == 3
     assert "do not match the digest" in capsys.readouterr().err
     assert main(["verify", str(path)]) == 3
-    assert "DO NOT MATCH the digest" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "DO NOT MATCH the digest" in out and "the weights it was bound to have changed" in out
     assert main(["verify", str(kit["person"])]) == 0
     assert "holds and is bound to these weights" in capsys.readouterr().out
 
@@ -204,8 +205,9 @@ def test_file_saved_before_digests_is_refused_until_sealed(kit, tmp_path, capsys
     assert main(["consent", "check", str(old)]) == 3
     assert main(["verify", str(old)]) == 3
     assert "carry no digest" in capsys.readouterr().out
+    caplog.clear()
     assert main(["consent", "seal", str(old)]) == 0
-    assert f"{old}: sealed" in capsys.readouterr().out
+    assert f"{old}: sealed" in capsys.readouterr().out and "saved without a tensor digest" not in caplog.text
     assert main(["consent", "check", str(old)]) == 0
     assert "bound to the file's weights" in capsys.readouterr().out
     assert main(["consent", "seal", str(old)]) == 0 and "already sealed" in capsys.readouterr().out
