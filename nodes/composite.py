@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..runtime.errors import BadInputError, UsageError
+from .base import Port
 
 if TYPE_CHECKING:
     from ..runtime.runtime import Runtime
@@ -161,8 +162,14 @@ class Composite:
     ``{"frames": iterator of (frame_number, image (H, W, 3), alpha (H, W) float32)}``.
     """
 
-    inputs: ClassVar[dict[str, Any]] = {"frames": object, "plate": object}
-    outputs: ClassVar[dict[str, type]] = {"frames": object}
+    inputs: ClassVar[tuple[Port, ...]] = (
+        Port("frames", object, doc="GenerateFrames' stream"),
+        Port("plate", object, doc="one (H, W, 3) image, or frame number -> image"),
+        Port("expected_size", tuple, None, "(H, W) every plate frame must have"),
+        Port("mode", str, "hull", "matte shape", choices=MATTE_MODES),
+        Port("where", object, None, "the plate's name, for messages"),
+        Port("source_landmarks", np.ndarray, None, "(68, 2) source face joining the matte's hull"))
+    outputs: ClassVar[tuple[Port, ...]] = (Port("frames", object, doc="iterator of (frame number, image, alpha)"),)
     models: ClassVar[tuple[str, ...]] = ()
 
     def run(self, rt: Runtime, frames: Iterable[Any], plate: np.ndarray | Callable[[int], np.ndarray],

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..runtime.errors import BadInputError, UsageError
+from .base import Port
+from .landmarks.extract import BACKENDS
 from .types import Identity
 
 if TYPE_CHECKING:
@@ -85,8 +87,14 @@ class EmbedIdentity:
     K uint8 RGB arrays of any sizes, ``landmarks`` (K, 68, 2) in their pixels (detected when None).
     """
 
-    inputs: ClassVar[dict[str, Any]] = {"base": object, "images": (list, tuple, np.ndarray)}
-    outputs: ClassVar[dict[str, type]] = {"identity": Identity}
+    inputs: ClassVar[tuple[Port, ...]] = (
+        Port("base", object, doc="the base model (LoadBase)"),
+        Port("images", (list, tuple, np.ndarray), doc="K photos of the person, uint8 RGB (any sizes)"),
+        Port("landmarks", np.ndarray, None, "(K, 68, 2) landmarks of the photos (detected when not given)"),
+        Port("names", (list, tuple), None, "a name per photo, for messages"),
+        Port("backend", str, "auto", "landmark backend for photos without landmarks", choices=BACKENDS),
+        Port("consent_id", str, "", "id of the consent record for this likeness"))
+    outputs: ClassVar[tuple[Port, ...]] = (Port("identity", Identity),)
     models: ClassVar[tuple[str, ...]] = ("base-small-128", "base-paper-256", "dlib-landmarks-68", "fan-2d")
 
     def run(self, rt: Runtime, base: Any, images: Sequence[np.ndarray], landmarks: np.ndarray | None = None,

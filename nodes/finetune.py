@@ -27,7 +27,8 @@ import numpy as np
 import torch
 
 from ..runtime.errors import BadInputError, Interrupted, UsageError
-from .budget import Budget
+from .base import Port
+from .budget import DEFAULT_STEPS, Budget
 from .training.augment import AugmentConfig
 from .training.objective import Objective, ObjectiveConfig
 from .types import Identity, PersonModel
@@ -317,8 +318,18 @@ class FineTune:
     landmarks when the photos are the ones it was embedded from.
     """
 
-    inputs: ClassVar[dict[str, Any]] = {"base": object, "identity": Identity, "images": (list, tuple, np.ndarray)}
-    outputs: ClassVar[dict[str, type]] = {"person": PersonModel}
+    inputs: ClassVar[tuple[Port, ...]] = (
+        Port("base", object, doc="the base model (LoadBase)"),
+        Port("identity", Identity, doc="the person's Identity (EmbedIdentity)"),
+        Port("images", (list, tuple, np.ndarray), doc="the T photos to fine-tune on, uint8 RGB"),
+        Port("landmarks", np.ndarray, None, "(T, 68, 2) landmarks (default: the Identity's, for its own photos)"),
+        Port("steps", int, None, f"optimisation steps (default {DEFAULT_STEPS}, or the time box)", min=0),
+        Port("max_seconds", (int, float), None, "time box in seconds (default: none)", min=0),
+        Port("names", (list, tuple), None, "a name per photo, for messages"),
+        Port("checkpoint", (str, Path), None, "resumable training state file", path=True),
+        Port("resume", bool, False, "continue from the checkpoint when present"),
+        Port("config", FineTuneConfig, None, "batch size, learning rates, losses, augmentation, seed"))
+    outputs: ClassVar[tuple[Port, ...]] = (Port("person", PersonModel),)
     models: ClassVar[tuple[str, ...]] = ("base-small-128", "base-paper-256", "vgg19", "vggface", "dlib-face-resnet")
 
     def run(self, rt: Runtime, base: Any, identity: Identity, images: Sequence[np.ndarray],

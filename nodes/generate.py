@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 import numpy as np
 
 from ..runtime.errors import BadInputError, UsageError
+from .base import Port
 from .types import FaceTrack, Identity, PersonModel
 
 if TYPE_CHECKING:
@@ -170,8 +171,17 @@ class GenerateFrames:
     ``backend="onnx"`` runs the exported generator through ONNX Runtime (``nodes.generate_onnx``).
     """
 
-    inputs: ClassVar[dict[str, Any]] = {"person": PersonModel, "driver": FaceTrack}
-    outputs: ClassVar[dict[str, type]] = {"frames": object}
+    inputs: ClassVar[tuple[Port, ...]] = (
+        Port("person", PersonModel, None, "the fine-tuned person (or give base + identity)"),
+        Port("driver", FaceTrack, None, "the driving performance"),
+        Port("retarget", str, "relative", "how driver landmarks map onto the source face", choices=RETARGET_MODES),
+        Port("batch_size", int, 8, "frames per generator batch", min=1),
+        Port("frames", object, None, "driver frame numbers to generate (default: all)"),
+        Port("backend", str, "torch", "generator backend", choices=("torch", "onnx")),
+        Port("base", object, None, "base model, for the feed-forward person (with identity)"),
+        Port("identity", Identity, None, "Identity, for the feed-forward person (with base)"))
+    outputs: ClassVar[tuple[Port, ...]] = (Port("frames", object, doc="iterator of GeneratedFrame"),
+                                           Port("matrix", np.ndarray), Port("size", int), Port("n", int))
     models: ClassVar[tuple[str, ...]] = ()
 
     def run(self, rt: Runtime, person: PersonModel | None = None, driver: FaceTrack | None = None,

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..runtime.errors import BadInputError, TalkingheadError, UsageError
+from .base import Port, check_inputs
 
 if TYPE_CHECKING:
     from ..runtime.runtime import Runtime
@@ -48,6 +49,12 @@ class NodeType:
     paths: tuple[str, ...] = ()
     writes: tuple[str, ...] = ()
 
+    @classmethod
+    def of(cls, node: type) -> NodeType:
+        """The type of a node class, from its declared ports (``nodes.base.Port``)."""
+        return cls(node, tuple(p.name for p in node.inputs if p.path),
+                   tuple(p.name for p in node.inputs if p.writes))
+
 
 @dataclass
 class Graph:
@@ -58,8 +65,8 @@ class Graph:
     folder: Path = field(default_factory=Path.cwd)
 
 
-def registry() -> dict[str, NodeType]:
-    """The built-in node types: the package's nodes and the file nodes of ``nodes.graph_io``."""
+def node_classes() -> tuple[type, ...]:
+    """Every node class a graph can name (by its class name)."""
     from . import graph_io
     from .composite import Composite
     from .embedding import EmbedIdentity
@@ -67,9 +74,18 @@ def registry() -> dict[str, NodeType]:
     from .generate import GenerateFrames
     from .landmarks.extract import ExtractLandmarks
 
-    return {"ExtractLandmarks": NodeType(ExtractLandmarks, ("source",)), "EmbedIdentity": NodeType(EmbedIdentity),
-            "FineTune": NodeType(FineTune, ("checkpoint",)), "GenerateFrames": NodeType(GenerateFrames),
-            "Composite": NodeType(Composite), **graph_io.node_types()}
+    return (ExtractLandmarks, EmbedIdentity, FineTune, GenerateFrames, Composite, graph_io.ReadImages,
+            graph_io.LoadBase, graph_io.ReadFaceTrack, graph_io.SaveFaceTrack, graph_io.SavePerson,
+            graph_io.LoadPerson, graph_io.WriteFrames)
+
+
+def registry() -> dict[str, NodeType]:
+    """The built-in node types, built from their declared ports."""
+    return {node.__name__: NodeType.of(node) for node in node_classes()}
+
+
+def _has_ports(node: Any) -> bool:
+    return all(isinstance(p, Port) for p in getattr(node, "inputs", (None,)))
 
 
 def is_reference(value: Any) -> bool:
@@ -207,6 +223,8 @@ def run_graph(rt: Runtime, graph: Graph, types: Mapping[str, NodeType] | None = 
         _check_signature(graph, nid, node, inputs)
         rt.check_cancelled()
         try:
+            if _has_ports(node):
+                check_inputs(node, inputs)
             outputs = node.run(rt, **inputs)
         except TalkingheadError as exc:
             raise _named(exc, _label(graph, nid)) from exc

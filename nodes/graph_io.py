@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..runtime.errors import BadInputError
+from .base import Port
 from .networks.presets import DEFAULT_PRESET
 
 if TYPE_CHECKING:
@@ -21,7 +22,11 @@ class ReadImages:
     """Photos or frames: ``paths`` (a file, video, ``####`` sequence or folder, or a list of them) ->
     {"images": list of uint8 RGB, "names": list, "image": the first}. ``max_frames`` caps each video/sequence."""
 
-    outputs: ClassVar = {"images": list, "names": list, "image": np.ndarray}
+    inputs: ClassVar[tuple[Port, ...]] = (
+        Port("paths", (str, list), doc="a photo, video, #### sequence or folder, or a list of them", path=True),
+        Port("max_frames", int, 8, "frames taken from each video or sequence", min=1))
+    outputs: ClassVar[tuple[Port, ...]] = (Port("images", list), Port("names", list), Port("image", np.ndarray))
+    models: ClassVar[tuple[str, ...]] = ()
 
     def run(self, rt: Runtime, paths: str | list[str], max_frames: int = 8) -> dict[str, Any]:
         from .media.io import iter_frames, source_kind
@@ -42,7 +47,11 @@ class ReadImages:
 class LoadBase:
     """{"base": BaseModel} of ``preset`` (``path``: an explicit base file; else the best present)."""
 
-    outputs: ClassVar = {"base": object}
+    inputs: ClassVar[tuple[Port, ...]] = (
+        Port("preset", str, DEFAULT_PRESET, "network preset"),
+        Port("path", str, None, "an explicit base model file (default: the best present)", path=True))
+    outputs: ClassVar[tuple[Port, ...]] = (Port("base", object),)
+    models: ClassVar[tuple[str, ...]] = ("base-small-128", "base-paper-256")
 
     def run(self, rt: Runtime, preset: str = DEFAULT_PRESET, path: str | None = None) -> dict[str, Any]:
         from .person import load_base
@@ -55,6 +64,10 @@ class LoadBase:
 class ReadFaceTrack:
     """{"track": FaceTrack} from a ``.npz`` (``talkinghead landmarks``)."""
 
+    inputs: ClassVar[tuple[Port, ...]] = (Port("path", str, doc="a FaceTrack .npz", path=True),)
+    outputs: ClassVar[tuple[Port, ...]] = (Port("track", object),)
+    models: ClassVar[tuple[str, ...]] = ()
+
     def run(self, rt: Runtime, path: str) -> dict[str, Any]:
         from .types import FaceTrack
 
@@ -64,6 +77,10 @@ class ReadFaceTrack:
 class SaveFaceTrack:
     """Write ``track`` to ``path`` (.npz) -> {"path"}."""
 
+    inputs: ClassVar[tuple[Port, ...]] = (Port("track", object, doc="the FaceTrack"), Port("path", str, doc="where (.npz)", path=True, writes=True))
+    outputs: ClassVar[tuple[Port, ...]] = (Port("path", str),)
+    models: ClassVar[tuple[str, ...]] = ()
+
     def run(self, rt: Runtime, track: Any, path: str) -> dict[str, Any]:
         track.save(path)
         return {"path": path}
@@ -72,6 +89,11 @@ class SaveFaceTrack:
 class SavePerson:
     """Write ``person`` to ``path`` (.safetensors) -> {"path", "person"}."""
 
+    inputs: ClassVar[tuple[Port, ...]] = (Port("person", object, doc="the PersonModel"),
+                                          Port("path", str, doc="where (.safetensors)", path=True, writes=True))
+    outputs: ClassVar[tuple[Port, ...]] = (Port("path", str), Port("person", object))
+    models: ClassVar[tuple[str, ...]] = ()
+
     def run(self, rt: Runtime, person: Any, path: str) -> dict[str, Any]:
         person.save(path)
         return {"path": path, "person": person}
@@ -79,6 +101,10 @@ class SavePerson:
 
 class LoadPerson:
     """{"person": PersonModel} from ``path``."""
+
+    inputs: ClassVar[tuple[Port, ...]] = (Port("path", str, doc="a PersonModel .safetensors", path=True),)
+    outputs: ClassVar[tuple[Port, ...]] = (Port("person", object),)
+    models: ClassVar[tuple[str, ...]] = ()
 
     def run(self, rt: Runtime, path: str) -> dict[str, Any]:
         from .types import PersonModel
@@ -94,6 +120,13 @@ class WriteFrames:
     ``frames``: GenerateFrames' GeneratedFrame items (the crops are written) or Composite's
     (frame_number, image, alpha) tuples; ``alpha`` writes RGBA PNGs with the matte.
     """
+
+    inputs: ClassVar[tuple[Port, ...]] = (
+        Port("frames", object, doc="a frame stream"),
+        Port("pattern", str, doc="name.####.png|exr (#### = frame number)", path=True, writes=True),
+        Port("alpha", bool, False, "RGBA PNGs with the matte as alpha"))
+    outputs: ClassVar[tuple[Port, ...]] = (Port("paths", list), Port("count", int))
+    models: ClassVar[tuple[str, ...]] = ()
 
     def run(self, rt: Runtime, frames: Any, pattern: str, alpha: bool = False) -> dict[str, Any]:
         from .media.io import expand_pattern
@@ -130,13 +163,3 @@ def _write(path: Path, image: np.ndarray, matte: np.ndarray | None) -> None:
         raise BadInputError("cannot encode frame", path)
     with atomic_path(path) as tmp:
         tmp.write_bytes(encoded.tobytes())
-
-
-def node_types() -> dict:
-    """name -> ``graph.NodeType`` of the file nodes above."""
-    from .graph import NodeType
-
-    return {"ReadImages": NodeType(ReadImages, ("paths",)), "LoadBase": NodeType(LoadBase, ("path",)),
-            "ReadFaceTrack": NodeType(ReadFaceTrack, ("path",)), "SaveFaceTrack": NodeType(SaveFaceTrack, ("path",), ("path",)),
-            "SavePerson": NodeType(SavePerson, ("path",), ("path",)), "LoadPerson": NodeType(LoadPerson, ("path",)),
-            "WriteFrames": NodeType(WriteFrames, ("pattern",), ("pattern",))}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ...runtime.errors import BadInputError, UsageError
+from ..base import Port
 from ..types import FaceTrack, Frames
 from .tracking import track as track_faces
 
@@ -216,9 +217,16 @@ def _frames_iter(frames: Frames) -> Iterator[tuple[int, np.ndarray]]:
 class ExtractLandmarks:
     """Node: media (path, pattern, folder or Frames) -> {"track": FaceTrack} (see ``extract_landmarks``)."""
 
-    inputs: ClassVar = {"source": (str, Path, Frames)}
-    outputs: ClassVar = {"track": FaceTrack}
-    models: ClassVar = ("fan-2d", "s3fd", "dlib-landmarks-68")
+    inputs: ClassVar[tuple[Port, ...]] = (
+        Port("source", (str, Path, Frames), doc="a video, image, #### sequence or folder, or Frames", path=True),
+        Port("backend", str, "auto", "fan (the paper's tracker), dlib (offline), auto: fan when its weights "
+                                     "are present", choices=BACKENDS),
+        Port("face", (str, int), "largest", "largest | track | an index from the left"),
+        Port("smooth", bool, False, "One Euro temporal smoothing"),
+        Port("fill", bool, False, "interpolate frames where no face was found (marked filled)"),
+        Port("strict", bool, False, "a video holding fewer frames than its container lists is an error"))
+    outputs: ClassVar[tuple[Port, ...]] = (Port("track", FaceTrack),)
+    models: ClassVar[tuple[str, ...]] = ("fan-2d", "s3fd", "dlib-landmarks-68")
 
     def run(self, rt: Runtime, source: str | Path | Frames, backend: str = "auto", face: str | int = "largest",
             smooth: bool = False, fill: bool = False, strict: bool = False) -> dict[str, FaceTrack]:

@@ -6,11 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from ...nodes.landmarks.extract import ExtractLandmarks
 from . import host
-from .spec import FACETRACK, NodeSpec, Port
+from .spec import FACETRACK, NodeSpec, Port, from_port
 from .tensors import image_to_uint8, uint8_to_image
-
-BACKENDS = ("auto", "dlib", "fan")
 
 
 def load_media(path: str, start: int = 0, max_frames: int = 0) -> tuple:
@@ -98,9 +97,9 @@ SPECS = (
              load_facetrack),
     NodeSpec("TalkingheadExtractLandmarks", "Extract Landmarks",
              "68-point landmarks of one face through the IMAGE batch (FAN when its weights are present, else dlib).",
-             [Port("images", "IMAGE"), Port("backend", "COMBO", "auto", BACKENDS),
-              Port("face", "STRING", "largest", tooltip="largest | track | index from the left"),
-              Port("smooth", "BOOLEAN", False), Port("fill", "BOOLEAN", False),
+             [Port("images", "IMAGE"), from_port(ExtractLandmarks, "backend"),
+              from_port(ExtractLandmarks, "face", kind="STRING"), from_port(ExtractLandmarks, "smooth"),
+              from_port(ExtractLandmarks, "fill"),
               Port("fps", "FLOAT", 25.0, min=0.0, max=1000.0), Port("first_frame", "INT", 0, min=0)],
              [Port("track", FACETRACK)], extract_landmarks),
     NodeSpec("TalkingheadLandmarkPreview", "Landmark Preview",

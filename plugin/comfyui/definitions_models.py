@@ -7,10 +7,13 @@ from typing import Any
 import numpy as np
 
 from ...nodes.budget import DEFAULT_STEPS
+from ...nodes.composite import Composite
+from ...nodes.embedding import EmbedIdentity
+from ...nodes.generate import GenerateFrames
 from ...nodes.networks.presets import DEFAULT_PRESET
 from . import host
 from .save import next_path, write_person
-from .spec import BASE, FACETRACK, GENERATED, IDENTITY, PERSON, NodeResult, NodeSpec, Port
+from .spec import BASE, FACETRACK, GENERATED, IDENTITY, PERSON, NodeResult, NodeSpec, Port, from_port
 from .tensors import image_to_uint8, to_mask, uint8_to_image
 from .wires import BaseHandle, GeneratedClip
 
@@ -79,6 +82,16 @@ def fine_tune(base: BaseHandle, identity: Any, images: Any, landmarks: Any = Non
         out = FineTune().run(rt, base.base, identity, photos, _landmarks(landmarks, len(photos)), steps=steps,
                              max_seconds=max_seconds or None, config=cfg)
     return (out["person"],)
+
+
+def fine_tune_ports() -> list[Port]:
+    """FineTune's widgets (its core module imports torch: built when ComfyUI asks for the schema)."""
+    from ...nodes.finetune import FineTune
+
+    return [Port("base", BASE), Port("identity", IDENTITY), Port("images", "IMAGE"),
+            Port("landmarks", FACETRACK, optional=True), from_port(FineTune, "steps", default=DEFAULT_STEPS, max=100000),
+            from_port(FineTune, "max_seconds", kind="FLOAT", default=0.0, tooltip="time box in seconds; 0: none"),
+            Port("batch_size", "INT", 4, min=1, max=64), Port("seed", "INT", 0, min=0)]
 
 
 def _frame_range(text: str) -> range | None:
@@ -165,28 +178,24 @@ SPECS = (
     NodeSpec("TalkingheadEmbedIdentity", "Embed Identity",
              "K photos of a person -> e_hat, the mean of E(x_k, y_k) (landmarks detected when not given).",
              [Port("base", BASE), Port("images", "IMAGE"), Port("landmarks", FACETRACK, optional=True),
-              Port("backend", "COMBO", "auto", ("auto", "dlib", "fan")), Port("consent_id", "STRING", "")],
+              from_port(EmbedIdentity, "backend"), from_port(EmbedIdentity, "consent_id")],
              [Port("identity", IDENTITY)], embed_identity),
     NodeSpec("TalkingheadFineTune", "Few-Shot Fine-Tune",
              "Fine-tune G and D on the person's photos (psi' = P e_hat, w' = w0 + e_hat) -> a PersonModel.",
-             [Port("base", BASE), Port("identity", IDENTITY), Port("images", "IMAGE"),
-              Port("landmarks", FACETRACK, optional=True), Port("steps", "INT", DEFAULT_STEPS, min=0, max=100000),
-              Port("max_seconds", "FLOAT", 0.0, min=0.0, tooltip="time box; 0: none"),
-              Port("batch_size", "INT", 4, min=1, max=64), Port("seed", "INT", 0, min=0)],
+             fine_tune_ports,
              [Port("person", PERSON)], fine_tune),
     NodeSpec("TalkingheadGenerateFrames", "Generate Frames",
              "The person performing the driving track: face crops, their mattes, and frames for Composite.",
              [Port("person", PERSON), Port("driver", FACETRACK),
-              Port("retarget", "COMBO", "relative", ("relative", "absolute", "none")),
-              Port("batch_size", "INT", 8, min=1, max=256),
+              from_port(GenerateFrames, "retarget"), from_port(GenerateFrames, "batch_size", max=256),
               Port("frame_range", "STRING", "", tooltip="driver frame range A-B; empty: all"),
-              Port("backend", "COMBO", "torch", ("torch", "onnx")), Port("matte", "COMBO", "hull", ("hull", "square"))],
+              from_port(GenerateFrames, "backend"), from_port(Composite, "mode", name="matte")],
              [Port("frames", GENERATED), Port("crops", "IMAGE"), Port("mattes", "MASK")], generate_frames),
     NodeSpec("TalkingheadComposite", "Composite Into Plate",
              "Paste generated crops (optionally graded: connect 'crops') into the plate via the inverse crop "
              "transform with a feathered matte; MASK is 1 over the generated face.",
              [Port("frames", GENERATED), Port("plate", "IMAGE"), Port("crops", "IMAGE", optional=True),
-              Port("matte", "COMBO", "hull", ("hull", "square")), Port("source_hull", "BOOLEAN", True)],
+              from_port(Composite, "mode", name="matte"), Port("source_hull", "BOOLEAN", True)],
              [Port("images", "IMAGE"), Port("alpha", "MASK")], composite),
     NodeSpec("TalkingheadSavePerson", "Save Person Model",
              "Write the PersonModel (.person.safetensors) under ComfyUI's output folder.",

@@ -63,11 +63,35 @@ class NodeSpec:
     node_id: str
     display_name: str
     description: str
-    inputs: Sequence[Port]
+    input_ports: Sequence[Port] | Callable[[], Sequence[Port]]
     outputs: Sequence[Port]
     run: Callable[..., tuple | NodeResult]
     output_node: bool = False
     category: str = CATEGORY
+
+    @property
+    def inputs(self) -> Sequence[Port]:
+        """The input ports (a callable ``input_ports`` is called now: nodes whose core ports live in a module
+        that imports torch build them when ComfyUI asks for the schema, not at registration)."""
+        return self.input_ports() if callable(self.input_ports) else self.input_ports
+
+
+def from_port(node: type, port_name: str, /, **overrides: Any) -> Port:
+    """The widget of a core node's input port ``name`` (``nodes.base.Port``: its default, choices, limits and
+    doc), so a ComfyUI node never restates them; ``overrides`` for what ComfyUI shows differently (e.g. a
+    FLOAT widget's 0 standing for the core's None, a renamed input)."""
+    from ...nodes.base import REQUIRED
+    from ...nodes.base import port as core_port
+
+    core = core_port(node, port_name)
+    kinds = core.kind if isinstance(core.kind, tuple) else (core.kind,)
+    kind = ("COMBO" if core.choices else "BOOLEAN" if bool in kinds else "INT" if int in kinds and float not in kinds
+            else "FLOAT" if float in kinds else "STRING")
+    fields: dict[str, Any] = {"kind": kind, "options": tuple(core.choices), "tooltip": core.doc,
+                              "default": None if core.default in (REQUIRED, None) else core.default,
+                              "min": core.min, "max": core.max}
+    fields.update(overrides)
+    return Port(fields.pop("name", port_name), **fields)
 
 
 def combo_options(port: Port) -> list:
