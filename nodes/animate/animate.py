@@ -20,7 +20,7 @@ import numpy as np
 from ...runtime.errors import BadInputError
 from .compose import composite, snap_roi, upsample_map, warp_layer
 from .head_layer import HeadLayer
-from .motion import NeckLine, apply_affine, backward_map, head_similarity, lattice, repair_folds
+from .motion import NeckLine, apply_affine, backward_map, head_similarity, in_layer, lattice, repair_folds
 from .pose import range_warnings
 
 STEP = 8   # coarse lattice spacing, px (the map is smooth; 8 px keeps 1024x1024 above 15 frames/s)
@@ -59,7 +59,7 @@ def animate_frame(photo_size: tuple[int, int], source: np.ndarray, target: np.nd
         return AnimatedFrame(layer.base.copy(), np.zeros(photo_size, np.float32), 0)
     points = lattice(roi, step)
     coarse = backward_map(source, target, points, neck)
-    coarse, rounds = repair_folds(coarse, points, float(step))
+    coarse, rounds = repair_folds(coarse, points, float(step), where=in_layer(layer.alpha, coarse))
     map_x, map_y = upsample_map(coarse, points, roi, photo_size)
     image, alpha = composite(layer.base, layer.background, warp_layer(layer.premult, map_x, map_y), roi)
     return AnimatedFrame(image, alpha, rounds)

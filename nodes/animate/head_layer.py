@@ -135,7 +135,7 @@ def build_head_layer(rt: Any, photo: np.ndarray, landmarks: np.ndarray, clean_pl
         notes.append("pymatting not installed: the matte edge is feathered, not matted")
     alpha = (alpha * neck_cut(landmarks, size)).astype(np.float32)
     alpha[alpha < 1 / 255] = 0
-    fill = None if clean_plate is not None else inpaint_background(photo, alpha, max(2, int(0.03 * neck.height)))
+    fill = None if clean_plate is not None else inpaint_background(photo, alpha, max(2, int(0.02 * neck.height)))
     from .matting import split_layers
 
     fg, bg = split_layers(photo, alpha, clean_plate, fill)

@@ -4,10 +4,11 @@
   dilated = unknown band) solved by closed-form matting (Levin et al. 2008, ``pymatting.estimate_alpha_cf``)
   on the head box at a working scale, upsampled and sharpened against the full-resolution photo with a
   guided filter (He et al. 2010), so hair strands keep their soft edge at the photo's resolution.
-- ``split_layers``: the photo I = alpha F + (1 - alpha) B, with F and B estimated by multilevel foreground
-  estimation (Germer et al. 2020, ``pymatting.estimate_foreground_ml``) or from a clean plate, then
-  corrected so that the identity holds exactly (the residual goes into F where alpha >= 0.5, into B
-  elsewhere). An unmoved frame is therefore the photo itself, and the background the head uncovers is B.
+- ``split_layers``: the photo I = alpha F + (1 - alpha) B, with B the clean plate or the inpainted
+  background, F solved from the compositing equation against it (multilevel foreground estimation,
+  Germer et al. 2020, ``pymatting.estimate_foreground_ml``, where alpha is tiny), and what is left of the
+  equation put into B, so that it holds exactly. An unmoved frame is therefore the photo itself, and the
+  background the head uncovers is B.
 
 Shapes: photo (H, W, 3) uint8; alpha (H, W) float32 in [0, 1].
 """
@@ -17,6 +18,7 @@ import numpy as np
 
 MATTE_SIDE = 384      # closed-form matting runs on the head box scaled to this long side
 BAND = 0.05           # half-width of the trimap's unknown band, in face heights
+SOLVE_ABOVE = 0.05    # F is solved from the compositing equation where alpha >= this
 
 
 def trimap(mask: np.ndarray, radius: int) -> np.ndarray:
@@ -90,28 +92,26 @@ def feather(mask: np.ndarray, face_height: float) -> np.ndarray:
 
 
 def split_layers(photo: np.ndarray, alpha: np.ndarray, clean_plate: np.ndarray | None = None,
-                 fill: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 fill: np.ndarray | None = None, solve_above: float = SOLVE_ABOVE) -> tuple[np.ndarray, np.ndarray]:
     """Foreground F and background B (H, W, 3) float32 with photo == alpha F + (1 - alpha) B exactly.
+
+    B is the clean plate, else ``fill`` (the inpainted background), else pymatting's estimate. Where
+    alpha >= ``solve_above``, F is solved from the compositing equation against that B (clipped to
+    0-255); below it, F is pymatting's estimate. What is left of the equation goes into B, which
+    therefore never carries the head's colours where alpha is large (no halo when the head moves away).
 
     Args:
         photo: (H, W, 3) uint8; alpha: (H, W) float32.
         clean_plate: (H, W, 3) the background without the person, when the user has one.
-        fill: (H, W, 3) background guess where the head hides it (e.g. inpainted); used where alpha > 0
-            and no clean plate is given.
+        fill: (H, W, 3) background guess where the head hides it (inpainted), used without a clean plate.
     """
     image = photo.astype(np.float32)
     a = alpha[..., None].astype(np.float32)
-    if clean_plate is not None:
-        b = clean_plate.astype(np.float32)
-        f = np.where(a > 0, (image - (1 - a) * b) / np.maximum(a, 1e-6), image)
-    else:
-        f, b = _estimate_fb(photo, alpha)
-        if fill is not None:
-            b = np.where(a > 0.5, fill.astype(np.float32), b)
-    f, b = np.clip(f, 0, 255), np.clip(b, 0, 255)
-    residual = image - (a * f + (1 - a) * b)
-    into_f = a >= 0.5
-    f = np.where(into_f, np.clip(f + residual / np.maximum(a, 0.5), 0, 255), f)
+    f_est, b_est = _estimate_fb(photo, alpha)
+    known = clean_plate if clean_plate is not None else fill
+    b = b_est if known is None else known.astype(np.float32)
+    solved = (image - (1 - a) * b) / np.maximum(a, solve_above)
+    f = np.clip(np.where(a >= solve_above, solved, f_est), 0, 255)
     residual = image - (a * f + (1 - a) * b)
     b = np.where(a < 1, b + residual / np.maximum(1 - a, 1e-6), b)
     b[alpha <= 0] = image[alpha <= 0]

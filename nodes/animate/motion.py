@@ -6,8 +6,9 @@ a smooth landmark-driven warp, with anchors that keep what must not move still):
    (eye corners, nose; ``retarget.RIGID_POINTS``) from the source face to the target face. Hair, ears and
    the outline of the head follow ``S`` exactly;
 2. face: a thin-plate spline of the residual ``src_k - S^-1(dst_k)`` at the 68 landmarks and 10 forehead
-   points, with zero-residual anchors on a ring around the head outline, faded to zero outside that ring,
-   so the face follows the landmarks while hair and ears stay rigid;
+   points, with anchors on two rings around the head outline (the inner one carries half the residual of
+   its outline point, the outer one none), faded to zero outside the outer ring, so the face follows the
+   landmarks while hair and ears follow the head rigidly (and a compressed cheek cannot cross its ring);
 3. neck: the map is blended towards the identity below the chin (``NeckLine``): no displacement below the
    neck line, so the neck joins the still shoulders.
 The map is evaluated on a coarse lattice (every ``step`` px, centres at ``(i + 0.5) * step - 0.5`` so that
@@ -28,9 +29,12 @@ from ..warp import forehead_points
 JAW = np.arange(0, 17)
 NECK_TOP = 0.15        # neck weight 1 (full head motion) above chin + NECK_TOP x face height
 NECK_BOTTOM = 0.7      # neck weight 0 (still) below chin + NECK_BOTTOM x face height
-RING_SCALE = 1.3       # zero-residual anchors: face outline (jaw + forehead) scaled about the face centre
-RING_FADE = 1.35       # the face residual fades from the ring (rho = 1) to zero at rho = RING_FADE
-TPS_SMOOTH = 1e-3      # thin-plate regulariser (in face-height units): damps landmark noise slightly
+RING_SCALE = 1.35      # inner anchors: face outline (upper jaw + forehead) scaled about the face centre;
+                       # they carry half the residual of their outline point (a yaw moves the near hair too)
+OUTER_SCALE = 1.8      # outer anchors: zero residual (hair and ears beyond follow the head rigidly)
+RING_FADE = 1.3        # the face residual fades from the outer ring (rho = 1) to zero at rho = RING_FADE
+TPS_SMOOTH = 0.03      # thin-plate regulariser (face-height units): on 4 real drivers it removes every fold
+                       # (lp_d3, dagan_drv fold at 1e-3) and moves landmarks by < 1 % of the face height
 FOLD_EPS = 0.05        # a map whose local area ratio (Jacobian determinant) is below this is folded
 
 
@@ -85,8 +89,8 @@ class HeadFrame:
     radii: np.ndarray
 
     @classmethod
-    def from_landmarks(cls, landmarks: np.ndarray) -> HeadFrame:
-        ring = ring_points(landmarks)
+    def from_landmarks(cls, landmarks: np.ndarray, scale: float = OUTER_SCALE) -> HeadFrame:
+        ring = ring_points(landmarks, scale)
         centre = ring.mean(0)
         down = NeckLine.from_landmarks(landmarks).down
         axes = np.stack([np.array([-down[1], down[0]]), down])
@@ -99,10 +103,18 @@ class HeadFrame:
         return np.sqrt(((local / self.radii) ** 2).sum(-1))
 
 
-def ring_points(landmarks: np.ndarray, scale: float = RING_SCALE) -> np.ndarray:
-    """(27, 2) anchors on the head outline: jaw + forehead points scaled by ``scale`` about the face centre."""
+def ring_points(landmarks: np.ndarray, scale: float = RING_SCALE, jaw: bool = True) -> np.ndarray:
+    """Anchors on the head outline: jaw + forehead points scaled by ``scale`` about the face centre.
+
+    Args:
+        jaw: keep the lower jaw's anchors (points 4-12); the residual's anchors leave them out, so that the
+            skin under the chin follows the jaw (the neck band fades it out below).
+    Returns:
+        (27, 2), or (18, 2) without the lower jaw.
+    """
     p = np.asarray(landmarks, np.float64)
-    outline = np.concatenate([p[JAW], forehead_points(p)[::-1]])
+    jaw_index = JAW if jaw else np.r_[0:4, 13:17]
+    outline = np.concatenate([p[jaw_index], forehead_points(p)[::-1]])
     centre = p.mean(0)
     return centre + scale * (outline - centre)
 
@@ -174,22 +186,30 @@ def head_map(source: np.ndarray, target: np.ndarray, points: np.ndarray) -> np.n
     """Backward map of the moving head (before the neck blend) at target ``points`` (..., 2): (..., 2).
 
     q(p) = S^-1(p) + fade(rho) * TPS(p), with the TPS through the residuals src_k - S^-1(dst_k) at the
-    landmarks and forehead points and through zero at the ring anchors S(ring_k).
+    landmarks and forehead points, through half of them at the inner ring anchors S(ring_k) and through
+    zero at the outer ones.
     """
     source, target = np.asarray(source, np.float64), np.asarray(target, np.float64)
     s = head_similarity(source, target)
     s_inv = invert_affine(s)
     face_dst = np.concatenate([target, forehead_points(target)])
     face_src = np.concatenate([source, forehead_points(source)])
-    ring_dst = apply_affine(s, ring_points(source))
     residual = face_src - apply_affine(s_inv, face_dst)
-    centres = np.concatenate([face_dst, ring_dst])
-    values = np.concatenate([residual, np.zeros_like(ring_dst)])
+    outline = np.r_[0:4, 13:17, 68:78]  # upper jaw and forehead points, the order ring_points uses
+    inner = apply_affine(s, ring_points(source, RING_SCALE, jaw=False))
+    outer = apply_affine(s, ring_points(source, OUTER_SCALE, jaw=False))
+    centres = np.concatenate([face_dst, inner, outer])
+    values = np.concatenate([residual, 0.5 * residual[_ring_order(outline)], np.zeros_like(outer)])
     height = NeckLine.from_landmarks(source).height * abs(np.linalg.det(s[:, :2])) ** 0.5
     model = tps_fit(centres, values, height)
     rigid = apply_affine(s_inv, points)
     fade = 1.0 - smoothstep(1.0, RING_FADE, HeadFrame.from_landmarks(source).rho(rigid))
     return rigid + fade[..., None] * tps_eval(model, points)
+
+
+def _ring_order(outline: np.ndarray) -> np.ndarray:
+    """Indices into ``outline`` in ``ring_points``' order (jaw points, then forehead points reversed)."""
+    return np.concatenate([outline[:8], outline[8:][::-1]])
 
 
 def backward_map(source: np.ndarray, target: np.ndarray, points: np.ndarray,
@@ -204,8 +224,25 @@ def backward_map(source: np.ndarray, target: np.ndarray, points: np.ndarray,
         (..., 2) float64 source positions.
     """
     neck = neck or NeckLine.from_landmarks(source)
-    weight = neck.weight(points)[..., None]
-    return points + weight * (head_map(source, target, points) - points)
+    head = head_map(source, target, points)
+    weight = neck.weight(points, top=neck_top(neck, points, head))[..., None]
+    return points + weight * (head - points)
+
+
+def neck_top(neck: NeckLine, points: np.ndarray, head: np.ndarray, bottom: float = NECK_BOTTOM) -> float:
+    """Top of the neck band for this frame: ``NECK_TOP``, raised when the head pulls the neck up a lot.
+
+    Where the head's map reaches further down than the output point (the head moves up, or rolls about a
+    far pivot), the band is compressed; it folds once that reach exceeds band / max slope. The band is
+    widened so that the reach stays below 0.4 of what would fold (Jacobian determinant >= 0.4).
+    """
+    depth = neck.depth(points)
+    lateral = (np.asarray(points) - neck.chin) @ np.array([-neck.down[1], neck.down[0]]) / neck.height
+    band = (depth > -0.5) & (depth < bottom) & (np.abs(lateral) < 1.5)
+    if not band.any():
+        return NECK_TOP
+    reach = float(max(0.0, ((head - points)[band] @ neck.down).max())) / neck.height
+    return min(NECK_TOP, bottom - 1.5 * reach / 0.6)
 
 
 def jacobian_det(mapping: np.ndarray, spacing: float = 1.0) -> np.ndarray:
@@ -220,14 +257,37 @@ def jacobian_det(mapping: np.ndarray, spacing: float = 1.0) -> np.ndarray:
     return dx[..., 0] * dy[..., 1] - dx[..., 1] * dy[..., 0]
 
 
-def fold_mask(mapping: np.ndarray, spacing: float = 1.0, eps: float = FOLD_EPS) -> np.ndarray:
-    """Cells where the map folds or nearly collapses (Jacobian determinant < ``eps``): bool (gh-1, gw-1)."""
-    return jacobian_det(mapping, spacing) < eps
+def fold_mask(mapping: np.ndarray, spacing: float = 1.0, eps: float = FOLD_EPS,
+              where: np.ndarray | None = None) -> np.ndarray:
+    """Cells where the map folds or nearly collapses (Jacobian determinant < ``eps``): bool (gh-1, gw-1).
+
+    Args:
+        where: (gh, gw) bool, the samples whose source is in the layer (``in_layer``); a cell counts only
+            if one of its corners is. Outside the layer the map samples nothing visible, so a fold there
+            is harmless (the head's rotation about a far pivot may shear empty background).
+    """
+    folded = jacobian_det(mapping, spacing) < eps
+    if where is not None:
+        w = np.asarray(where, bool)
+        folded &= w[:-1, :-1] | w[1:, :-1] | w[:-1, 1:] | w[1:, 1:]
+    return folded
+
+
+def in_layer(alpha: np.ndarray, mapping: np.ndarray, radius: int = 1) -> np.ndarray:
+    """(gh, gw) bool: lattice samples whose source position (``mapping``) is on the layer (alpha > 0),
+    grown by ``radius`` samples."""
+    import cv2
+
+    m = np.asarray(mapping, np.float32)
+    sampled = cv2.remap(np.ascontiguousarray(alpha, np.float32), m[..., 0], m[..., 1], cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    used = (sampled > 0).astype(np.uint8)
+    return cv2.dilate(used, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)).astype(bool)
 
 
 def repair_folds(mapping: np.ndarray, points: np.ndarray, spacing: float, max_iter: int = 30,
-                 eps: float = FOLD_EPS) -> tuple[np.ndarray, int]:
-    """Smooth the displacement (map - points) around folded cells until no cell folds.
+                 eps: float = FOLD_EPS, where: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """Smooth the displacement (map - points) around folded cells until no cell folds (within ``where``).
 
     Each round blurs the displacement with a 3x3 box filter where cells fold (and their neighbours);
     if folds remain after ``max_iter`` rounds, the displacement is scaled down globally until none is left.
@@ -239,7 +299,7 @@ def repair_folds(mapping: np.ndarray, points: np.ndarray, spacing: float, max_it
 
     disp = (np.asarray(mapping, np.float64) - points).astype(np.float32)
     for rounds in range(max_iter + 1):
-        bad = fold_mask(points + disp, spacing, eps)
+        bad = fold_mask(points + disp, spacing, eps, where)
         if not bad.any():
             return points + disp, rounds
         region = np.zeros(disp.shape[:2], np.uint8)
@@ -250,6 +310,6 @@ def repair_folds(mapping: np.ndarray, points: np.ndarray, spacing: float, max_it
         blurred = cv2.blur(disp, (3, 3), borderType=cv2.BORDER_REPLICATE)
         disp[region] = blurred[region]
     for factor in np.linspace(0.9, 0.0, 10):
-        if not fold_mask(points + factor * disp, spacing, eps).any():
+        if not fold_mask(points + factor * disp, spacing, eps, where).any():
             return points + factor * disp, max_iter + 1
     return points.copy(), max_iter + 1

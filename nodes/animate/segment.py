@@ -66,6 +66,23 @@ def face_hull_mask(landmarks: np.ndarray, size: tuple[int, int], scale: float = 
     return mask.astype(bool)
 
 
+def hair_ellipse_mask(landmarks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(H, W) bool: where hair usually is: an ellipse around the upper head (0.8 face widths across,
+    reaching 1.1 face heights above the brows), turned with the face."""
+    import cv2
+
+    p = np.asarray(landmarks, np.float64)
+    neck = NeckLine.from_landmarks(p)
+    right = np.array([-neck.down[1], neck.down[0]])
+    width = float(np.ptp(p[JAW] @ right))
+    centre = p[17:27].mean(0)
+    angle = float(np.degrees(np.arctan2(right[1], right[0])))
+    mask = np.zeros(size, np.uint8)
+    cv2.ellipse(mask, (round(centre[0]), round(centre[1])),
+                (round(0.8 * width), round(1.1 * neck.height)), angle, 0, 360, 1, -1)
+    return mask.astype(bool)
+
+
 def segment_model(rt: Any, photo: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     """Person probability (H, W) from MediaPipe Selfie Segmentation run on a square around ``box``.
 
@@ -98,9 +115,9 @@ def segment_model(rt: Any, photo: np.ndarray, box: tuple[int, int, int, int]) ->
 def segment_grabcut(photo: np.ndarray, landmarks: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     """Head mask (H, W) float32 {0, 1} by GrabCut on the head box, seeded from the landmarks.
 
-    Seeds: the face hull is sure foreground; the hull grown 1.6x (hair, ears) and the neck column under
-    the jaw are probable foreground; the rest of the box is probable background and its outer rim sure
-    background.
+    Seeds: the face hull and the neck right under the chin are sure foreground; the hull grown 1.6x (ears), the hair ellipse and the neck
+    column under the jaw are probable foreground; the rest of the box is probable background and its outer rim sure
+    background (top and sides, where the image edge did not clip the box).
     """
     import cv2
 
@@ -111,12 +128,19 @@ def segment_grabcut(photo: np.ndarray, landmarks: np.ndarray, box: tuple[int, in
     pts = (np.asarray(landmarks, np.float64) - [x0, y0]) * scale
     size = small.shape[:2]
     seeds = np.full(size, cv2.GC_PR_BGD, np.uint8)
-    seeds[face_hull_mask(pts, size, 1.6)] = cv2.GC_PR_FGD
+    seeds[face_hull_mask(pts, size, 1.6) | hair_ellipse_mask(pts, size)] = cv2.GC_PR_FGD
     seeds[_neck_column(pts, size)] = cv2.GC_PR_FGD
-    seeds[face_hull_mask(pts, size, 0.9)] = cv2.GC_FGD
+    seeds[face_hull_mask(pts, size, 0.9) | _neck_column(pts, size, 0.45, (6, 10))] = cv2.GC_FGD
     rim = max(2, int(0.03 * max(size)))
-    seeds[:rim], seeds[:, :rim], seeds[:, -rim:] = cv2.GC_BGD, cv2.GC_BGD, cv2.GC_BGD
+    # the box's rim is sure background, except where the image edge clipped the box (the head goes on)
+    if y0 > 0:
+        seeds[:rim] = cv2.GC_BGD
+    if x0 > 0:
+        seeds[:, :rim] = cv2.GC_BGD
+    if x1 < w:
+        seeds[:, -rim:] = cv2.GC_BGD
     bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
+    cv2.setRNGSeed(0)  # GrabCut's k-means starts from OpenCV's RNG: seed it so re-renders match
     cv2.grabCut(cv2.cvtColor(small, cv2.COLOR_RGB2BGR), seeds, None, bgd, fgd, 5, cv2.GC_INIT_WITH_MASK)
     fg = ((seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)).astype(np.float32)
     out = np.zeros((h, w), np.float32)
@@ -124,13 +148,15 @@ def segment_grabcut(photo: np.ndarray, landmarks: np.ndarray, box: tuple[int, in
     return out
 
 
-def _neck_column(pts: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """(H, W) bool: the quadrilateral under the jaw between landmarks 4 and 12, down to the neck line."""
+def _neck_column(pts: np.ndarray, size: tuple[int, int], depth: float = 0.7,
+                 sides: tuple[int, int] = (4, 12)) -> np.ndarray:
+    """(H, W) bool: the quadrilateral under the jaw between two jaw landmarks, ``depth`` face heights down."""
     import cv2
 
     neck = NeckLine.from_landmarks(pts)
-    drop = 0.7 * neck.height * neck.down
-    quad = np.array([pts[4], pts[12], pts[12] + drop, pts[4] + drop])
+    drop = depth * neck.height * neck.down
+    a, b = pts[sides[0]], pts[sides[1]]
+    quad = np.array([a, b, b + drop, a + drop])
     mask = np.zeros(size, np.uint8)
     cv2.fillConvexPoly(mask, np.round(quad).astype(np.int32), 1)
     return mask.astype(bool)
