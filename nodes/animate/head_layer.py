@@ -101,8 +101,28 @@ def inpaint_background(photo: np.ndarray, alpha: np.ndarray, margin: int) -> np.
     filled = cv2.inpaint(cv2.cvtColor(small, cv2.COLOR_RGB2BGR), small_hole, 5, cv2.INPAINT_TELEA)
     filled = cv2.resize(cv2.cvtColor(filled, cv2.COLOR_BGR2RGB), (x1 - x0, y1 - y0), interpolation=cv2.INTER_CUBIC)
     region = hole[y0:y1, x0:x1].astype(bool)
-    out[y0:y1, x0:x1][region] = filled[region]
+    grained = filled.astype(np.float32) + regrain(photo[y0:y1, x0:x1], region)
+    out[y0:y1, x0:x1][region] = np.clip(grained + 0.5, 0, 255).astype(np.uint8)[region]
     return out
+
+
+def regrain(crop: np.ndarray, hole: np.ndarray, sigma: float = 1.5) -> np.ndarray:
+    """Grain for an inpainted region: Gaussian noise (fixed seed) with the per-channel spread of the
+    photo's fine detail (the photo minus its blur) in the background around ``hole``: (h, w, 3) float32.
+
+    The inpainting is smooth; without grain the band the head uncovers reads as a clean halo on film grain,
+    canvas or sensor noise.
+    """
+    import cv2
+
+    image = crop.astype(np.float32)
+    detail = image - cv2.GaussianBlur(image, (0, 0), sigma)
+    ring = cv2.dilate(hole.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool) & ~hole
+    if ring.sum() < 50:
+        return np.zeros_like(image)
+    spread = detail[ring].std(0)
+    noise = np.random.default_rng(0).standard_normal(image.shape).astype(np.float32)
+    return noise * spread
 
 
 def build_head_layer(rt: Any, photo: np.ndarray, landmarks: np.ndarray, clean_plate: np.ndarray | None = None,

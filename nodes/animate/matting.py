@@ -4,11 +4,11 @@
   dilated = unknown band) solved by closed-form matting (Levin et al. 2008, ``pymatting.estimate_alpha_cf``)
   on the head box at a working scale, upsampled and sharpened against the full-resolution photo with a
   guided filter (He et al. 2010), so hair strands keep their soft edge at the photo's resolution.
-- ``split_layers``: the photo I = alpha F + (1 - alpha) B, with B the clean plate or the inpainted
-  background, F solved from the compositing equation against it (multilevel foreground estimation,
-  Germer et al. 2020, ``pymatting.estimate_foreground_ml``, where alpha is tiny), and what is left of the
-  equation put into B, so that it holds exactly. An unmoved frame is therefore the photo itself, and the
-  background the head uncovers is B.
+- ``split_layers``: the photo I = alpha F + (1 - alpha) B, starting from multilevel foreground /
+  background estimates (Germer et al. 2020, ``pymatting.estimate_foreground_ml``) and the clean plate or
+  the inpainted background, with the rest of the compositing equation split between F and B by least
+  squares, so that it holds exactly. An unmoved frame is therefore the photo itself, and the background
+  the head uncovers is B.
 
 Shapes: photo (H, W, 3) uint8; alpha (H, W) float32 in [0, 1].
 """
@@ -17,18 +17,24 @@ from __future__ import annotations
 import numpy as np
 
 MATTE_SIDE = 384      # closed-form matting runs on the head box scaled to this long side
-BAND = 0.05           # half-width of the trimap's unknown band, in face heights
-SOLVE_ABOVE = 0.05    # F is solved from the compositing equation where alpha >= this
+BAND = 0.04           # the trimap's unknown band reaches this far inside the mask, in face heights
+OUTWARD = 2.5         # ... and this many times as far outside it (stray hair)
 
 
-def trimap(mask: np.ndarray, radius: int) -> np.ndarray:
-    """(H, W) float64 trimap from a soft mask: 1 = foreground, 0 = background, 0.5 = unknown."""
+def trimap(mask: np.ndarray, radius: int, outward: float = OUTWARD) -> np.ndarray:
+    """(H, W) float64 trimap from a soft mask: 1 = foreground, 0 = background, 0.5 = unknown.
+
+    The unknown band reaches ``radius`` px inside the mask and ``outward`` x ``radius`` outside it: coarse
+    segmentations cut stray hair off, and matting can only find strands inside the band.
+    """
     import cv2
 
+    def disc(r: int) -> np.ndarray:
+        return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
     binary = (mask > 0.5).astype(np.uint8)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    fg = cv2.erode(binary, kernel).astype(bool) & (mask > 0.9)
-    bg = ~cv2.dilate(binary, kernel).astype(bool) & (mask < 0.1)
+    fg = cv2.erode(binary, disc(radius)).astype(bool) & (mask > 0.9)
+    bg = ~cv2.dilate(binary, disc(max(1, round(outward * radius)))).astype(bool) & (mask < 0.1)
     out = np.full(mask.shape, 0.5)
     out[fg], out[bg] = 1.0, 0.0
     return out
@@ -92,13 +98,16 @@ def feather(mask: np.ndarray, face_height: float) -> np.ndarray:
 
 
 def split_layers(photo: np.ndarray, alpha: np.ndarray, clean_plate: np.ndarray | None = None,
-                 fill: np.ndarray | None = None, solve_above: float = SOLVE_ABOVE) -> tuple[np.ndarray, np.ndarray]:
+                 fill: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Foreground F and background B (H, W, 3) float32 with photo == alpha F + (1 - alpha) B exactly.
 
-    B is the clean plate, else ``fill`` (the inpainted background), else pymatting's estimate. Where
-    alpha >= ``solve_above``, F is solved from the compositing equation against that B (clipped to
-    0-255); below it, F is pymatting's estimate. What is left of the equation goes into B, which
-    therefore never carries the head's colours where alpha is large (no halo when the head moves away).
+    Start: F0 from pymatting's multilevel estimate; B0 is the clean plate, else pymatting's background
+    estimate at the matte's edge blended into ``fill`` (the inpainted background) where alpha nears 1.
+    The residual r = I - alpha F0 - (1 - alpha) B0 is then split by least squares (the smallest change
+    dF, dB with alpha dF + (1 - alpha) dB = r): dF = r alpha / n, dB = r (1 - alpha) / n with
+    n = alpha^2 + (1 - alpha)^2 >= 0.5, so no value is divided by a small alpha (no speckle where hair
+    thins out) and B takes only a share alpha / n of any error of F0 (a faint halo at most). F is kept
+    in 0-255 and what clipping leaves goes into B.
 
     Args:
         photo: (H, W, 3) uint8; alpha: (H, W) float32.
@@ -107,12 +116,19 @@ def split_layers(photo: np.ndarray, alpha: np.ndarray, clean_plate: np.ndarray |
     """
     image = photo.astype(np.float32)
     a = alpha[..., None].astype(np.float32)
-    f_est, b_est = _estimate_fb(photo, alpha)
-    known = clean_plate if clean_plate is not None else fill
-    b = b_est if known is None else known.astype(np.float32)
-    solved = (image - (1 - a) * b) / np.maximum(a, solve_above)
-    f = np.clip(np.where(a >= solve_above, solved, f_est), 0, 255)
-    residual = image - (a * f + (1 - a) * b)
+    f0, b_est = _estimate_fb(photo, alpha)
+    if clean_plate is not None:
+        b0 = clean_plate.astype(np.float32)
+    elif fill is not None:
+        t = np.clip((a - 0.5) / 0.5, 0, 1)
+        b0 = (1 - t) * b_est + t * fill.astype(np.float32)
+    else:
+        b0 = b_est
+    residual = image - (a * f0 + (1 - a) * b0)
+    norm = a * a + (1 - a) * (1 - a)
+    f = np.clip(f0 + residual * a / norm, 0, 255)
+    b = b0 + residual * (1 - a) / norm
+    residual = image - (a * f + (1 - a) * b)  # left by clipping F (zero where alpha == 1: F = I there)
     b = np.where(a < 1, b + residual / np.maximum(1 - a, 1e-6), b)
     b[alpha <= 0] = image[alpha <= 0]
     return f.astype(np.float32), b.astype(np.float32)

@@ -182,6 +182,24 @@ def lattice(roi: tuple[int, int, int, int], step: int) -> np.ndarray:
     return np.stack([gx, gy], -1)
 
 
+INNER_LIPS = ((61, 67), (62, 66), (63, 65))   # (upper, lower) inner-lip pairs, iBUG order
+
+
+def uncross_lips(landmarks: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """Landmarks (68, 2) with crossed inner lips closed: where a lower inner-lip point lies above its upper
+    partner (along ``down``), both move to their midpoint.
+
+    Relative retargeting adds the driver's lip motion to the photo's own lips, so a photo with closed lips
+    driven from a slightly open neutral frame gets lips that pass through each other: a fold, and a
+    mouth that reads as open. Closed is what was meant.
+    """
+    out = np.array(landmarks, np.float64)
+    for upper, lower in INNER_LIPS:
+        if (out[lower] - out[upper]) @ down < 0:
+            out[upper] = out[lower] = (out[upper] + out[lower]) / 2
+    return out
+
+
 def head_map(source: np.ndarray, target: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Backward map of the moving head (before the neck blend) at target ``points`` (..., 2): (..., 2).
 
@@ -191,6 +209,7 @@ def head_map(source: np.ndarray, target: np.ndarray, points: np.ndarray) -> np.n
     """
     source, target = np.asarray(source, np.float64), np.asarray(target, np.float64)
     s = head_similarity(source, target)
+    target = uncross_lips(target, s[:, :2] @ NeckLine.from_landmarks(source).down)
     s_inv = invert_affine(s)
     face_dst = np.concatenate([target, forehead_points(target)])
     face_src = np.concatenate([source, forehead_points(source)])
