@@ -3,8 +3,9 @@ background it may uncover (inpainted from the photo, or a clean plate the user g
 
 Steps: ``segment.segment_head`` (MediaPipe Selfie Segmentation on LiteRT, or GrabCut seeded from the
 landmarks) -> keep the part connected to the face, cut at the neck line (below it nothing moves, so the
-cut is invisible) -> ``matting.refine_alpha`` (closed-form matting + guided upsampling) -> background fill
-(Telea inpainting at a reduced scale) -> ``matting.split_layers`` (photo == alpha F + (1 - alpha) B exactly).
+cut is invisible) -> ``matting.refine_alpha`` (closed-form matting + guided upsampling) -> foreground and
+background estimates -> background fill (``fill.inpaint_background``, or the clean plate) ->
+``matting.split_layers`` (photo == alpha F + (1 - alpha) B exactly).
 ``HeadLayer.method`` and ``.reason`` say which path ran and why; ``notes`` lists anything else worth
 saying (no hair found, matting unavailable).
 
@@ -22,7 +23,6 @@ from .motion import NECK_BOTTOM, NeckLine
 from .segment import face_hull_mask, segment_head
 
 NECK_CUT = (NECK_BOTTOM, NECK_BOTTOM + 0.25)   # the layer's alpha fades out here (face heights below the chin)
-INPAINT_SIDE = 256                              # the hidden background is inpainted at this long side
 HAIR_MIN = 0.15                                 # mask area above the brows / face area below which "no hair"
 
 
@@ -77,54 +77,6 @@ def connected_to_face(mask: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     return np.where(np.isin(labels, keep), mask, 0).astype(np.float32)
 
 
-def inpaint_background(photo: np.ndarray, alpha: np.ndarray, margin: int) -> np.ndarray:
-    """Telea inpainting of the region the head covers (alpha > 0, grown by ``margin`` px): (H, W, 3) uint8.
-
-    Runs at a reduced scale on the layer's neighbourhood and is upsampled: what it fills is only seen in
-    the thin bands that the moving head uncovers.
-    """
-    import cv2
-
-    hole = cv2.dilate((alpha > 0).astype(np.uint8), np.ones((2 * margin + 1, 2 * margin + 1), np.uint8))
-    ys, xs = np.nonzero(hole)
-    out = photo.copy()
-    if not len(ys):
-        return out
-    pad = 4 * margin + 8
-    y0, y1 = max(0, ys.min() - pad), min(photo.shape[0], ys.max() + pad + 1)
-    x0, x1 = max(0, xs.min() - pad), min(photo.shape[1], xs.max() + pad + 1)
-    scale = min(1.0, INPAINT_SIDE / max(y1 - y0, x1 - x0))
-    size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
-    small = cv2.resize(photo[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA)
-    small_hole = cv2.resize(hole[y0:y1, x0:x1], size, interpolation=cv2.INTER_NEAREST)
-    small_hole = cv2.dilate(small_hole, np.ones((3, 3), np.uint8))
-    filled = cv2.inpaint(cv2.cvtColor(small, cv2.COLOR_RGB2BGR), small_hole, 5, cv2.INPAINT_TELEA)
-    filled = cv2.resize(cv2.cvtColor(filled, cv2.COLOR_BGR2RGB), (x1 - x0, y1 - y0), interpolation=cv2.INTER_CUBIC)
-    region = hole[y0:y1, x0:x1].astype(bool)
-    grained = filled.astype(np.float32) + regrain(photo[y0:y1, x0:x1], region)
-    out[y0:y1, x0:x1][region] = np.clip(grained + 0.5, 0, 255).astype(np.uint8)[region]
-    return out
-
-
-def regrain(crop: np.ndarray, hole: np.ndarray, sigma: float = 1.5) -> np.ndarray:
-    """Grain for an inpainted region: Gaussian noise (fixed seed) with the per-channel spread of the
-    photo's fine detail (the photo minus its blur) in the background around ``hole``: (h, w, 3) float32.
-
-    The inpainting is smooth; without grain the band the head uncovers reads as a clean halo on film grain,
-    canvas or sensor noise.
-    """
-    import cv2
-
-    image = crop.astype(np.float32)
-    detail = image - cv2.GaussianBlur(image, (0, 0), sigma)
-    ring = cv2.dilate(hole.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool) & ~hole
-    if ring.sum() < 50:
-        return np.zeros_like(image)
-    spread = detail[ring].std(0)
-    noise = np.random.default_rng(0).standard_normal(image.shape).astype(np.float32)
-    return noise * spread
-
-
 def build_head_layer(rt: Any, photo: np.ndarray, landmarks: np.ndarray, clean_plate: np.ndarray | None = None,
                      method: str = "auto") -> HeadLayer:
     """Segment, matte and split the photo into the moving head layer and the still background.
@@ -155,10 +107,17 @@ def build_head_layer(rt: Any, photo: np.ndarray, landmarks: np.ndarray, clean_pl
         notes.append("pymatting not installed: the matte edge is feathered, not matted")
     alpha = (alpha * neck_cut(landmarks, size)).astype(np.float32)
     alpha[alpha < 1 / 255] = 0
-    fill = None if clean_plate is not None else inpaint_background(photo, alpha, max(2, int(0.02 * neck.height)))
-    from .matting import split_layers
+    from .matting import estimate_fb, split_layers
 
-    fg, bg = split_layers(photo, alpha, clean_plate, fill)
+    f0, b_est = estimate_fb(photo, alpha)
+    if clean_plate is not None:
+        b0 = clean_plate.astype(np.float32)
+    else:
+        from .fill import inpaint_background
+
+        known = np.where(alpha[..., None] > 0, b_est, photo.astype(np.float32))
+        b0 = inpaint_background(known, alpha > 0.5, photo)
+    fg, bg = split_layers(photo, alpha, f0, b0)
     premult = np.concatenate([fg * alpha[..., None], alpha[..., None]], -1).astype(np.float32)
     layer = HeadLayer(alpha, premult, bg, np.clip(bg + 0.5, 0, 255).astype(np.uint8), _box(alpha),
                       f"{seg.method}+{matte}", seg.reason, notes)

@@ -97,33 +97,21 @@ def feather(mask: np.ndarray, face_height: float) -> np.ndarray:
     return np.clip(cv2.GaussianBlur((mask > 0.5).astype(np.float32), (0, 0), sigma), 0, 1)
 
 
-def split_layers(photo: np.ndarray, alpha: np.ndarray, clean_plate: np.ndarray | None = None,
-                 fill: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def split_layers(photo: np.ndarray, alpha: np.ndarray, f0: np.ndarray, b0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Foreground F and background B (H, W, 3) float32 with photo == alpha F + (1 - alpha) B exactly.
 
-    Start: F0 from pymatting's multilevel estimate; B0 is the clean plate, else pymatting's background
-    estimate at the matte's edge blended into ``fill`` (the inpainted background) where alpha nears 1.
-    The residual r = I - alpha F0 - (1 - alpha) B0 is then split by least squares (the smallest change
-    dF, dB with alpha dF + (1 - alpha) dB = r): dF = r alpha / n, dB = r (1 - alpha) / n with
-    n = alpha^2 + (1 - alpha)^2 >= 0.5, so no value is divided by a small alpha (no speckle where hair
-    thins out) and B takes only a share alpha / n of any error of F0 (a faint halo at most). F is kept
-    in 0-255 and what clipping leaves goes into B.
+    Starting from estimates F0 (``estimate_fb``) and B0 (the clean plate, or the filled background), the
+    residual r = I - alpha F0 - (1 - alpha) B0 is split by least squares (the smallest change dF, dB with
+    alpha dF + (1 - alpha) dB = r): dF = r alpha / n, dB = r (1 - alpha) / n, n = alpha^2 + (1 - alpha)^2
+    >= 0.5. No value is divided by a small alpha (no speckle where hair thins out), and B takes only a
+    share of any error of F0 (a faint halo at most). F is kept in 0-255; what clipping leaves goes into B.
 
     Args:
-        photo: (H, W, 3) uint8; alpha: (H, W) float32.
-        clean_plate: (H, W, 3) the background without the person, when the user has one.
-        fill: (H, W, 3) background guess where the head hides it (inpainted), used without a clean plate.
+        photo: (H, W, 3) uint8; alpha: (H, W) float32; f0, b0: (H, W, 3) float 0-255.
     """
     image = photo.astype(np.float32)
     a = alpha[..., None].astype(np.float32)
-    f0, b_est = _estimate_fb(photo, alpha)
-    if clean_plate is not None:
-        b0 = clean_plate.astype(np.float32)
-    elif fill is not None:
-        t = np.clip((a - 0.5) / 0.5, 0, 1)
-        b0 = (1 - t) * b_est + t * fill.astype(np.float32)
-    else:
-        b0 = b_est
+    f0, b0 = np.asarray(f0, np.float32), np.asarray(b0, np.float32)
     residual = image - (a * f0 + (1 - a) * b0)
     norm = a * a + (1 - a) * (1 - a)
     f = np.clip(f0 + residual * a / norm, 0, 255)
@@ -134,8 +122,9 @@ def split_layers(photo: np.ndarray, alpha: np.ndarray, clean_plate: np.ndarray |
     return f.astype(np.float32), b.astype(np.float32)
 
 
-def _estimate_fb(photo: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """F and B (float32 0-255) by pymatting's multilevel estimation on the alpha's bounding box."""
+def estimate_fb(photo: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """F and B (H, W, 3) float32 0-255 by pymatting's multilevel estimation on the alpha's bounding box
+    (the photo itself outside it, or everywhere when pymatting is missing)."""
     ys, xs = np.nonzero(alpha > 0)
     f = photo.astype(np.float32)
     b = f.copy()
