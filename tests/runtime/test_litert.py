@@ -1,0 +1,43 @@
+"""LiteRT runner: loads a resolved .tflite spec once (cached), runs it, checks input shapes."""
+import numpy as np
+import pytest
+from talkinghead.runtime.errors import BadInputError, MissingWeightsError
+from talkinghead.runtime.litert import litert_available, load_litert
+from talkinghead.runtime.runtime import Runtime
+
+pytestmark = pytest.mark.skipif(not litert_available(), reason="ai-edge-litert is not installed")
+
+
+@pytest.fixture(scope="module")
+def rt():
+    return Runtime(device="cpu")
+
+
+def _model(rt, name):
+    if not rt.has_weights(name):
+        pytest.skip(f"{name} absent (talkinghead weights fetch {name})")
+    return load_litert(rt, name)
+
+
+def test_selfie_segmentation_runs_and_is_cached(rt):
+    model = _model(rt, "mediapipe-selfie-segmentation")
+    assert model.inputs[0]["shape"] == (1, 256, 256, 3)
+    (mask,) = model(np.zeros((1, 256, 256, 3), np.float32))
+    assert mask.shape == (1, 256, 256, 1) and np.isfinite(mask).all() and 0 <= mask.min() <= mask.max() <= 1
+    assert load_litert(rt, "mediapipe-selfie-segmentation") is model
+    with pytest.raises(BadInputError, match="wants shape"):
+        model(np.zeros((1, 128, 128, 3), np.float32))
+
+
+def test_iris_runs(rt):
+    model = _model(rt, "mediapipe-iris")
+    contours, iris = model(np.random.default_rng(0).random((1, 64, 64, 3), np.float32))
+    assert contours.shape == (1, 213) and iris.shape == (1, 15)
+
+
+def test_missing_model_names_fetch(tmp_path, monkeypatch):
+    monkeypatch.setenv("TALKINGHEAD_MODELS", str(tmp_path))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "t"))
+    monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: None)
+    with pytest.raises(MissingWeightsError, match="weights fetch mediapipe-iris"):
+        load_litert(Runtime(device="cpu"), "mediapipe-iris")
