@@ -89,9 +89,9 @@ def _refine(grey: np.ndarray, mask: np.ndarray, centre: np.ndarray, radius: floa
     """Circle fitted to the limbus edge (dark -> bright along rays towards the sides)."""
     import cv2
 
-    angles = np.deg2rad(np.concatenate([np.arange(-60, 61, 6), np.arange(120, 241, 6)]))
+    angles = np.deg2rad(np.concatenate([np.arange(-50, 51, 5), np.arange(130, 231, 5)]))
     steps = np.arange(0.4 * radius, 1.7 * radius, 0.25)
-    inner = cv2.erode(mask, np.ones((3, 3), np.uint8)) if mask.dtype == np.uint8 else mask
+    inner = cv2.erode((mask > 0.99).astype(np.float32), np.ones((3, 3), np.uint8))  # off the lid edge
     edges = []
     for a in angles:
         direction = np.array([np.cos(a), np.sin(a)])
@@ -100,6 +100,7 @@ def _refine(grey: np.ndarray, mask: np.ndarray, centre: np.ndarray, radius: floa
         vals = cv2.remap(grey, xs[None], ys[None], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
         keep = cv2.remap(inner, xs[None], ys[None], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)[0] > 0.99
         grad = np.gradient(vals)
+        keep[1:-1] &= keep[:-2] & keep[2:]          # both sides of the edge inside the opening
         grad[~keep] = -np.inf
         k = int(np.argmax(grad))
         if not np.isfinite(grad[k]) or grad[k] <= 0 or k in (0, len(grad) - 1):
@@ -206,6 +207,22 @@ def locate_iris_model(image: np.ndarray, landmarks: np.ndarray, eye: int,
     return IrisEstimate(centre, radius, True)
 
 
+def iris_runner(rt) -> Callable[[np.ndarray], np.ndarray] | None:
+    """A ``run`` for ``locate_iris_model`` from the "mediapipe-iris" ModelSpec on LiteRT, or None (said once)
+    when the model file or ai-edge-litert is absent: callers then use the classical locator."""
+    from ...runtime.errors import MissingWeightsError
+    from ...runtime.litert import load_litert
+
+    try:
+        model = load_litert(rt, "mediapipe-iris")
+    except MissingWeightsError as exc:
+        rt.say_once("iris-model-missing", f"iris: classical locator only ({exc})")
+        return None
+    names = [o["name"] for o in model.outputs]
+    k = names.index("output_iris") if "output_iris" in names else len(names) - 1
+    return lambda batch: model(batch)[k]
+
+
 def hold_last_good(values: np.ndarray, ok: np.ndarray) -> np.ndarray:
     """Replace failed rows of ``values`` (T, D) by the last good row (leading failures by the first good one).
 
@@ -263,5 +280,5 @@ def stabilise(offsets: np.ndarray, ok: np.ndarray, fps: float, min_cutoff: float
     return out
 
 
-__all__ = ["FAILED", "IrisEstimate", "despike", "hold_last_good", "locate_iris", "locate_iris_model", "model_crop",
+__all__ = ["FAILED", "IrisEstimate", "despike", "hold_last_good", "iris_runner", "locate_iris", "locate_iris_model", "model_crop",
            "stabilise"]
