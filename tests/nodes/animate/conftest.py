@@ -41,7 +41,6 @@ def close_mouth(lms: np.ndarray) -> np.ndarray:
 def draw_face(lms: np.ndarray, iris_offset=(0.0, 0.0), iris_frac: float = 0.2, teeth: bool = False) -> np.ndarray:
     """Draw the synthetic face for ``lms``; the iris of each eye at its centre + offset (eye widths)."""
     import cv2
-
     from talkinghead.nodes.animate.regions import EYES, INNER_LIP, OUTER_LIP, from_eye_units, polygon_mask
 
     img = np.zeros((SIZE, SIZE, 3), np.float32) + np.array(SKIN, np.float32)

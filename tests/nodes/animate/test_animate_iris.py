@@ -4,9 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import draw_face, template
-
-from talkinghead.nodes.animate.iris import (hold_last_good, locate_iris, locate_iris_model, model_crop,
-                                            stabilise)
+from talkinghead.nodes.animate.iris import (
+    hold_last_good,
+    locate_iris,
+    locate_iris_model,
+    model_crop,
+    stabilise,
+)
 from talkinghead.nodes.animate.regions import EYES, from_eye_units
 
 
@@ -49,7 +53,7 @@ def test_model_locator_maps_the_models_points_back():
     m, _ = model_crop(lms, 1)
     c = m[:, :2] @ truth + m[:, 2] + 0.5          # the model's px have edges at integers
     pts = np.array([c, c + [3, 0], c + [0, 3], c - [3, 0], c - [0, 3]])
-    run = lambda batch: np.concatenate([pts, np.zeros((5, 1))], 1).reshape(1, 15)  # noqa: E731
+    run = lambda batch: np.concatenate([pts, np.zeros((5, 1))], 1).reshape(1, 15)
     est = locate_iris_model(draw_face(lms), lms, 1, run)
     assert est.ok and np.linalg.norm(est.centre - truth) < 1e-6
 

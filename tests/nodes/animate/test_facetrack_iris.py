@@ -5,7 +5,6 @@ import json
 
 import numpy as np
 import pytest
-
 from talkinghead.nodes.types import FACETRACK_FORMAT, FaceTrack
 from talkinghead.runtime.errors import BadInputError
 
