@@ -5,7 +5,8 @@ target's lid opening; everything outside the opening comes from the warped plate
 
 Per shot (``analyse_eye``): the iris (``iris``), a texture of it whose lid-hidden part is filled from its
 visible mirror image, and the sclera with the iris taken out (each row filled between the sclera to its left
-and right: the photo's own sclera). Per frame (``render_eye``): the eyeball layer in the target and its
+and right: the photo's own sclera), extended beyond the lids column by column for eyes that open wider
+than the photo's. Per frame (``render_eye``): the eyeball layer in the target and its
 anti-aliased lid-opening matte.
 
 Gaze is an iris offset from the eye centre (the corners' midpoint) in eye widths, in the eye's own rotated
@@ -83,6 +84,26 @@ def fill_rows(window: np.ndarray, hole: np.ndarray, valid: np.ndarray) -> np.nda
     return out
 
 
+def extend_columns(window: np.ndarray, opening: np.ndarray, inset: int = 1) -> np.ndarray:
+    """The eyeball beyond the lids, for a target eye that opens wider than the photo's: every pixel outside
+    ``opening`` takes the value ``inset`` px inside the opening's top or bottom in its column (columns
+    beyond the corners take the nearest such column). window (h, w, 3) float; opening (h, w) bool."""
+    out = window.copy()
+    cols = np.flatnonzero(opening.any(axis=0))
+    if not len(cols):
+        return out
+    rows = np.arange(window.shape[0])
+    for x in cols:
+        inside = np.flatnonzero(opening[:, x])
+        top, bottom = inside[0], inside[-1]
+        k = min(inset, (bottom - top) // 2)
+        out[rows < top, x] = window[top + k, x]
+        out[rows > bottom, x] = window[bottom - k, x]
+    out[:, :cols[0]] = out[:, cols[0]:cols[0] + 1]
+    out[:, cols[-1] + 1:] = out[:, cols[-1]:cols[-1] + 1]
+    return out
+
+
 def analyse_eye(photo: np.ndarray, landmarks: np.ndarray, eye: int, iris: IrisEstimate) -> SourceEye:
     """Prepare one eye of the photo (see ``SourceEye``); ``iris`` from ``iris.locate_iris`` or the model."""
     p = np.asarray(landmarks, np.float64)
@@ -99,7 +120,7 @@ def analyse_eye(photo: np.ndarray, landmarks: np.ndarray, eye: int, iris: IrisEs
     yy, xx = np.mgrid[0:y1 - y0, 0:x1 - x0]
     disc = np.hypot(xx - centre[0], yy - centre[1]) <= r + 1.0
     opening = polygon_mask(local, window.shape[:2]) > 0.5
-    sclera = fill_rows(window, disc & opening, opening)
+    sclera = extend_columns(fill_rows(window, disc & opening, opening), opening)
     return SourceEye(eye, True, "", box, sclera, _iris_texture(window, opening, centre, r), float(r),
                      to_eye_units(iris.centre, p, eye))
 
@@ -199,5 +220,5 @@ def eye_occluded(image: np.ndarray, landmarks: np.ndarray, eye: int) -> bool:
     return glare_share(image, np.asarray(landmarks, np.float64)[EYES[eye]]) > GLARE_SHARE
 
 
-__all__ = ["SourceEye", "analyse_eye", "eye_occluded", "eye_opening", "eyeball_transform", "fill_rows",
+__all__ = ["SourceEye", "analyse_eye", "extend_columns", "eye_occluded", "eye_opening", "eyeball_transform", "fill_rows",
            "glare_share", "render_eye"]

@@ -20,7 +20,9 @@ MOUTH = np.arange(48, 68)
 CHIN = np.arange(5, 12)
 CHIN_WEIGHTS = np.array([0.3, 0.6, 0.85, 1.0, 0.85, 0.6, 0.3])
 UPPER_SHARE = 0.8       # share of a blink carried by the upper lid
-MAX_OPEN = 1.6          # opening ratio cap (wide-eyed drivers)
+MAX_OPEN = 2.0          # opening ratio cap (wide-eyed drivers)
+CLOSED_LEVEL = 0.25     # a tracked eye whose opening is this fraction of its neutral one is shut (68-point
+                        # trackers rarely put the lids of a closed eye together)
 
 
 def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -30,7 +32,8 @@ def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 
 
 def eyelid_targets(target: np.ndarray, photo: np.ndarray, driver: np.ndarray, neutral: np.ndarray) -> np.ndarray:
-    """``target`` with each eye's lid gap set to the photo's gap x the driver's opening ratio for that eye.
+    """``target`` with each eye's lid gap set to the photo's gap x the driver's opening ratio for that eye
+    (its opening over its neutral opening, rescaled so that ``CLOSED_LEVEL`` is shut).
 
     Args:
         target: (68, 2) retargeted landmarks of this frame.
@@ -44,7 +47,8 @@ def eyelid_targets(target: np.ndarray, photo: np.ndarray, driver: np.ndarray, ne
         ref = eye_opening(neutral, eye)
         if ref <= 1e-6:
             continue
-        ratio = float(np.clip(eye_opening(driver, eye) / ref, 0.0, MAX_OPEN))
+        ratio = (eye_opening(driver, eye) / ref - CLOSED_LEVEL) / (1 - CLOSED_LEVEL)
+        ratio = float(np.clip(ratio, 0.0, MAX_OPEN))
         a, b = out[idx[0]], out[idx[3]]
         x = (b - a) / max(np.linalg.norm(b - a), 1e-9)
         down = np.array([-x[1], x[0]])
