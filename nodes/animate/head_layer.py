@@ -1,0 +1,181 @@
+"""The head layer, built once per shot: the alpha matte of face + hair + ears + top of the neck, and the
+background it may uncover (inpainted from the photo, or a clean plate the user gives).
+
+Steps: ``segment.segment_head`` (MediaPipe Selfie Segmentation on LiteRT, or GrabCut seeded from the
+landmarks) -> keep the part connected to the face, cut at the neck line (below it nothing moves, so the
+cut is invisible) -> ``matting.refine_alpha`` (closed-form matting + guided upsampling) -> background fill
+(Telea inpainting at a reduced scale) -> ``matting.split_layers`` (photo == alpha F + (1 - alpha) B exactly).
+``HeadLayer.method`` and ``.reason`` say which path ran and why; ``notes`` lists anything else worth
+saying (no hair found, matting unavailable).
+
+Shapes: photo (H, W, 3) uint8 RGB; landmarks (68, 2) x, y px.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ...runtime.errors import BadInputError
+from .motion import NECK_BOTTOM, NeckLine
+from .segment import face_hull_mask, segment_head
+
+NECK_CUT = (NECK_BOTTOM, NECK_BOTTOM + 0.25)   # the layer's alpha fades out here (face heights below the chin)
+INPAINT_SIDE = 256                              # the hidden background is inpainted at this long side
+HAIR_MIN = 0.15                                 # mask area above the brows / face area below which "no hair"
+
+
+@dataclass
+class HeadLayer:
+    """What the per-frame warp needs, computed once per shot.
+
+    Attributes:
+        alpha: (H, W) float32 matte of the head layer.
+        premult: (H, W, 4) float32 (alpha * F, alpha): the layer the frames warp.
+        background: (H, W, 3) float32 B, the background behind the layer (exact photo where alpha == 0).
+        base: (H, W, 3) uint8 rounded background: every frame starts from it.
+        box: (x0, y0, x1, y1) bounding box of alpha > 0.
+        method: "selfie-segmentation" | "grabcut" (+ "+matting" or "+feather").
+        reason: why that method was used.
+        notes: other messages (e.g. "no hair found above the brows").
+    """
+
+    alpha: np.ndarray
+    premult: np.ndarray
+    background: np.ndarray
+    base: np.ndarray
+    box: tuple[int, int, int, int]
+    method: str
+    reason: str
+    notes: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        extra = f"; {'; '.join(self.notes)}" if self.notes else ""
+        return f"head layer: {self.method} ({self.reason}){extra}"
+
+
+def neck_cut(landmarks: np.ndarray, size: tuple[int, int], cut: tuple[float, float] = NECK_CUT) -> np.ndarray:
+    """(H, W) float32: 1 above the neck line, fading to 0 over ``cut`` (face heights below the chin)."""
+    from .motion import smoothstep
+
+    neck = NeckLine.from_landmarks(landmarks)
+    ys, xs = np.mgrid[0:size[0], 0:size[1]].astype(np.float32)
+    depth = ((xs - neck.chin[0]) * neck.down[0] + (ys - neck.chin[1]) * neck.down[1]) / neck.height
+    return (1.0 - smoothstep(cut[0], cut[1], depth)).astype(np.float32)
+
+
+def connected_to_face(mask: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """Keep the part of ``mask`` > 0.5 connected to the face hull (drops other people, hands, props)."""
+    import cv2
+
+    binary = (mask > 0.5).astype(np.uint8)
+    hull = face_hull_mask(landmarks, mask.shape, 0.8)
+    binary[hull] = 1
+    _, labels = cv2.connectedComponents(binary, connectivity=8)
+    keep = np.unique(labels[hull & (labels > 0)])
+    return np.where(np.isin(labels, keep), mask, 0).astype(np.float32)
+
+
+def inpaint_background(photo: np.ndarray, alpha: np.ndarray, margin: int) -> np.ndarray:
+    """Telea inpainting of the region the head covers (alpha > 0, grown by ``margin`` px): (H, W, 3) uint8.
+
+    Runs at a reduced scale on the layer's neighbourhood and is upsampled: what it fills is only seen in
+    the thin bands that the moving head uncovers.
+    """
+    import cv2
+
+    hole = cv2.dilate((alpha > 0).astype(np.uint8), np.ones((2 * margin + 1, 2 * margin + 1), np.uint8))
+    ys, xs = np.nonzero(hole)
+    out = photo.copy()
+    if not len(ys):
+        return out
+    pad = 4 * margin + 8
+    y0, y1 = max(0, ys.min() - pad), min(photo.shape[0], ys.max() + pad + 1)
+    x0, x1 = max(0, xs.min() - pad), min(photo.shape[1], xs.max() + pad + 1)
+    scale = min(1.0, INPAINT_SIDE / max(y1 - y0, x1 - x0))
+    size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+    small = cv2.resize(photo[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA)
+    small_hole = cv2.resize(hole[y0:y1, x0:x1], size, interpolation=cv2.INTER_NEAREST)
+    small_hole = cv2.dilate(small_hole, np.ones((3, 3), np.uint8))
+    filled = cv2.inpaint(cv2.cvtColor(small, cv2.COLOR_RGB2BGR), small_hole, 5, cv2.INPAINT_TELEA)
+    filled = cv2.resize(cv2.cvtColor(filled, cv2.COLOR_BGR2RGB), (x1 - x0, y1 - y0), interpolation=cv2.INTER_CUBIC)
+    region = hole[y0:y1, x0:x1].astype(bool)
+    out[y0:y1, x0:x1][region] = filled[region]
+    return out
+
+
+def build_head_layer(rt: Any, photo: np.ndarray, landmarks: np.ndarray, clean_plate: np.ndarray | None = None,
+                     method: str = "auto") -> HeadLayer:
+    """Segment, matte and split the photo into the moving head layer and the still background.
+
+    Args:
+        rt: Runtime (model resolution and cache; logs which path ran) or None (GrabCut path only).
+        photo: (H, W, 3) uint8 RGB.
+        landmarks: (68, 2) of the photo.
+        clean_plate: (H, W, 3) uint8 background plate (optional; replaces inpainting).
+        method: "auto" | "model" | "grabcut".
+    Raises:
+        BadInputError: wrong shapes, or a clean plate of another size.
+    """
+    photo, landmarks = _check(photo, landmarks, clean_plate)
+    size = photo.shape[:2]
+    neck = NeckLine.from_landmarks(landmarks)
+    seg = segment_head(rt, photo, landmarks, method)
+    mask = connected_to_face(seg.mask, landmarks)
+    notes = _hair_note(mask, landmarks)
+    try:
+        from .matting import refine_alpha
+
+        alpha, matte = refine_alpha(photo, mask, seg.box, neck.height), "matting"
+    except ImportError:
+        from .matting import feather
+
+        alpha, matte = feather(mask, neck.height), "feather"
+        notes.append("pymatting not installed: the matte edge is feathered, not matted")
+    alpha = (alpha * neck_cut(landmarks, size)).astype(np.float32)
+    alpha[alpha < 1 / 255] = 0
+    fill = None if clean_plate is not None else inpaint_background(photo, alpha, max(2, int(0.03 * neck.height)))
+    from .matting import split_layers
+
+    fg, bg = split_layers(photo, alpha, clean_plate, fill)
+    premult = np.concatenate([fg * alpha[..., None], alpha[..., None]], -1).astype(np.float32)
+    layer = HeadLayer(alpha, premult, bg, np.clip(bg + 0.5, 0, 255).astype(np.uint8), _box(alpha),
+                      f"{seg.method}+{matte}", seg.reason, notes)
+    if rt is not None and hasattr(rt, "say_once"):
+        import logging
+
+        rt.say_once(f"head-layer-{layer.method}-{layer.reason}", layer.describe(),
+                    logging.INFO if seg.method == "selfie-segmentation" else logging.WARNING)
+    return layer
+
+
+def _check(photo: np.ndarray, landmarks: np.ndarray, plate: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    photo, landmarks = np.asarray(photo), np.asarray(landmarks, np.float64)
+    if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
+        raise BadInputError(f"photo must be (H, W, 3) uint8, got {photo.shape} {photo.dtype}")
+    if landmarks.shape != (68, 2) or not np.isfinite(landmarks).all():
+        raise BadInputError(f"source landmarks must be finite (68, 2), got {landmarks.shape}")
+    if plate is not None and np.shape(plate) != photo.shape:
+        raise BadInputError(f"clean plate is {np.shape(plate)}, the photo {photo.shape}: they must match")
+    return photo, landmarks
+
+
+def _hair_note(mask: np.ndarray, landmarks: np.ndarray) -> list[str]:
+    """'no hair found' when little of the mask lies above the brows outside the face hull."""
+    neck = NeckLine.from_landmarks(landmarks)
+    hull = face_hull_mask(landmarks, mask.shape, 1.0)
+    ys, xs = np.mgrid[0:mask.shape[0], 0:mask.shape[1]]
+    above = neck.depth(np.stack([xs, ys], -1)) < -1.0
+    hair = float((mask[above & ~hull] > 0.5).sum())
+    if hair < HAIR_MIN * max(1, hull.sum()):
+        return [(f"no hair found above the brows ({hair / max(1, hull.sum()):.0%} of the face area): "
+                "bald head, hat or a tight crop; the layer is the face and what touches it")]
+    return []
+
+
+def _box(alpha: np.ndarray) -> tuple[int, int, int, int]:
+    ys, xs = np.nonzero(alpha > 0)
+    if not len(ys):
+        return 0, 0, 0, 0
+    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1

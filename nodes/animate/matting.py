@@ -1,0 +1,139 @@
+"""Alpha matting of the head layer's edge, and the split of the photo into foreground and background.
+
+- ``refine_alpha``: a binary head mask becomes an alpha matte: a trimap (the mask eroded = foreground,
+  dilated = unknown band) solved by closed-form matting (Levin et al. 2008, ``pymatting.estimate_alpha_cf``)
+  on the head box at a working scale, upsampled and sharpened against the full-resolution photo with a
+  guided filter (He et al. 2010), so hair strands keep their soft edge at the photo's resolution.
+- ``split_layers``: the photo I = alpha F + (1 - alpha) B, with F and B estimated by multilevel foreground
+  estimation (Germer et al. 2020, ``pymatting.estimate_foreground_ml``) or from a clean plate, then
+  corrected so that the identity holds exactly (the residual goes into F where alpha >= 0.5, into B
+  elsewhere). An unmoved frame is therefore the photo itself, and the background the head uncovers is B.
+
+Shapes: photo (H, W, 3) uint8; alpha (H, W) float32 in [0, 1].
+"""
+from __future__ import annotations
+
+import numpy as np
+
+MATTE_SIDE = 384      # closed-form matting runs on the head box scaled to this long side
+BAND = 0.05           # half-width of the trimap's unknown band, in face heights
+
+
+def trimap(mask: np.ndarray, radius: int) -> np.ndarray:
+    """(H, W) float64 trimap from a soft mask: 1 = foreground, 0 = background, 0.5 = unknown."""
+    import cv2
+
+    binary = (mask > 0.5).astype(np.uint8)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    fg = cv2.erode(binary, kernel).astype(bool) & (mask > 0.9)
+    bg = ~cv2.dilate(binary, kernel).astype(bool) & (mask < 0.1)
+    out = np.full(mask.shape, 0.5)
+    out[fg], out[bg] = 1.0, 0.0
+    return out
+
+
+def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float = 1e-4) -> np.ndarray:
+    """Grey-guide guided filter (He et al. 2010): ``src`` (H, W) smoothed along ``guide``'s (H, W) edges."""
+    import cv2
+
+    def box(x: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(x, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
+
+    mean_i, mean_p = box(guide), box(src)
+    var_i = box(guide * guide) - mean_i * mean_i
+    cov = box(guide * src) - mean_i * mean_p
+    a = cov / (var_i + eps)
+    b = mean_p - a * mean_i
+    return box(a) * guide + box(b)
+
+
+def refine_alpha(photo: np.ndarray, mask: np.ndarray, box: tuple[int, int, int, int], face_height: float,
+                 band: float = BAND) -> np.ndarray:
+    """Alpha matte (H, W) float32 of the soft ``mask`` inside ``box``; exactly 0 outside it.
+
+    Raises:
+        ImportError: pymatting is not installed (callers fall back to ``feather``).
+    """
+    import cv2
+    from pymatting import estimate_alpha_cf
+
+    x0, y0, x1, y1 = box
+    crop, sub = photo[y0:y1, x0:x1], mask[y0:y1, x0:x1]
+    scale = min(1.0, MATTE_SIDE / max(x1 - x0, y1 - y0))
+    small = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA).astype(np.float64) / 255
+    small_mask = cv2.resize(sub, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA)
+    radius = max(2, round(band * face_height * scale))
+    tri = trimap(small_mask, radius)
+    if (tri == 0.5).any() and (tri == 1).any() and (tri == 0).any():
+        alpha_small = estimate_alpha_cf(small, tri)
+    else:
+        alpha_small = tri
+    alpha = cv2.resize(alpha_small.astype(np.float32), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    unknown = cv2.resize((tri == 0.5).astype(np.uint8), (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST)
+    if scale < 1.0:
+        grey = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
+        sharp = guided_filter(grey, alpha, max(1, round(1.5 / scale)))
+        alpha = np.where(unknown.astype(bool), sharp, alpha)
+    out = np.zeros(mask.shape, np.float32)
+    out[y0:y1, x0:x1] = np.clip(alpha, 0, 1)
+    out[out < 1 / 255] = 0
+    out[out > 254 / 255] = 1
+    return out
+
+
+def feather(mask: np.ndarray, face_height: float) -> np.ndarray:
+    """Fallback matte without pymatting: the binary mask blurred over a few pixels (H, W) float32."""
+    import cv2
+
+    sigma = max(0.8, 0.01 * face_height)
+    return np.clip(cv2.GaussianBlur((mask > 0.5).astype(np.float32), (0, 0), sigma), 0, 1)
+
+
+def split_layers(photo: np.ndarray, alpha: np.ndarray, clean_plate: np.ndarray | None = None,
+                 fill: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Foreground F and background B (H, W, 3) float32 with photo == alpha F + (1 - alpha) B exactly.
+
+    Args:
+        photo: (H, W, 3) uint8; alpha: (H, W) float32.
+        clean_plate: (H, W, 3) the background without the person, when the user has one.
+        fill: (H, W, 3) background guess where the head hides it (e.g. inpainted); used where alpha > 0
+            and no clean plate is given.
+    """
+    image = photo.astype(np.float32)
+    a = alpha[..., None].astype(np.float32)
+    if clean_plate is not None:
+        b = clean_plate.astype(np.float32)
+        f = np.where(a > 0, (image - (1 - a) * b) / np.maximum(a, 1e-6), image)
+    else:
+        f, b = _estimate_fb(photo, alpha)
+        if fill is not None:
+            b = np.where(a > 0.5, fill.astype(np.float32), b)
+    f, b = np.clip(f, 0, 255), np.clip(b, 0, 255)
+    residual = image - (a * f + (1 - a) * b)
+    into_f = a >= 0.5
+    f = np.where(into_f, np.clip(f + residual / np.maximum(a, 0.5), 0, 255), f)
+    residual = image - (a * f + (1 - a) * b)
+    b = np.where(a < 1, b + residual / np.maximum(1 - a, 1e-6), b)
+    b[alpha <= 0] = image[alpha <= 0]
+    return f.astype(np.float32), b.astype(np.float32)
+
+
+def _estimate_fb(photo: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """F and B (float32 0-255) by pymatting's multilevel estimation on the alpha's bounding box."""
+    ys, xs = np.nonzero(alpha > 0)
+    f = photo.astype(np.float32)
+    b = f.copy()
+    if not len(ys):
+        return f, b
+    pad = 16
+    y0, y1 = max(0, ys.min() - pad), min(alpha.shape[0], ys.max() + pad + 1)
+    x0, x1 = max(0, xs.min() - pad), min(alpha.shape[1], xs.max() + pad + 1)
+    try:
+        from pymatting import estimate_foreground_ml
+    except ImportError:  # pragma: no cover - pymatting is a dependency; keep the layer usable without it
+        return f, b
+    crop = photo[y0:y1, x0:x1].astype(np.float64) / 255
+    fg, bg = estimate_foreground_ml(crop, alpha[y0:y1, x0:x1].astype(np.float64), return_background=True)
+    f[y0:y1, x0:x1] = fg * 255
+    b[y0:y1, x0:x1] = bg * 255
+    return f, b
