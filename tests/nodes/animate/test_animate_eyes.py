@@ -3,7 +3,7 @@ closed lid hides it entirely."""
 from __future__ import annotations
 
 import numpy as np
-from conftest import draw_face, template
+from animate_faces import draw_face, template
 from talkinghead.nodes.animate import features as F
 from talkinghead.nodes.animate import targets as T
 from talkinghead.nodes.animate.eyes import render_eye
@@ -95,7 +95,7 @@ def test_glare_on_the_photos_eye_falls_back_to_the_plain_warp_and_says_so():
 
 
 def test_mouth_targets_take_the_drivers_lip_shape():
-    from conftest import open_mouth
+    from animate_faces import open_mouth
     from talkinghead.nodes.animate.regions import mouth_opening
 
     lms = template()

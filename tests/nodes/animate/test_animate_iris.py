@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import draw_face, template
+from animate_faces import draw_face, template
 from talkinghead.nodes.animate.iris import (
     hold_last_good,
     locate_iris,

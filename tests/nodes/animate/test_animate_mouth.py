@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import close_mouth, draw_face, open_mouth, template
+from animate_faces import close_mouth, draw_face, open_mouth, template
 from talkinghead.nodes.animate import features as F
 from talkinghead.nodes.animate import mouth as M
 from talkinghead.nodes.animate.colour_match import lab_stats, match_colour

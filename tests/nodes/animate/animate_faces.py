@@ -1,11 +1,10 @@
-"""Synthetic faces for the mouth and eye stages: flat skin, white eye openings with a dark iris disc, red lips,
+"""Test helpers (a uniquely named module: ``conftest`` names clash across tests/): synthetic faces for the mouth and eye stages: flat skin, white eye openings with a dark iris disc, red lips,
 drawn at the astronaut's dlib landmarks (scaled), so the right answer is known exactly."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 SKIN = (200, 160, 140)
 SCLERA = (240, 240, 235)
@@ -40,7 +39,6 @@ def close_mouth(lms: np.ndarray) -> np.ndarray:
 
 def draw_face(lms: np.ndarray, iris_offset=(0.0, 0.0), iris_frac: float = 0.2, teeth: bool = False) -> np.ndarray:
     """Draw the synthetic face for ``lms``; the iris of each eye at its centre + offset (eye widths)."""
-    import cv2
     from talkinghead.nodes.animate.regions import EYES, INNER_LIP, OUTER_LIP, from_eye_units, polygon_mask
 
     img = np.zeros((SIZE, SIZE, 3), np.float32) + np.array(SKIN, np.float32)
@@ -57,12 +55,4 @@ def draw_face(lms: np.ndarray, iris_offset=(0.0, 0.0), iris_frac: float = 0.2, t
     inner = polygon_mask(lms[INNER_LIP], (SIZE, SIZE))[..., None]
     fill = np.array(TEETH if teeth else (40, 15, 15), np.float32)
     img = img + inner * (fill - img)
-    del cv2
     return np.clip(np.round(img), 0, 255).astype(np.uint8)
-
-
-@pytest.fixture
-def face():
-    """(image, landmarks) of a synthetic face with a slightly open dark mouth."""
-    lms = open_mouth(template(), 0.0)
-    return draw_face(lms), lms
