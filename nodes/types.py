@@ -65,6 +65,9 @@ class FaceTrack:
         source: the media file the track was extracted from.
         filled: (N,) bool; True where landmarks were interpolated (``--fill``), never silently.
         smoothed: whether temporal smoothing was applied.
+        extra: free-form JSON-able record (retargeting, smoothing parameters).
+        iris: (N, 2, 3) float32 or None: per frame and eye (iBUG 36-41, then 42-47) the iris centre x, y and
+            radius in image pixels, NaN where not found; None when the track carries no iris.
         path: the ``.npz`` file this track was read from ("" when made in memory; not saved).
     """
 
@@ -81,6 +84,7 @@ class FaceTrack:
     filled: np.ndarray | None = None
     smoothed: bool = False
     extra: dict = field(default_factory=dict)
+    iris: np.ndarray | None = None
     path: str = ""
 
     def __post_init__(self) -> None:
@@ -101,6 +105,10 @@ class FaceTrack:
                             ("frame_numbers", (n,)), ("filled", (n,))):
             if getattr(self, name).shape != shape:
                 raise BadInputError(f"FaceTrack.{name} must be {shape}, got {getattr(self, name).shape}", where)
+        if self.iris is not None:
+            self.iris = np.asarray(self.iris, dtype=np.float32)
+            if self.iris.shape != (n, 2, 3):
+                raise BadInputError(f"FaceTrack.iris must be {(n, 2, 3)}, got {self.iris.shape}", where)
 
     def __len__(self) -> int:
         return len(self.landmarks)
@@ -115,17 +123,18 @@ class FaceTrack:
         return FaceTrack(self.landmarks[index], self.boxes[index], self.valid[index], self.score[index],
                          self.image_size, self.frame_numbers[index], self.fps, self.backend,
                          self.backend_version, self.source, self.filled[index], self.smoothed, dict(self.extra),
-                         self.path)
+                         None if self.iris is None else self.iris[index], self.path)
 
     def save(self, path: str | os.PathLike) -> None:
         """Write an ``.npz`` (no pickled objects) atomically."""
         meta = {"format": FACETRACK_FORMAT, "image_size": list(self.image_size), "fps": self.fps,
                 "backend": self.backend, "backend_version": self.backend_version, "source": self.source,
                 "smoothed": self.smoothed, "extra": self.extra}
+        optional = {} if self.iris is None else {"iris": self.iris}
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             np.savez_compressed(handle, landmarks=self.landmarks, boxes=self.boxes, valid=self.valid,
                                 score=self.score, frame_numbers=self.frame_numbers, filled=self.filled,
-                                meta=np.array(json.dumps(meta)))
+                                meta=np.array(json.dumps(meta)), **optional)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> FaceTrack:
@@ -141,6 +150,8 @@ class FaceTrack:
                     raise BadInputError(f"not a talkinghead FaceTrack (format {meta.get('format')!r})", path)
                 arrays = {f.name: data[f.name] for f in fields(cls)
                           if f.name in ("landmarks", "boxes", "valid", "score", "frame_numbers", "filled")}
+                if "iris" in data.files:  # optional: files written before iris tracks load as before
+                    arrays["iris"] = data["iris"]
         except EOFError as exc:
             raise BadInputError("not a FaceTrack file: it is empty", path) from exc
         except (OSError, KeyError, ValueError, json.JSONDecodeError) as exc:

@@ -4,4 +4,9 @@ In the spirit of Averbuch-Elor et al., "Bringing Portraits to Life" (SIGGRAPH As
 head layer's matte and the background it may uncover (``head_layer``); per frame, a dense fold-free backward
 map driven by the retargeted landmarks (``motion``), the warp and the composite (``compose``), tied together
 by ``animate.animate_frames``.
+
+Mouth and eyes (issue 19), after the warp: ``regions`` (feature geometry and mattes), ``colour_match`` (Lab
+statistics transfer), ``plate`` (the photo with its apertures closed), ``teeth``, ``mouth`` (interior sources
+and compositing), ``iris`` (iris location and its temporal stabiliser), ``eyes`` (gaze and eyelids),
+``targets`` (per-feature landmark retargeting) and ``features`` (the per-shot / per-frame driver of them).
 """

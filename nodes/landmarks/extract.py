@@ -127,7 +127,7 @@ def _chunks(frames: Iterable[tuple[int, np.ndarray]], size: int) -> Iterator[lis
 
 def extract_landmarks(rt: Runtime, frames: Iterable[tuple[int, np.ndarray]], backend: str = "auto",
                       face: str | int = "largest", smooth: bool = False, fill: bool = False,
-                      fps: float = 0.0, source: str = "", total: int | None = None) -> FaceTrack:
+                      fps: float = 0.0, source: str = "", total: int | None = None, iris: bool = False) -> FaceTrack:
     """Track one face through (frame number, uint8 RGB (H, W, 3)) frames.
 
     Args:
@@ -138,6 +138,9 @@ def extract_landmarks(rt: Runtime, frames: Iterable[tuple[int, np.ndarray]], bac
         smooth: One Euro smoothing (``smoothing.smooth_track``).
         fill: interpolate frames without a face (marked ``filled``).
         fps, source: recorded in the track. total: frame count for the progress bar.
+        iris: also locate both irises on every frame with a face (``FaceTrack.iris``): MediaPipe's iris
+            model when its file and ai-edge-litert are present, else the classical locator (off by default:
+            it costs about a millisecond per eye).
 
     Returns:
         FaceTrack (N, 68, 2); frames with no face are invalid (NaN landmarks unless filled).
@@ -152,7 +155,8 @@ def extract_landmarks(rt: Runtime, frames: Iterable[tuple[int, np.ndarray]], bac
     engine = make_backend(rt, backend) if isinstance(backend, str) else backend
     mode = parse_face(face)
     state: dict[str, Any] = {"box": None, "tracking": False}
-    numbers, lms, boxes, scores, size = [], [], [], [], None
+    numbers, lms, boxes, scores, irises, size = [], [], [], [], [], None
+    locate = _iris_locator(rt) if iris else None
 
     def pick(dets, previous):
         k = pick_face(dets, previous, mode)
@@ -177,13 +181,16 @@ def extract_landmarks(rt: Runtime, frames: Iterable[tuple[int, np.ndarray]], bac
             lms.append(out[0])
             boxes.append(out[1])
             scores.append(out[2])
+            if locate is not None:
+                irises += [locate(image, lm) for (_, image), lm in zip(chunk, out[0])]
             bar.update(len(chunk))
     if size is None:
         raise BadInputError("no frames to extract landmarks from", source or None)
     lms = np.concatenate(lms)
     valid = np.isfinite(lms).all(axis=(1, 2))
     track = FaceTrack(lms, np.concatenate(boxes), valid, np.concatenate(scores), size, np.array(numbers),
-                      fps, engine.name, engine.version, str(source))
+                      fps, engine.name, engine.version, str(source),
+                      iris=np.array(irises, np.float32).reshape(-1, 2, 3) if locate is not None else None)
     if not valid.any():
         raise BadInputError(f"no face found in any of the {len(lms)} frame(s)", source or None,
                             numbers[0] if len(numbers) == 1 else None)
@@ -194,6 +201,21 @@ def extract_landmarks(rt: Runtime, frames: Iterable[tuple[int, np.ndarray]], bac
 
         track = smooth_track(track)
     return track
+
+
+def _iris_locator(rt: Runtime):
+    """(image, (68, 2) landmarks) -> (2, 3) iris x, y, r per eye (NaN rows where not found or no face)."""
+    from ..animate.features import locate_both
+    from ..animate.iris import iris_runner
+
+    run = iris_runner(rt)
+
+    def locate(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        if not np.isfinite(landmarks).all():
+            return np.full((2, 3), np.nan, np.float32)
+        return np.stack([est.as_array() for est in locate_both(image, landmarks, run)])
+
+    return locate
 
 
 def detect_landmarks_image(rt: Runtime, rgb: np.ndarray, backend: str = "auto", face: str | int = "largest",
@@ -224,20 +246,23 @@ class ExtractLandmarks:
         Port("face", (str, int), "largest", "largest | track | an index from the left"),
         Port("smooth", bool, False, "One Euro temporal smoothing"),
         Port("fill", bool, False, "interpolate frames where no face was found (marked filled)"),
-        Port("strict", bool, False, "a video holding fewer frames than its container lists is an error"))
+        Port("strict", bool, False, "a video holding fewer frames than its container lists is an error"),
+        Port("iris", bool, False, "also locate both irises on every frame (gaze)"))
     outputs: ClassVar[tuple[Port, ...]] = (Port("track", FaceTrack),)
     models: ClassVar[tuple[str, ...]] = ("fan-2d", "s3fd", "dlib-landmarks-68")
 
     def run(self, rt: Runtime, source: str | Path | Frames, backend: str = "auto", face: str | int = "largest",
-            smooth: bool = False, fill: bool = False, strict: bool = False) -> dict[str, FaceTrack]:
-        """``strict``: a video holding fewer frames than its container lists is an error, not a warning."""
+            smooth: bool = False, fill: bool = False, strict: bool = False, iris: bool = False
+            ) -> dict[str, FaceTrack]:
+        """``strict``: a video holding fewer frames than its container lists is an error, not a warning;
+        ``iris``: also locate both irises on every frame (``FaceTrack.iris``)."""
         if isinstance(source, Frames):
             track = extract_landmarks(rt, _frames_iter(source), backend, face, smooth, fill, source.fps,
-                                      source.source, len(source))
+                                      source.source, len(source), iris=iris)
         else:
             from ..media.io import iter_frames, probe
 
             info = probe(source)
             track = extract_landmarks(rt, iter_frames(source, strict), backend, face, smooth, fill, info.fps,
-                                      str(source), info.n_frames or None)
+                                      str(source), info.n_frames or None, iris=iris)
         return {"track": track}

@@ -95,4 +95,4 @@ def retarget(driver: FaceTrack, source_landmarks: np.ndarray, mode: str = "relat
     return FaceTrack(out.astype(np.float32), boxes, valid, np.where(valid, driver.score, 0), 
                      tuple(image_size or driver.image_size), driver.frame_numbers.copy(), driver.fps,
                      driver.backend, driver.backend_version, driver.source, driver.filled.copy(),
-                     driver.smoothed, extra, driver.path)
+                     driver.smoothed, extra, path=driver.path)

@@ -144,6 +144,20 @@ def piecewise_affine(image: np.ndarray, src_points: np.ndarray, dst_points: np.n
     """
     import cv2
 
+    map_x, map_y = piecewise_affine_maps(image.shape[:2], src_points, dst_points, triangles)
+    return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def piecewise_affine_maps(size: tuple[int, int], src_points: np.ndarray, dst_points: np.ndarray,
+                          triangles: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The sampling maps of ``piecewise_affine``: for every output pixel, the source x and y it reads.
+
+    Args:
+        size: (H, W) of the output.
+        src_points, dst_points, triangles: as in ``piecewise_affine``.
+    Returns:
+        map_x, map_y: (H, W) float32 each, ready for ``cv2.remap``.
+    """
     src, dst = np.asarray(src_points, np.float64), np.asarray(dst_points, np.float64)
     if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 2:
         raise ValueError(f"control points must be two (P, 2) arrays, got {src.shape} and {dst.shape}")
@@ -154,12 +168,10 @@ def piecewise_affine(image: np.ndarray, src_points: np.ndarray, dst_points: np.n
     if not len(tris):
         raise ValueError("no non-degenerate triangle among the control points")
     inv = np.linalg.inv(homog)  # barycentric coordinates of p: [x y 1] @ inv
-    h, w = image.shape[:2]
+    h, w = size
     best_bary, best_k = _assign(inv, dst[tris], h, w)
     mapped = np.einsum("nj,njc->nc", best_bary.reshape(-1, 3), src[tris][best_k.ravel()])
-    map_x = mapped[:, 0].reshape(h, w).astype(np.float32)
-    map_y = mapped[:, 1].reshape(h, w).astype(np.float32)
-    return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return mapped[:, 0].reshape(h, w).astype(np.float32), mapped[:, 1].reshape(h, w).astype(np.float32)
 
 
 def _assign(inv: np.ndarray, corners: np.ndarray, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
@@ -202,5 +214,12 @@ def warp_face(image: np.ndarray, src_landmarks: np.ndarray, dst_landmarks: np.nd
     return piecewise_affine(image, src, dst)
 
 
-__all__ = ["border_points", "control_points", "delaunay", "forehead_points", "piecewise_affine", "ring_points",
-           "warp_face"]
+def warp_face_maps(size: tuple[int, int], src_landmarks: np.ndarray, dst_landmarks: np.ndarray,
+                   ring_scale: float | None = RING_SCALE, forehead: float = FOREHEAD) -> tuple[np.ndarray, np.ndarray]:
+    """``warp_face``'s sampling maps (map_x, map_y), (H, W) float32 each, for an image of ``size`` (H, W)."""
+    src, dst = control_points(src_landmarks, dst_landmarks, size, ring_scale, forehead)
+    return piecewise_affine_maps(size, src, dst)
+
+
+__all__ = ["border_points", "control_points", "delaunay", "forehead_points", "piecewise_affine",
+           "piecewise_affine_maps", "ring_points", "warp_face", "warp_face_maps"]

@@ -1,0 +1,64 @@
+"""The source photo with its apertures closed: the mouth interior and the eye openings filled from the
+skin and lips around them (inpainting), once per shot.
+
+Warped with the face's own motion, this plate gives skin and lips wherever the target's mouth or eyes are
+closed: pressed lips over a photo that shows teeth show no strip of teeth, and a closed lid shows lid skin
+instead of a squeezed, ghosted iris. The open parts are then drawn over it (``mouth``, ``eyes``).
+
+Images are (H, W, 3) uint8 RGB; landmarks (68, 2) px.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .regions import EYES, INNER_LIP, OUTER_LIP, box_around, polygon_mask
+from .teeth import teeth_mask
+
+GROW_PX = 1.5   # apertures grown by this much (landmarks sit on the edge, anti-aliased pixels straddle it)
+
+
+def aperture_masks(photo: np.ndarray, landmarks: np.ndarray) -> dict[str, np.ndarray]:
+    """Binary (H, W) uint8 masks of what ``close_apertures`` fills: "mouth" (the inner-lip polygon, plus
+    teeth pixels inside the outer lips), "eye0" and "eye1" (the eye polygons), each grown by ``GROW_PX``."""
+    import cv2
+
+    size = photo.shape[:2]
+    p = np.asarray(landmarks, np.float64)
+    mouth = (polygon_mask(p[INNER_LIP], size) > 0.3) | teeth_mask(photo, p, polygon_mask(p[OUTER_LIP], size))
+    masks = {"mouth": mouth}
+    for i, idx in enumerate(EYES):
+        masks[f"eye{i}"] = polygon_mask(p[idx], size) > 0.3
+    k = 2 * int(np.ceil(GROW_PX)) + 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    return {name: cv2.dilate(m.astype(np.uint8), kernel) for name, m in masks.items()}
+
+
+def close_apertures(photo: np.ndarray, landmarks: np.ndarray, mouth: bool = True, eyes: bool = True) -> np.ndarray:
+    """``photo`` with the mouth interior and/or the eye openings inpainted from their surroundings.
+
+    Args:
+        photo: (H, W, 3) uint8 RGB.
+        landmarks: (68, 2) of the photo.
+        mouth, eyes: which apertures to close.
+    Returns:
+        (H, W, 3) uint8, equal to ``photo`` outside the grown apertures.
+    """
+    import cv2
+
+    out = photo.copy()
+    masks = aperture_masks(photo, landmarks)
+    p = np.asarray(landmarks, np.float64)
+    jobs = ([("mouth", p[OUTER_LIP])] if mouth else []) + ([("eye0", p[EYES[0]]), ("eye1", p[EYES[1]])] if eyes else [])
+    for name, pts in jobs:
+        x0, y0, x1, y1 = box_around(pts, photo.shape[:2], grow=0.6)
+        hole = masks[name][y0:y1, x0:x1]
+        if not hole.any():
+            continue
+        radius = max(3.0, 0.5 * float(np.ptp(pts[:, 1])))
+        bgr = cv2.cvtColor(out[y0:y1, x0:x1], cv2.COLOR_RGB2BGR)
+        filled = cv2.inpaint(bgr, hole, radius, cv2.INPAINT_TELEA)
+        out[y0:y1, x0:x1] = cv2.cvtColor(filled, cv2.COLOR_BGR2RGB)
+    return out
+
+
+__all__ = ["GROW_PX", "aperture_masks", "close_apertures"]

@@ -1,0 +1,93 @@
+"""Per-feature landmark targets, applied to the retargeted landmarks before the face is warped (issue 19):
+
+- ``eyelid_targets``: each eye opens and closes as the driver's SAME eye does, relative to the driver's
+  neutral frame and down to fully closed (relative retargeting alone closes a wink only partly when the
+  photo's eye is larger than the driver's);
+- ``mouth_targets``: the lips take the driver's lip shape (its mouth points mapped by the similarity of the
+  driver's rigid points onto the target's, placed at the photo's mouth), so a smiling photo follows an "O"
+  or pressed lips instead of keeping its smile; the chin follows the lower lip's change.
+
+Landmarks (68, 2) px in the photo's pixels; the driver's in its own.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .regions import EYES, eye_opening
+
+RIGID = np.array([36, 39, 42, 45, 27, 28, 29, 30, 31, 33, 35])
+MOUTH = np.arange(48, 68)
+CHIN = np.arange(5, 12)
+CHIN_WEIGHTS = np.array([0.3, 0.6, 0.85, 1.0, 0.85, 0.6, 0.3])
+UPPER_SHARE = 0.8       # share of a blink carried by the upper lid
+MAX_OPEN = 2.0          # opening ratio cap (wide-eyed drivers)
+CLOSED_LEVEL = 0.25     # a tracked eye whose opening is this fraction of its neutral one is shut (68-point
+                        # trackers rarely put the lids of a closed eye together)
+
+
+def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    from ..warping.warp import align_similarity
+
+    return align_similarity(src, dst)
+
+
+def eyelid_targets(target: np.ndarray, photo: np.ndarray, driver: np.ndarray, neutral: np.ndarray) -> np.ndarray:
+    """``target`` with each eye's lid gap set to the photo's gap x the driver's opening ratio for that eye
+    (its opening over its neutral opening, rescaled so that ``CLOSED_LEVEL`` is shut).
+
+    Args:
+        target: (68, 2) retargeted landmarks of this frame.
+        photo: (68, 2) the photo's landmarks.
+        driver, neutral: (68, 2) the driver's landmarks at this frame and at its neutral frame.
+    Returns:
+        (68, 2) float64; only points 37, 38, 40, 41, 43, 44, 46, 47 move (along the eye's vertical axis).
+    """
+    out = np.asarray(target, np.float64).copy()
+    for eye, idx in enumerate(EYES):
+        ref = eye_opening(neutral, eye)
+        if ref <= 1e-6:
+            continue
+        ratio = (eye_opening(driver, eye) / ref - CLOSED_LEVEL) / (1 - CLOSED_LEVEL)
+        ratio = float(np.clip(ratio, 0.0, MAX_OPEN))
+        a, b = out[idx[0]], out[idx[3]]
+        x = (b - a) / max(np.linalg.norm(b - a), 1e-9)
+        down = np.array([-x[1], x[0]])
+        if down[1] < 0:
+            down = -down
+        photo_pts = np.asarray(photo, np.float64)[idx]
+        scale = np.linalg.norm(b - a) / max(np.linalg.norm(photo_pts[3] - photo_pts[0]), 1e-9)
+        for up_i, low_i in ((1, 5), (2, 4)):
+            gap_now = float((out[idx[low_i]] - out[idx[up_i]]) @ down)
+            gap_want = ratio * float((photo_pts[low_i] - photo_pts[up_i]) @ down) * scale
+            change = gap_now - max(gap_want, 0.0)
+            out[idx[up_i]] += UPPER_SHARE * change * down
+            out[idx[low_i]] -= (1 - UPPER_SHARE) * change * down
+    return out
+
+
+def mouth_targets(target: np.ndarray, photo: np.ndarray, driver: np.ndarray, neutral: np.ndarray,
+                  weight: float = 1.0) -> np.ndarray:
+    """``target`` whose mouth (48-67) takes the driver's lip shape, blended by ``weight`` (0: unchanged).
+
+    The driver's mouth at this frame is mapped by the similarity of its rigid points (eye corners, nose)
+    onto the target's, then shifted by the constant that puts the driver's neutral mouth on the photo's
+    mouth centre; the chin (5-11) follows the lower lip's change.
+    """
+    out = np.asarray(target, np.float64).copy()
+    if weight <= 0:
+        return out
+    drv, neu, pho = (np.asarray(a, np.float64) for a in (driver, neutral, photo))
+    m_now = _similarity(drv[RIGID], out[RIGID])
+    m_ref = _similarity(neu[RIGID], pho[RIGID])
+    shift_ref = pho[MOUTH].mean(0) - (neu[MOUTH] @ m_ref[:, :2].T + m_ref[:, 2]).mean(0)
+    shift = m_now[:, :2] @ np.linalg.solve(m_ref[:, :2], shift_ref)   # the same offset, in this frame's pose
+    mouth = drv[MOUTH] @ m_now[:, :2].T + m_now[:, 2] + shift
+    new = out[MOUTH] + weight * (mouth - out[MOUTH])
+    lower = [56, 57, 58]
+    delta = (new[np.array(lower) - 48] - out[lower]).mean(0)
+    out[MOUTH] = new
+    out[CHIN] += CHIN_WEIGHTS[:, None] * delta
+    return out
+
+
+__all__ = ["eyelid_targets", "mouth_targets"]

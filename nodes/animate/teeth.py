@@ -1,0 +1,156 @@
+"""Teeth: find them (bright, low-chroma pixels inside the lips), classify a mouth's state, and make the teeth
+layers of a synthesised interior: the source's own teeth when the photo shows them, else a neutral band.
+
+The upper teeth hang from the upper lip and the lower teeth stand on the lower lip (the jaw): each layer is
+placed by a similarity fitted on its lip's inner points, so teeth are moved, turned and scaled with the mouth
+but never stretched by the opening (LivePortrait #176/#353: teeth that stretch or do not follow the lip).
+
+Images are (H, W, 3) RGB uint8; landmarks (68, 2) px. Layers are float32 RGB [0, 1] + alpha (H, W).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .colour_match import lab_stats, to_lab
+from .regions import INNER_LIP, LOWER_INNER, OUTER_LIP, UPPER_INNER, mouth_opening, mouth_width, polygon_mask
+
+OPEN_THRESHOLD = 0.06     # mouth_opening below this is "closed"
+TEETH_THRESHOLD = 0.12    # fraction of the opening covered by teeth pixels for "teeth"
+TEETH_L_MARGIN = 6.0      # teeth are at least this much lighter (Lab L) than the lips' mean
+TEETH_CHROMA = 0.7        # ... and at most this fraction of the lips' chroma
+NEUTRAL_UPPER = 0.11      # neutral band heights as fractions of the mouth width
+NEUTRAL_LOWER = 0.06
+MOUTH_STATES = ("closed", "open", "teeth")
+
+
+def lip_mask(image_size: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
+    """(H, W) float32: the lips (outer-lip polygon minus the inner-lip polygon)."""
+    outer = polygon_mask(landmarks[OUTER_LIP], image_size)
+    inner = polygon_mask(landmarks[INNER_LIP], image_size)
+    return np.clip(outer - inner, 0, 1)
+
+
+def teeth_mask(image: np.ndarray, landmarks: np.ndarray, region: np.ndarray | None = None) -> np.ndarray:
+    """(H, W) bool: teeth-like pixels (lighter and less chromatic than the lips) inside ``region``
+    (default: the inner-lip polygon)."""
+    size = image.shape[:2]
+    region = polygon_mask(landmarks[INNER_LIP], size) if region is None else region
+    lips = lab_stats(image, lip_mask(size, landmarks))
+    if lips is None:
+        return np.zeros(size, bool)
+    lab = to_lab(image)
+    chroma = np.hypot(lab[..., 1], lab[..., 2])
+    lip_chroma = float(np.hypot(lips[0][1], lips[0][2]))
+    light = lab[..., 0] > lips[0][0] + TEETH_L_MARGIN
+    pale = chroma < TEETH_CHROMA * max(lip_chroma, 8.0)
+    return light & pale & (region > 0.5)
+
+
+def teeth_fraction(image: np.ndarray, landmarks: np.ndarray) -> float:
+    """Share of the inner-lip polygon's pixels that are teeth-like (0 when the polygon is empty)."""
+    region = polygon_mask(landmarks[INNER_LIP], image.shape[:2])
+    area = float((region > 0.5).sum())
+    return float(teeth_mask(image, landmarks, region).sum() / area) if area >= 4 else 0.0
+
+
+def mouth_state(image: np.ndarray, landmarks: np.ndarray, open_threshold: float = OPEN_THRESHOLD,
+                teeth_threshold: float = TEETH_THRESHOLD) -> str:
+    """"closed" | "open" (dark interior) | "teeth" (teeth visible), from landmarks and pixels."""
+    if mouth_opening(landmarks) < open_threshold:
+        return "closed"
+    return "teeth" if teeth_fraction(image, landmarks) >= teeth_threshold else "open"
+
+
+@dataclass
+class TeethLayer:
+    """A texture in a lip-anchored frame: ``rgb`` (h, w, 3) float32 [0, 1], ``alpha`` (h, w), and the
+    anchor points (K, 2) in the texture's pixels that are matched to the target lip's points ``lip``."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray
+    anchors: np.ndarray
+    lip: np.ndarray
+
+
+def source_teeth(photo: np.ndarray, landmarks: np.ndarray, min_fraction: float = TEETH_THRESHOLD
+                 ) -> tuple[TeethLayer, TeethLayer] | None:
+    """The photo's own mouth interior split into an upper layer (anchored on the upper inner lip) and a
+    lower layer (on the lower inner lip), or None when the photo shows no teeth."""
+    if mouth_opening(landmarks) < OPEN_THRESHOLD or teeth_fraction(photo, landmarks) < min_fraction:
+        return None
+    p = np.asarray(landmarks, np.float64)
+    pad = max(2, int(0.05 * mouth_width(p)))
+    x0, y0 = np.floor(p[INNER_LIP].min(0)).astype(int) - pad
+    x1, y1 = np.ceil(p[INNER_LIP].max(0)).astype(int) + pad + 1
+    x0, y0 = max(x0, 0), max(y0, 0)
+    x1, y1 = min(x1, photo.shape[1]), min(y1, photo.shape[0])
+    crop = photo[y0:y1, x0:x1].astype(np.float32) / 255.0
+    local = p - [x0, y0]
+    inside = polygon_mask(local[INNER_LIP], crop.shape[:2])
+    # split by the mid-line between the upper and lower inner lips (per column)
+    upper_y = np.interp(np.arange(crop.shape[1]), *_lip_curve(local[UPPER_INNER]))
+    lower_y = np.interp(np.arange(crop.shape[1]), *_lip_curve(local[LOWER_INNER]))
+    rows = np.arange(crop.shape[0])[:, None]
+    mid = (upper_y + lower_y)[None, :] / 2
+    upper = np.clip(mid - rows + 0.5, 0, 1) * inside
+    lower = np.clip(rows - mid + 0.5, 0, 1) * inside
+    return (TeethLayer(crop, upper.astype(np.float32), local[UPPER_INNER], UPPER_INNER),
+            TeethLayer(crop, lower.astype(np.float32), local[LOWER_INNER], LOWER_INNER))
+
+
+def _lip_curve(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(points[:, 0])
+    return points[order, 0], points[order, 1]
+
+
+def neutral_teeth(width_px: float, tone: float = 0.8) -> tuple[TeethLayer, TeethLayer]:
+    """Synthetic upper and lower teeth bands for a mouth ``width_px`` wide (inner corners to corners):
+    off-white, darker towards the corners and the gum line, faint gaps between the front teeth.
+
+    Args:
+        width_px: inner mouth width in px in the target (the band is made at that scale).
+        tone: brightness of the front teeth in [0, 1] (matched to the face by the caller).
+    """
+    w = max(round(width_px), 8)
+    layers = []
+    for frac, upper in ((NEUTRAL_UPPER, True), (NEUTRAL_LOWER, False)):
+        h = max(round(frac * w / 0.8), 3)
+        x = (np.arange(w) + 0.5) / w * 2 - 1                    # -1 .. 1 across the mouth
+        y = (np.arange(h) + 0.5) / h                             # 0 at the lip, 1 at the free edge
+        across = 1 - 0.55 * x ** 2                               # darker towards the corners
+        gaps = 1 - 0.12 * np.exp(-((np.mod(x * 3.5 + 0.5, 1.0) - 0.5) / 0.04) ** 2)
+        along = 0.8 + 0.2 * np.sin(np.pi * np.clip(y, 0, 1) * 0.9)
+        shade = tone * (across * gaps)[None, :] * along[:, None]
+        rgb = np.stack([shade * 1.0, shade * 0.97, shade * 0.9], -1).astype(np.float32)
+        edge = np.clip((1 - y) * h, 0, 1)[:, None] * np.ones((1, w))  # soft free edge
+        alpha = (edge * np.clip(1.3 - np.abs(x), 0, 1)[None, :]).astype(np.float32)
+        if not upper:
+            rgb, alpha = rgb[::-1], alpha[::-1]
+        rows_lip = 0.0 if upper else h - 1.0
+        anchors = np.array([[0, rows_lip], [w / 2 - 0.5, rows_lip], [w - 1.0, rows_lip]])
+        lip = np.array([60, 62, 64]) if upper else np.array([60, 66, 64])
+        layers.append(TeethLayer(rgb, alpha, anchors, lip))
+    return layers[0], layers[1]
+
+
+def place_layer(layer: TeethLayer, landmarks: np.ndarray, box: tuple[int, int, int, int]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """``layer`` moved by the similarity from its anchors onto ``landmarks[layer.lip]``, rendered into the
+    window ``box`` (x0, y0, x1, y1): (rgb (h, w, 3) float32, alpha (h, w) float32)."""
+    import cv2
+
+    from ..warping.warp import align_similarity
+
+    x0, y0, x1, y1 = box
+    dst = np.asarray(landmarks, np.float64)[layer.lip] - [x0, y0]
+    m = align_similarity(layer.anchors, dst)
+    size = (x1 - x0, y1 - y0)
+    rgb = cv2.warpAffine(layer.rgb, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    alpha = cv2.warpAffine(layer.alpha, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return rgb, alpha
+
+
+__all__ = ["MOUTH_STATES", "OPEN_THRESHOLD", "TEETH_THRESHOLD", "TeethLayer", "lip_mask", "mouth_state",
+           "neutral_teeth", "place_layer", "source_teeth", "teeth_fraction", "teeth_mask"]

@@ -1,0 +1,106 @@
+"""Gaze and eyelids on drawn eyes: the iris moves by the driver's offset, stays inside the lids, and a
+closed lid hides it entirely."""
+from __future__ import annotations
+
+import numpy as np
+from animate_faces import draw_face, template
+from talkinghead.nodes.animate import features as F
+from talkinghead.nodes.animate import targets as T
+from talkinghead.nodes.animate.eyes import render_eye
+from talkinghead.nodes.animate.iris import locate_iris
+from talkinghead.nodes.animate.regions import EYES, eye_opening, from_eye_units, polygon_area, polygon_mask
+from talkinghead.nodes.warping.warp import warp_face
+
+
+def _closed_eye(lms, eye):
+    out = lms.copy()
+    idx = EYES[eye]
+    out[idx[[1, 2]]] = out[idx[[5, 4]]]
+    return out
+
+
+def test_gaze_shift_moves_the_iris_by_the_offset_and_keeps_it_inside_the_lids():
+    import cv2
+
+    lms = template()
+    photo = draw_face(lms, iris_frac=0.15)     # an iris the lids do not clip: its centre is well defined
+    feat = F.prepare(photo, lms)
+    lids = np.zeros(photo.shape[:2], np.uint8)
+    for idx in EYES:
+        lids |= (polygon_mask(lms[idx], photo.shape[:2]) > 0).astype(np.uint8)
+    lids = cv2.dilate(lids, np.ones((3, 3), np.uint8)) > 0              # the matte's 1 px soft edge
+    found = {}
+    for offset in ((0.0, 0.0), (0.12, 0.0), (-0.1, 0.03)):
+        out = photo.copy()
+        for e in (0, 1):
+            out = render_eye(out, lms, lms, feat.eyes[e], np.array(offset))
+            est = locate_iris(out, lms[EYES[e]])
+            assert est.ok
+            found[offset, e] = est.centre
+        np.testing.assert_array_equal(out[~lids], photo[~lids])   # nothing drawn outside the openings
+        truth = draw_face(lms, iris_offset=offset, iris_frac=0.15)
+        assert np.abs(out.astype(int) - truth)[lids].mean() < 12    # the drawn eye, as the photo would show it
+    for e in (0, 1):
+        for offset in ((0.12, 0.0), (-0.1, 0.03)):
+            moved = found[offset, e] - found[(0.0, 0.0), e]
+            expected = from_eye_units(np.array(offset), lms, e) - from_eye_units(np.zeros(2), lms, e)
+            assert np.linalg.norm(moved - expected) < 1.0
+
+
+def test_a_closed_lid_hides_the_iris_entirely_and_the_other_eye_stays_open():
+    lms = template()
+    photo = draw_face(lms)
+    target = _closed_eye(lms, 0)
+    feat = F.prepare(photo, lms)
+    out, report = F.animate_frame(feat, warp_face(photo, lms, target), target)
+    assert report.eyes == ("animated", "animated")
+    grey = out.mean(axis=2)
+    for e, dark_expected in ((0, False), (1, True)):
+        lo, hi = lms[EYES[e]].min(0) - 3, lms[EYES[e]].max(0) + 3
+        window = grey[int(lo[1]):int(hi[1]), int(lo[0]):int(hi[0])]
+        assert (window < 120).any() == dark_expected             # no ghost of the iris under the lid
+
+
+def test_plain_warp_of_a_closing_eye_does_ghost_the_iris():
+    """The failure the lid layer fixes: warping alone squeezes the iris into the closed lid."""
+    lms = template()
+    photo = draw_face(lms)
+    target = lms.copy()
+    idx = EYES[0]
+    target[idx[[1, 2]]] = target[idx[[5, 4]]] - [0, 1.0]
+    out = warp_face(photo, lms, target)
+    lo, hi = lms[idx].min(0) - 3, lms[idx].max(0) + 3
+    assert (out.mean(axis=2)[int(lo[1]):int(hi[1]), int(lo[0]):int(hi[0])] < 120).any()
+
+
+def test_eyelid_targets_follow_each_eye_on_its_own_down_to_closed():
+    lms = template()
+    driver_neutral = template()
+    wink = _closed_eye(driver_neutral, 1)
+    out = T.eyelid_targets(lms, lms, wink, driver_neutral)
+    assert polygon_area(out[EYES[1]]) < 0.02 * polygon_area(lms[EYES[1]])   # shut (the lid line may slant)
+    assert abs(eye_opening(out, 0) - eye_opening(lms, 0)) < 1e-6
+
+
+def test_glare_on_the_photos_eye_falls_back_to_the_plain_warp_and_says_so():
+    lms = template()
+    photo = draw_face(lms)
+    glare = polygon_mask(lms[EYES[1]], photo.shape[:2]) > 0
+    photo[glare] = 255
+    feat = F.prepare(photo, lms)
+    _, report = F.animate_frame(feat, photo, lms)
+    assert report.eyes[0] == "animated" and report.eyes[1].startswith("fallback")
+    summary = F.summarise([report, report])
+    assert summary["eye1"] == {report.eyes[1]: 2}
+
+
+def test_mouth_targets_take_the_drivers_lip_shape():
+    from animate_faces import open_mouth
+    from talkinghead.nodes.animate.regions import mouth_opening
+
+    lms = template()
+    neutral = template()
+    driver = open_mouth(neutral, 15.0)
+    out = T.mouth_targets(lms, lms, driver, neutral)
+    assert abs(mouth_opening(out) - mouth_opening(driver)) < 0.01
+    assert out[8, 1] > lms[8, 1]           # the chin follows the lower lip

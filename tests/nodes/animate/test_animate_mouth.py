@@ -1,0 +1,141 @@
+"""Mouth interior on drawn mouths: cavity, teeth layers, pressed lips, colour match, source choice."""
+from __future__ import annotations
+
+import numpy as np
+from animate_faces import close_mouth, draw_face, open_mouth, template
+from talkinghead.nodes.animate import features as F
+from talkinghead.nodes.animate import mouth as M
+from talkinghead.nodes.animate.colour_match import lab_stats, match_colour
+from talkinghead.nodes.animate.regions import INNER_LIP, OUTER_LIP, polygon_mask
+from talkinghead.nodes.animate.teeth import mouth_state, neutral_teeth
+from talkinghead.nodes.warping.warp import warp_face
+
+
+def _inside(lms, size, erode=2):
+    import cv2
+
+    m = (polygon_mask(lms[INNER_LIP], size) > 0.5).astype(np.uint8)
+    return cv2.erode(m, np.ones((2 * erode + 1,) * 2, np.uint8)) > 0
+
+
+def test_synthesised_cavity_is_dark_and_the_plate_outside_the_mouth_is_unchanged():
+    src = template()
+    photo = draw_face(src)
+    target = open_mouth(src, 14.0)
+    feat = F.prepare(photo, src)
+    warped = warp_face(photo, src, target)
+    out, report = F.animate_frame(feat, warped, target)
+    assert report.mouth == "synth"
+    box = M.mouth_box(target, photo.shape[:2])
+    x0, y0, x1, y1 = box
+    rgb = M.cavity(target, box, feat.mouth)
+    inner = _inside(target - [x0, y0], rgb.shape[:2])
+    assert rgb[inner].mean() < 0.2                        # dark, shaded cavity
+    outside = np.ones(photo.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    for idx in ((36, 42), (42, 48)):                      # the eyes are redrawn too: leave them out here
+        lo, hi = target[idx[0]:idx[1]].min(0) - 12, target[idx[0]:idx[1]].max(0) + 12
+        outside[int(lo[1]):int(hi[1]), int(lo[0]):int(hi[0])] = False
+    np.testing.assert_array_equal(out[outside], warped[outside])
+    grey = out.mean(axis=2)
+    assert grey[_inside(target, photo.shape[:2])].mean() < grey[~outside].mean()
+
+
+def test_synthesised_teeth_hang_from_the_upper_lip_and_do_not_stretch():
+    src = template()
+    feat = F.prepare(draw_face(src), src)
+    heights = []
+    for amount in (10.0, 20.0):
+        target = open_mouth(src, amount)
+        box = M.mouth_box(target, (256, 256))
+        rgb = M.synth_interior(target, box, feat.mouth)
+        bright = rgb.mean(axis=2) > 0.45
+        rows = np.flatnonzero(bright.any(axis=1))
+        assert len(rows)
+        upper_lip_y = target[[61, 62, 63], 1].mean() - box[1]
+        assert abs(rows[0] - upper_lip_y) <= 2                # the band starts at the upper lip
+        heights.append(np.flatnonzero(bright[:, bright.shape[1] // 2]).size)
+    assert abs(heights[0] - heights[1]) <= 2                  # teeth keep their size when the mouth opens more
+
+
+def test_neutral_teeth_band_is_light_and_has_both_rows():
+    upper, lower = neutral_teeth(40.0, tone=0.8)
+    assert upper.rgb.mean() > 0.5 and lower.rgb.mean() > 0.5
+    assert upper.alpha[0].max() > 0.9 and lower.alpha[-1].max() > 0.9   # opaque at the lip
+
+
+def test_pressed_lips_over_a_photo_with_teeth_show_no_teeth():
+    src = open_mouth(template(), 12.0)
+    photo = draw_face(src, teeth=True)
+    assert mouth_state(photo, src) == "teeth"
+    target = close_mouth(src)
+    feat = F.prepare(photo, src)
+    out, report = F.animate_frame(feat, warp_face(photo, src, target), target)
+    assert report.mouth == "closed"
+    assert mouth_state(out, target) == "closed"
+    x0, y0, x1, y1 = M.mouth_box(target, photo.shape[:2])
+
+    def teeth_pixels(image):
+        return (((image[y0:y1, x0:x1].astype(int) - [245, 245, 235]) ** 2).sum(axis=2) < 400).sum()
+
+    assert teeth_pixels(warp_face(photo, src, target)) > 0      # the plain warp leaves a strip of teeth
+    assert teeth_pixels(out) == 0                                # not one pixel of the photo's teeth is left
+
+
+def test_smiling_photo_teeth_are_moved_not_stretched_when_the_mouth_opens_wide():
+    src = open_mouth(template(), 8.0)
+    photo = draw_face(src, teeth=True)
+    target = open_mouth(src, 20.0)
+    feat = F.prepare(photo, src)
+    assert feat.mouth.teeth is not None
+    out, _ = F.animate_frame(feat, warp_face(photo, src, target), target)
+    inner = _inside(target, photo.shape[:2])
+    grey = out.mean(axis=2)
+    assert (grey[inner] > 200).mean() < 0.8      # not all teeth: the extra opening is cavity
+    assert (grey[inner] < 80).mean() > 0.2
+
+
+def test_colour_match_moves_the_interior_statistics_to_the_sources():
+    rng = np.random.default_rng(0)
+    image = np.clip(rng.normal(0.3, 0.08, (40, 40, 3)), 0, 1).astype(np.float32)
+    reference = np.clip(rng.normal(0.6, 0.05, (40, 40, 3)) * [1.0, 0.8, 0.7], 0, 1).astype(np.float32)
+    mask = np.ones((40, 40), np.float32)
+    out = match_colour(image, mask, reference, mask)
+    (m_out, s_out), (m_ref, s_ref) = lab_stats(out, mask), lab_stats(reference, mask)
+    np.testing.assert_allclose(m_out, m_ref, atol=1.0)
+    np.testing.assert_allclose(s_out, s_ref, atol=1.0)
+
+
+def test_driver_interior_is_used_and_takes_the_photos_light():
+    src = template()
+    photo = draw_face(src)
+    drv_lms = open_mouth(template(), 14.0)
+    driver = (draw_face(drv_lms, teeth=True).astype(np.float32) * 0.5).astype(np.uint8)   # a darker clip
+    target = open_mouth(src, 14.0)
+    feat = F.prepare(photo, src)
+    out, report = F.animate_frame(feat, warp_face(photo, src, target), target, interior=(driver, drv_lms))
+    assert report.mouth == "driver"
+    inner = _inside(target, photo.shape[:2])
+    assert out[inner].mean() > driver[_inside(drv_lms, driver.shape[:2])].mean() + 40   # brightened to the photo
+
+
+def test_choose_prefers_own_frames_then_the_driver_then_synthesis_and_counts_covered_mouths():
+    src = template()
+    target = open_mouth(src, 14.0)
+    own = np.array([open_mouth(src, 15.0)])
+    assert M.choose(target, own, True, False) == "own"
+    assert M.choose(target, np.array([src]), True, False) == "driver"
+    assert M.choose(target, None, False, False) == "synth"
+    assert M.choose(close_mouth(src), None, True, False) == "closed"
+    assert M.choose(target, own, True, True) == "fallback"
+
+
+def test_mouth_outliers_flags_a_covered_mouth():
+    lms = template()
+    frames = [draw_face(lms) for _ in range(8)]
+    covered = frames[5].copy()
+    lips = polygon_mask(lms[OUTER_LIP], covered.shape[:2]) > 0
+    covered[lips] = (200, 160, 140)       # a hand over the mouth: skin where the lips were
+    frames[5] = covered
+    flags = F.mouth_outliers(frames, np.array([lms] * 8), np.ones(8, bool))
+    assert flags.tolist() == [False] * 5 + [True] + [False] * 2
