@@ -32,11 +32,26 @@ class AnimatedFrame:
 
     Attributes:
         image: (H, W, 3) uint8; alpha: (H, W) float32 warped head alpha; folds_repaired: repair rounds used.
+        roi: (x0, y0, x1, y1) where the map was computed (cropped to the image), or None when nothing moved.
+        maps: the backward map inside ``roi``: (map_x, map_y) (h, w) float32 photo px, or None.
     """
 
     image: np.ndarray
     alpha: np.ndarray
     folds_repaired: int
+    roi: tuple[int, int, int, int] | None = None
+    maps: tuple[np.ndarray, np.ndarray] | None = None
+
+    def full_maps(self) -> tuple[np.ndarray, np.ndarray]:
+        """The backward map over the whole frame: (H, W) float32 each, the identity outside ``roi``."""
+        h, w = self.alpha.shape
+        map_x = np.broadcast_to(np.arange(w, dtype=np.float32)[None], (h, w)).copy()
+        map_y = np.broadcast_to(np.arange(h, dtype=np.float32)[:, None], (h, w)).copy()
+        if self.maps is not None:
+            x0, y0 = self.roi[:2]
+            mh, mw = self.maps[0].shape
+            map_x[y0:y0 + mh, x0:x0 + mw], map_y[y0:y0 + mh, x0:x0 + mw] = self.maps
+        return map_x, map_y
 
 
 def frame_roi(layer: HeadLayer, similarity: np.ndarray, size: tuple[int, int], step: int) -> tuple:
@@ -62,7 +77,7 @@ def animate_frame(photo_size: tuple[int, int], source: np.ndarray, target: np.nd
     coarse, rounds = repair_folds(coarse, points, float(step), where=in_layer(layer.alpha, coarse))
     map_x, map_y = upsample_map(coarse, points, roi, photo_size)
     image, alpha = composite(layer.base, layer.background, warp_layer(layer.premult, map_x, map_y), roi)
-    return AnimatedFrame(image, alpha, rounds)
+    return AnimatedFrame(image, alpha, rounds, roi, (map_x, map_y))
 
 
 def blas_single_thread() -> Callable[[], contextlib.AbstractContextManager]:
