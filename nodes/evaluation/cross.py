@@ -1,0 +1,262 @@
+"""Cross-identity evaluation: photos x driving clips x methods -> per-frame measures, a table, contact sheets.
+
+Per clip (once): its landmark track (``clips.clip_track``, cached: what a method is driven by) and the
+REFERENCE: landmarks detected on every driver frame independently (full-frame HOG + 68-point predictor,
+the largest face), with every signal of ``cross_metrics.frame_signals``. Per photo: its landmarks (same
+detector). Per method: each output frame (the method's lossless pixels) has its landmarks RE-DETECTED the
+same way (the face nearest the photo's face), never copied from the driver; then the signals, the dlib
+descriptor distance to the photo (``identity``) and the squared error outside the head (``background``).
+The driver and the output are measured by the very same functions. Measures and failure rules:
+``cross_metrics``; the report: ``cross_report``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...runtime.errors import BadInputError, UsageError
+from .cross_methods import METHODS, CrossScene
+
+SHEET_ROWS = 6
+
+
+@dataclass(frozen=True)
+class CrossConfig:
+    """What to evaluate.
+
+    Attributes:
+        sources: photos; drivers: driving clips (every photo x every clip).
+        methods: names in ``cross_methods.METHODS``.
+        frames: use only the first N frames of each clip (None: all).
+        preset: the product's base model preset; rendered: the frames the "rendered" method reads.
+        sheets: folder for one contact sheet per photo x clip (None: none); sheet: the path of the sheet
+            when there is exactly one pair (overrides ``sheets``).
+        sheet_rows, sheet_cell (0: full resolution), sheet_crop ("head" | "none").
+        exact_identity: recheck distances near the threshold with dlib itself.
+        cache_dir: landmark track cache (None: ``clips.default_cache_dir()``).
+        command: argv recorded in the report.
+    """
+
+    sources: tuple[Path, ...]
+    drivers: tuple[Path, ...]
+    methods: tuple[str, ...] = ("warp", "product")
+    frames: int | None = None
+    preset: str = "small-128-warp"
+    rendered: str | None = None
+    sheets: Path | None = None
+    sheet: Path | None = None
+    sheet_rows: int = SHEET_ROWS
+    sheet_cell: int = 320
+    sheet_crop: str = "head"
+    exact_identity: bool = True
+    cache_dir: Path | None = None
+    command: tuple[str, ...] = field(default_factory=tuple)
+
+
+def detect_face(backend: Any, image: np.ndarray, near: np.ndarray | None = None) -> np.ndarray | None:
+    """(68, 2) landmarks of one face detected on ``image``, or None.
+
+    Without ``near``: the largest face. With ``near`` (x0, y0, x1, y1; the photo's face box): the face
+    whose centre is nearest to the box's centre, and only within one box width of it (a method keeps the
+    head near the photo's; a detection elsewhere, e.g. a false one on clothing, is not this face).
+    """
+    image = np.ascontiguousarray(image[..., :3])
+    dets = backend.detect(image)
+    if not len(dets):
+        return None
+    if near is None:
+        k = int(np.argmax((dets[:, 2] - dets[:, 0]) * (dets[:, 3] - dets[:, 1])))
+    else:
+        centres = (dets[:, :2] + dets[:, 2:4]) / 2
+        dist = np.linalg.norm(centres - (near[:2] + near[2:4]) / 2, axis=1)
+        k = int(np.argmin(dist))
+        if dist[k] > near[2] - near[0]:
+            return None
+    return np.asarray(backend.align(image, dets[k]), np.float32)
+
+
+def _box(landmarks: np.ndarray) -> np.ndarray:
+    return np.concatenate([landmarks.min(0), landmarks.max(0)]).astype(np.float64)
+
+
+def driver_reference(rt: Any, ctx: dict, clip: Path, frames: int | None, sheet_rows: int) -> dict:
+    """The clip's track (method input, first ``frames`` frames) and its per-frame reference signals."""
+    from ..io import iter_frames
+    from ..retarget import pick_neutral
+    from .clips import clip_track
+    from .cross_metrics import frame_signals
+    from .sheet import sheet_indices
+
+    track = clip_track(rt, clip, ctx["cache_dir"])
+    n = len(track) if frames is None else min(frames, len(track))
+    track = track.select(slice(0, n))
+    if not track.valid.any():
+        raise BadInputError("no face in the clip's first frames", clip)
+    keep = set(sheet_indices(n, sheet_rows))
+    lms, signals, kept, size = np.full((n, 68, 2), np.nan, np.float32), [], {}, None
+    bar = rt.progress(n, f"driver {clip.stem}")
+    for i, (_, image) in enumerate(iter_frames(clip)):
+        if i >= n:
+            break
+        size = image.shape[:2]
+        found = detect_face(ctx["backend"], image)
+        if found is not None:
+            lms[i] = found
+        signals.append(frame_signals(image, found, ctx["locator"]))
+        if i in keep:
+            kept[i] = image
+        bar.update(1)
+    bar.close()
+    if len(signals) != n:
+        raise BadInputError(f"the clip decoded to {len(signals)} frames, its track has {n}", clip)
+    return {"clip": clip, "track": track, "landmarks": lms, "signals": signals, "sheet": kept, "size": size,
+            "neutral": pick_neutral(track.landmarks, track.valid)}
+
+
+def photo_reference(rt: Any, ctx: dict, path: Path) -> dict:
+    """The photo, its landmarks (same detector as the outputs) and its own signals."""
+    from ..io import read_image
+    from .cross_metrics import frame_signals
+
+    photo = read_image(path)[..., :3]
+    lms = detect_face(ctx["backend"], photo)
+    if lms is None:
+        raise BadInputError("no face found in the photo", path)
+    return {"path": path, "photo": np.ascontiguousarray(photo), "landmarks": lms, "box": _box(lms),
+            "signals": frame_signals(photo, lms, ctx["locator"])}
+
+
+def score_method(rt: Any, ctx: dict, cfg: CrossConfig, photo: dict, drv: dict, method: str) -> tuple[dict, dict]:
+    """Run ``method`` on one photo x clip and measure every output frame: (report row, sheet frames)."""
+    from ..io import iter_frames
+    from .background import head_mask, outside_error
+    from .cross_metrics import frame_signals
+    from .cross_report import summarise_pair
+    from .identity import IdentityScorer
+
+    clip, n = drv["clip"], len(drv["signals"])
+    scene = CrossScene(photo["photo"], photo["landmarks"], drv["track"],
+                       lambda: (img for _, img in iter_frames(clip)), f"{photo['path'].stem} x {clip.stem}",
+                       {"preset": cfg.preset, "rendered": cfg.rendered})
+    start = time.perf_counter()
+    run = METHODS[method](rt, scene)
+    setup, method_s, score_s = time.perf_counter() - start, 0.0, 0.0
+    scorer = IdentityScorer(rt, photo["photo"], photo["landmarks"], cfg.exact_identity)
+    lms, signals, bg, kept = np.full((n, 68, 2), np.nan, np.float32), [], [], {}
+    frames = iter(run.frames)
+    bar = rt.progress(n, f"{method} {scene.name}")
+    for i in range(n):
+        t0 = time.perf_counter()
+        frame = next(frames, None)
+        t1 = time.perf_counter()
+        if frame is None:
+            raise BadInputError(f"method {method} produced {i} frames for a {n}-frame clip", clip, i)
+        image = frame.image
+        found = detect_face(ctx["backend"], image, photo["box"])
+        if found is not None:
+            lms[i] = found
+        signals.append(frame_signals(image, found, ctx["locator"]))
+        scorer.add(image, found)
+        mask = head_mask(image.shape[:2], photo["landmarks"], found, frame.alpha, run.rest_alpha)
+        bg.append((*outside_error(image, photo["photo"], mask), float(mask.mean())))
+        if i in drv["sheet"]:
+            kept[i] = image
+        method_s += t1 - t0
+        score_s += time.perf_counter() - t1
+        bar.update(1)
+    bar.close()
+    row = summarise_pair(photo, drv, lms, signals, scorer.finish(), bg)
+    row.update(source=str(photo["path"]), driver=str(clip), method=method, info=run.info, frames=n,
+               identity_backend=scorer.backend, identity_rechecked=scorer.rechecked,
+               seconds={"setup": round(setup, 2), "method_per_frame": round(method_s / n, 4),
+                        "scoring_per_frame": round(score_s / n, 4)})
+    return row, kept
+
+
+def _context(rt: Any, cfg: CrossConfig) -> dict:
+    from ..landmarks import make_backend
+    from .clips import BACKEND
+    from .gaze import classic_iris_centres
+
+    unknown = [m for m in cfg.methods if m not in METHODS]
+    if unknown:
+        raise UsageError(f"unknown method(s) {', '.join(unknown)}; use {', '.join(METHODS)}")
+    if cfg.frames is not None and cfg.frames < 3:
+        raise UsageError("--frames must be >= 3 (jitter needs three consecutive frames)")
+    if cfg.sheet_crop not in ("head", "none"):
+        raise UsageError(f"--sheet-crop must be 'head' or 'none', got {cfg.sheet_crop!r}")
+    return {"backend": make_backend(rt, BACKEND), "locator": classic_iris_centres,
+            "locator_name": "classical (evaluation's own: darkest iris-sized disc in the eye polygon)",
+            "cache_dir": cfg.cache_dir}
+
+
+def _sheet_path(cfg: CrossConfig, photo: Path, clip: Path) -> Path | None:
+    if cfg.sheet is not None and len(cfg.sources) * len(cfg.drivers) == 1:
+        return cfg.sheet
+    return None if cfg.sheets is None else cfg.sheets / f"{photo.stem}__{clip.stem}.png"
+
+
+def write_pair_sheet(cfg: CrossConfig, path: Path, photo: dict, drv: dict, outputs: dict[str, dict]) -> None:
+    """The contact sheet of one photo x clip (``sheet.contact_sheet``)."""
+    from ..io import write_image
+    from .sheet import contact_sheet, head_box
+
+    numbers = sorted(drv["sheet"])
+    photo_box = driver_box = None
+    if cfg.sheet_crop == "head":
+        photo_box = head_box(photo["landmarks"], photo["photo"].shape[:2])
+        valid = drv["track"].valid
+        driver_box = head_box(np.median(drv["track"].landmarks[valid], axis=0), drv["size"])
+    sheet = contact_sheet(photo["photo"], [drv["sheet"][i] for i in numbers],
+                          {m: [kept[i] for i in numbers] for m, kept in outputs.items()}, numbers,
+                          cfg.sheet_cell, photo_box, driver_box, f"{photo['path'].stem} x {drv['clip'].stem}")
+    write_image(path, sheet)
+
+
+def evaluate_cross(rt: Any, cfg: CrossConfig, out: Path | None = None) -> dict:
+    """Every photo x clip x method; writes OUT (JSON) and OUT with .md after every pair when ``out`` is given,
+    and the contact sheets. Returns the report."""
+    from .cross_report import new_report, write_report
+
+    ctx = _context(rt, cfg)
+    report = new_report(cfg, ctx)
+    photos = [photo_reference(rt, ctx, Path(p)) for p in cfg.sources]
+    start = time.monotonic()
+    for clip in cfg.drivers:
+        drv = driver_reference(rt, ctx, Path(clip), cfg.frames, cfg.sheet_rows)
+        report["drivers"].append(_driver_record(drv))
+        for photo in photos:
+            outputs = {}
+            for method in cfg.methods:
+                rt.check_cancelled()
+                try:
+                    row, outputs[method] = score_method(rt, ctx, cfg, photo, drv, method)
+                except (BadInputError, ValueError) as exc:
+                    report["errors"].append({"source": str(photo["path"]), "driver": str(clip), "method": method,
+                                             "error": str(exc)})
+                    continue
+                report["rows"].append(row)
+            path = _sheet_path(cfg, photo["path"], Path(clip))
+            if path is not None and outputs:
+                write_pair_sheet(cfg, path, photo, drv, outputs)
+                report["sheets"].append(str(path))
+            report["seconds"] = round(time.monotonic() - start, 1)
+            if out is not None:
+                write_report(out, report)
+    return report
+
+
+def _driver_record(drv: dict) -> dict:
+    from .cross_report import driver_per_frame
+
+    found = np.isfinite(drv["landmarks"]).all(axis=(1, 2))
+    return {"driver": str(drv["clip"]), "frames": len(found), "faces": int(found.sum()),
+            "tracked_faces": int(drv["track"].valid.sum()), "neutral": drv["neutral"], "size": list(drv["size"]),
+            "per_frame": driver_per_frame(drv)}
+
+
+__all__ = ["CrossConfig", "detect_face", "driver_reference", "evaluate_cross", "photo_reference", "score_method"]
