@@ -11,8 +11,10 @@ is the search area; an eye whose height is below ``MIN_OPENING`` x its width is 
 score of a centre is the mean darkness of an iris-sized disc (``IRIS_RADIUS`` x the eye width) minus the
 mean darkness of the flanks beside it along the eye axis (the sclera; one flank when the other falls
 outside the polygon), all over polygon pixels only: a dark round iris between bright sclera wins over
-lash lines (dark along the whole eye) and corner shadows. The best centre is refined by the
-darkness-weighted centroid of the polygon pixels in its disc.
+lash lines (dark along the whole eye) and corner shadows. The best centre (the score has a plateau where
+the disc holds the whole visible iris) is refined by a few mean-shift steps: the darkness-weighted
+centroid of the polygon pixels within ``REFINE_RADIUS`` disc radii. It finds the centre of the VISIBLE
+iris: where the lids cover part of it, a vertical offset reads smaller than it is.
 
 Offsets are measured in the eye's own frame: u along the corner-to-corner axis (pointing to the image's
 right for both eyes), v perpendicular (pointing down), relative to the midpoint of the corners, in units
@@ -29,6 +31,8 @@ CORNERS = ((36, 39), (42, 45))  # (image-left corner, image-right corner) of eac
 WORK_WIDTH = 48
 IRIS_RADIUS = 0.2
 MIN_OPENING = 0.12
+REFINE_STEPS = 4
+REFINE_RADIUS = 1.25
 
 IrisLocator = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -119,10 +123,13 @@ def locate_iris(image: np.ndarray, landmarks: np.ndarray, eye: int) -> np.ndarra
     if not np.isfinite(score[cy, cx]) or score[cy, cx] <= 0:
         return np.full(2, np.nan)
     ys, xs = np.mgrid[0:gray.shape[0], 0:gray.shape[1]]
-    weights = dark * mask * ((xs - cx) ** 2 + (ys - cy) ** 2 <= r * r)
-    total = float(weights.sum())
-    c = np.array([cx, cy], np.float64) if total <= 0 else \
-        np.array([(weights * xs).sum(), (weights * ys).sum()]) / total
+    c = np.array([cx, cy], np.float64)
+    for _ in range(REFINE_STEPS):  # mean shift: the darkness centroid of the polygon pixels near c
+        weights = dark * mask * ((xs - c[0]) ** 2 + (ys - c[1]) ** 2 <= (REFINE_RADIUS * r) ** 2)
+        total = float(weights.sum())
+        if total <= 0:
+            break
+        c = np.array([(weights * xs).sum(), (weights * ys).sum()]) / total
     return to_image[:, :2] @ c + to_image[:, 2]
 
 
