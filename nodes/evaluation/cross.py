@@ -1,12 +1,12 @@
 """Cross-identity evaluation: photos x driving clips x methods -> per-frame measures, a table, contact sheets.
 
-Per clip (once): its landmark track (``clips.clip_track``, cached: what a method is driven by) and the
-REFERENCE: landmarks detected on every driver frame independently (full-frame HOG + 68-point predictor,
-the largest face), with every signal of ``cross_metrics.frame_signals``. Per photo: its landmarks (same
-detector). Per method: each output frame (the method's lossless pixels) has its landmarks RE-DETECTED the
-same way (the face nearest the photo's face), never copied from the driver; then the signals, the dlib
-descriptor distance to the photo (``identity``) and the squared error outside the head (``background``).
-The driver and the output are measured by the very same functions. Measures and failure rules:
+Per clip (once): its landmark track (``clips.clip_track``, cached), which is both what a method is driven
+by and the REFERENCE, with every signal of ``cross_metrics.frame_signals`` on the driver's frames. Per
+photo: its landmarks. Per method: each output frame (the method's lossless pixels) has its landmarks
+RE-DETECTED by the same tracker (``FaceFollower``: dlib HOG in a window around the last face, the
+68-point predictor; starting at the photo's face), never copied from the driver; then the signals, the
+dlib descriptor distance to the photo (``identity``) and the squared error outside the head
+(``background``). The driver and the output are measured by the very same functions. Measures and failure rules:
 ``cross_metrics``; the report: ``cross_report``.
 """
 from __future__ import annotations
@@ -57,34 +57,49 @@ class CrossConfig:
     command: tuple[str, ...] = field(default_factory=tuple)
 
 
-def detect_face(backend: Any, image: np.ndarray, near: np.ndarray | None = None) -> np.ndarray | None:
-    """(68, 2) landmarks of one face detected on ``image``, or None.
+class FaceFollower:
+    """68 landmarks of one face through a stream of frames, found the way the product's tracker finds them
+    (``DlibBackend.track``: HOG re-detection in a window around the last face, a few ms; full-frame HOG
+    when it is lost), so the driver's track and an output are measured alike.
 
-    Without ``near``: the largest face. With ``near`` (x0, y0, x1, y1; the photo's face box): the face
-    whose centre is nearest to the box's centre, and only within one box width of it (a method keeps the
-    head near the photo's; a detection elsewhere, e.g. a false one on clothing, is not this face).
+    Args:
+        backend: the dlib landmark backend.
+        box: (4,) x0, y0, x1, y1 where the face is expected (an output: the photo's face), or None
+            (the largest face of the first frame).
+    When the window loses the face, a full-frame detection counts only if it lies within one face width
+    of the last face (a false face elsewhere, e.g. on clothing, is not this face).
     """
-    image = np.ascontiguousarray(image[..., :3])
-    dets = backend.detect(image)
-    if not len(dets):
-        return None
-    if near is None:
-        k = int(np.argmax((dets[:, 2] - dets[:, 0]) * (dets[:, 3] - dets[:, 1])))
-    else:
-        centres = (dets[:, :2] + dets[:, 2:4]) / 2
-        dist = np.linalg.norm(centres - (near[:2] + near[2:4]) / 2, axis=1)
-        k = int(np.argmin(dist))
-        if dist[k] > near[2] - near[0]:
+
+    def __init__(self, backend: Any, box: np.ndarray | None = None):
+        self.backend = backend
+        self.state: dict[str, Any] = {"box": None if box is None else np.asarray(box, np.float64),
+                                      "tracking": box is not None}
+
+    @staticmethod
+    def _pick(dets: np.ndarray, previous: np.ndarray | None) -> int | None:
+        if not len(dets):
             return None
-    return np.asarray(backend.align(image, dets[k]), np.float32)
+        if previous is None:
+            return int(np.argmax((dets[:, 2] - dets[:, 0]) * (dets[:, 3] - dets[:, 1])))
+        centres = (dets[:, :2] + dets[:, 2:4]) / 2
+        dist = np.linalg.norm(centres - (previous[:2] + previous[2:4]) / 2, axis=1)
+        k = int(np.argmin(dist))
+        return k if dist[k] <= previous[2] - previous[0] else None
 
+    @property
+    def box(self) -> np.ndarray | None:
+        """(4,) box of the last face found (None before the first)."""
+        return None if self.state["box"] is None else np.asarray(self.state["box"], np.float64)
 
-def _box(landmarks: np.ndarray) -> np.ndarray:
-    return np.concatenate([landmarks.min(0), landmarks.max(0)]).astype(np.float64)
+    def __call__(self, image: np.ndarray) -> np.ndarray | None:
+        """(68, 2) float32 landmarks of the face in ``image`` (H, W, 3) uint8, or None."""
+        lms, _, _ = self.backend.track([np.ascontiguousarray(image[..., :3])], self.state, self._pick)
+        return lms[0] if np.isfinite(lms[0]).all() else None
 
 
 def driver_reference(rt: Any, ctx: dict, clip: Path, frames: int | None, sheet_rows: int) -> dict:
-    """The clip's track (method input, first ``frames`` frames) and its per-frame reference signals."""
+    """The clip's track (first ``frames`` frames; the methods' input AND the reference landmarks, found by
+    the same tracker as the outputs') and every per-frame signal of the driver."""
     from ..io import iter_frames
     from ..retarget import pick_neutral
     from .clips import clip_track
@@ -96,17 +111,15 @@ def driver_reference(rt: Any, ctx: dict, clip: Path, frames: int | None, sheet_r
     track = track.select(slice(0, n))
     if not track.valid.any():
         raise BadInputError("no face in the clip's first frames", clip)
+    lms = np.where(track.valid[:, None, None], track.landmarks, np.nan).astype(np.float32)
     keep = set(sheet_indices(n, sheet_rows))
-    lms, signals, kept, size = np.full((n, 68, 2), np.nan, np.float32), [], {}, None
+    signals, kept, size = [], {}, None
     bar = rt.progress(n, f"driver {clip.stem}")
     for i, (_, image) in enumerate(iter_frames(clip)):
         if i >= n:
             break
         size = image.shape[:2]
-        found = detect_face(ctx["backend"], image)
-        if found is not None:
-            lms[i] = found
-        signals.append(frame_signals(image, found, ctx["locator"]))
+        signals.append(frame_signals(image, lms[i] if track.valid[i] else None, ctx["locator"]))
         if i in keep:
             kept[i] = image
         bar.update(1)
@@ -123,11 +136,16 @@ def photo_reference(rt: Any, ctx: dict, path: Path) -> dict:
     from .cross_metrics import frame_signals
 
     photo = read_image(path)[..., :3]
-    lms = detect_face(ctx["backend"], photo)
+    first = FaceFollower(ctx["backend"])
+    lms = first(photo)
     if lms is None:
         raise BadInputError("no face found in the photo", path)
-    return {"path": path, "photo": np.ascontiguousarray(photo), "landmarks": lms, "box": _box(lms),
-            "signals": frame_signals(photo, lms, ctx["locator"])}
+    follower = FaceFollower(ctx["backend"], first.box)  # once more from its own box, as outputs are found
+    again = follower(photo)
+    if again is None:
+        follower, again = first, lms
+    return {"path": path, "photo": np.ascontiguousarray(photo), "landmarks": again, "box": follower.box,
+            "signals": frame_signals(photo, again, ctx["locator"])}
 
 
 def score_method(rt: Any, ctx: dict, cfg: CrossConfig, photo: dict, drv: dict, method: str) -> tuple[dict, dict]:
@@ -148,6 +166,7 @@ def score_method(rt: Any, ctx: dict, cfg: CrossConfig, photo: dict, drv: dict, m
     scorer = IdentityScorer(rt, photo["photo"], photo["landmarks"], cfg.exact_identity)
     lms, signals, bg, kept = np.full((n, 68, 2), np.nan, np.float32), [], [], {}
     frames = iter(run.frames)
+    follower = FaceFollower(ctx["backend"], photo["box"])
     bar = rt.progress(n, f"{method} {scene.name}")
     for i in range(n):
         t0 = time.perf_counter()
@@ -156,7 +175,7 @@ def score_method(rt: Any, ctx: dict, cfg: CrossConfig, photo: dict, drv: dict, m
         if frame is None:
             raise BadInputError(f"method {method} produced {i} frames for a {n}-frame clip", clip, i)
         image = frame.image
-        found = detect_face(ctx["backend"], image, photo["box"])
+        found = follower(image)
         if found is not None:
             lms[i] = found
         signals.append(frame_signals(image, found, ctx["locator"]))
@@ -259,4 +278,4 @@ def _driver_record(drv: dict) -> dict:
             "per_frame": driver_per_frame(drv)}
 
 
-__all__ = ["CrossConfig", "detect_face", "driver_reference", "evaluate_cross", "photo_reference", "score_method"]
+__all__ = ["CrossConfig", "FaceFollower", "driver_reference", "evaluate_cross", "photo_reference", "score_method"]

@@ -17,6 +17,7 @@ from .cross_metrics import IDENTITY_THRESHOLD
 
 EXACT_BAND = 0.03
 BATCH = 16
+CROP_ALIGN = 16
 
 
 def native_descriptor(model: Any, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -74,8 +75,18 @@ class IdentityScorer:
 
         from ..networks.face_chip import extract_face_chips
 
-        x = torch.from_numpy(np.ascontiguousarray(image[..., :3])).permute(2, 0, 1)[None].float()
-        lms = torch.from_numpy(np.asarray(landmarks, np.float32))[None]
+        pts = np.asarray(landmarks, np.float32)
+        lo, hi = pts.min(0), pts.max(0)
+        side = float((hi - lo).max())
+        h, w = image.shape[:2]
+        # the chip spans about 2 face sizes even when rotated; 3 is safe. Origin on a multiple of CROP_ALIGN
+        # so extract_face_chips's integer pre-shrink pools the same pixel blocks as on the whole image.
+        x0 = max(0, int((lo[0] - 1.5 * side) // CROP_ALIGN * CROP_ALIGN))
+        y0 = max(0, int((lo[1] - 1.5 * side) // CROP_ALIGN * CROP_ALIGN))
+        x1, y1 = min(w, int(hi[0] + 1.5 * side) + 1), min(h, int(hi[1] + 1.5 * side) + 1)
+        crop = np.ascontiguousarray(image[y0:y1, x0:x1, :3])
+        x = torch.from_numpy(crop).permute(2, 0, 1)[None].float()
+        lms = torch.from_numpy(pts - np.array([x0, y0], np.float32))[None]
         return extract_face_chips(x, lms, input_range="0..255")[0]
 
     def _port(self, chips: list) -> np.ndarray:

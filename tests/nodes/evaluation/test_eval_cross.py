@@ -33,18 +33,21 @@ def case(tmp_path_factory):
 
 
 def test_identity_same_photo_and_noise(rt):
-    from talkinghead.nodes.evaluation.cross import detect_face
+    from talkinghead.nodes.evaluation.cross import FaceFollower
     from talkinghead.nodes.evaluation.identity import IdentityScorer
     from talkinghead.nodes.landmarks import make_backend
 
     photo = np.ascontiguousarray(skimage.data.astronaut())
     backend = make_backend(rt, "dlib")
-    lms = detect_face(backend, photo)
+    first = FaceFollower(backend)
+    lms = first(photo)
     noise = np.random.default_rng(0).integers(0, 256, photo.shape, dtype=np.uint8)
-    assert detect_face(backend, noise) is None
+    follower = FaceFollower(backend, first.box)
+    found = [follower(photo), follower(noise)]
+    assert found[1] is None and np.abs(found[0] - lms).max() <= 2  # the window re-detection: same face
     scorer = IdentityScorer(rt, photo, lms)
-    scorer.add(photo, lms)
-    scorer.add(noise, detect_face(backend, noise))
+    for image, points in zip((photo, noise), found):
+        scorer.add(image, points)
     distances = scorer.finish()
     assert distances[0] < 0.05 and np.isnan(distances[1])
     from talkinghead.nodes.evaluation.cross_metrics import identity_summary
@@ -54,15 +57,15 @@ def test_identity_same_photo_and_noise(rt):
 
 def test_port_agrees_with_dlib(rt):
     """The batched PyTorch port of dlib's face ResNet gives dlib's own distances within 0.01."""
-    from talkinghead.nodes.evaluation.cross import detect_face
+    from talkinghead.nodes.evaluation.cross import FaceFollower
     from talkinghead.nodes.evaluation.identity import IdentityScorer, _native_model, native_descriptor
     from talkinghead.nodes.landmarks import make_backend
 
     photo = np.ascontiguousarray(skimage.data.astronaut())
     backend = make_backend(rt, "dlib")
-    lms = detect_face(backend, photo)
+    lms = FaceFollower(backend)(photo)
     moved = cv2.warpAffine(photo, cv2.getRotationMatrix2D((220.0, 130.0), 12, 0.8), (512, 512))
-    moved_lms = detect_face(backend, moved)
+    moved_lms = FaceFollower(backend)(moved)
     scorer = IdentityScorer(rt, photo, lms, exact=False)
     scorer.add(moved, moved_lms)
     port = scorer.finish()[0]
