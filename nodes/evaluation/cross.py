@@ -11,6 +11,7 @@ dlib descriptor distance to the photo (``identity``) and the squared error outsi
 """
 from __future__ import annotations
 
+import importlib.util
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ class CrossConfig:
             when there is exactly one pair (overrides ``sheets``).
         sheet_rows, sheet_cell (0: full resolution), sheet_crop ("head" | "none").
         exact_identity: recheck distances near the threshold with dlib itself.
+        iris: the iris locator, a name in ``gaze.LOCATORS``.
         cache_dir: landmark track cache (None: ``clips.default_cache_dir()``).
         command: argv recorded in the report.
     """
@@ -53,6 +55,7 @@ class CrossConfig:
     sheet_cell: int = 320
     sheet_crop: str = "head"
     exact_identity: bool = True
+    iris: str = "classic"
     cache_dir: Path | None = None
     command: tuple[str, ...] = field(default_factory=tuple)
 
@@ -199,7 +202,7 @@ def score_method(rt: Any, ctx: dict, cfg: CrossConfig, photo: dict, drv: dict, m
 def _context(rt: Any, cfg: CrossConfig) -> dict:
     from ..landmarks import make_backend
     from .clips import BACKEND
-    from .gaze import classic_iris_centres
+    from .gaze import LOCATORS
 
     unknown = [m for m in cfg.methods if m not in METHODS]
     if unknown:
@@ -208,8 +211,12 @@ def _context(rt: Any, cfg: CrossConfig) -> dict:
         raise UsageError("--frames must be >= 3 (jitter needs three consecutive frames)")
     if cfg.sheet_crop not in ("head", "none"):
         raise UsageError(f"--sheet-crop must be 'head' or 'none', got {cfg.sheet_crop!r}")
-    return {"backend": make_backend(rt, BACKEND), "locator": classic_iris_centres,
-            "locator_name": "classical (evaluation's own: darkest iris-sized disc in the eye polygon)",
+    if cfg.iris not in LOCATORS:
+        raise UsageError(f"unknown iris locator {cfg.iris!r}; use {', '.join(LOCATORS)}")
+    if cfg.iris == "product" and importlib.util.find_spec(__package__.rsplit(".", 1)[0] + ".animate") is None:
+        raise UsageError("the product's iris locator (nodes.animate) is not in this build; use --iris classic")
+    locator, name = LOCATORS[cfg.iris]
+    return {"backend": make_backend(rt, BACKEND), "locator": locator, "locator_name": name,
             "cache_dir": cfg.cache_dir}
 
 

@@ -3,7 +3,8 @@
 A locator is any function ``(image (H, W, 3) uint8, landmarks (68, 2)) -> (2, 2) float`` giving the iris
 centres (x, y px) of the image-left eye (points 36-41) and the image-right eye (42-47), NaN rows where
 an iris is not found (a closed eye, an eye outside the image). ``classic_iris_centres`` is the evaluation's
-own classical locator; the product's iris locator (``nodes/animate/iris.py``) can be passed instead.
+own classical locator; ``product_iris_centres`` wraps the product's (``nodes/animate``) when the build has
+it; ``LOCATORS`` names both (``eval --cross --iris``).
 
 Classical locator, per eye, in a patch resampled in the eye's own frame (corner-to-corner axis
 horizontal, ``WORK_WIDTH`` px long) and slightly blurred: the eye polygon (6 points, eroded by one pixel)
@@ -138,6 +139,30 @@ def classic_iris_centres(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray
     return np.stack([locate_iris(image, landmarks, e) for e in (0, 1)])
 
 
+def product_iris_centres(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """(2, 2) iris centres by the product's own classical locator (``nodes.animate.features.locate_both``).
+
+    Raises:
+        UsageError: this build has no ``nodes.animate`` iris locator.
+    """
+    try:
+        from ..animate.features import locate_both
+    except ImportError as exc:
+        from ...runtime.errors import UsageError
+
+        raise UsageError("the product's iris locator (nodes.animate) is not in this build; use --iris classic") \
+            from exc
+    found = locate_both(np.ascontiguousarray(image[..., :3]), np.asarray(landmarks, np.float64))
+    return np.stack([np.asarray(e.centre, np.float64) if e.ok else np.full(2, np.nan) for e in found])
+
+
+LOCATORS: dict[str, tuple[IrisLocator, str]] = {
+    "classic": (classic_iris_centres, ("classical (the evaluation's own: darkest iris-sized disc between brighter "
+                                      "flanks in the eye polygon)")),
+    "product": (product_iris_centres, "the product's classical locator (nodes.animate.features.locate_both)"),
+}
+
+
 def iris_offsets(centres: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """(2, 2) offsets (u, v) of the iris centres from each eye's corner midpoint, in eye widths (NaN kept)."""
     pts = np.asarray(landmarks, np.float64)
@@ -154,4 +179,5 @@ def iris_offsets(centres: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     return out
 
 
-__all__ = ["CORNERS", "EYES", "IrisLocator", "classic_iris_centres", "eye_openings", "iris_offsets", "locate_iris"]
+__all__ = ["CORNERS", "EYES", "LOCATORS", "IrisLocator", "classic_iris_centres", "eye_openings", "iris_offsets",
+           "locate_iris", "product_iris_centres"]

@@ -36,6 +36,8 @@ def add_cross_arguments(parser: argparse.ArgumentParser) -> None:
                        help="show the head region (default) or whole frames in the contact sheet")
     group.add_argument("--rendered", default=None,
                        help="frames rendered beforehand for --method rendered (#### sequence, folder or video)")
+    group.add_argument("--iris", default="classic", choices=("classic", "product"),
+                       help="iris locator for the gaze error: the evaluation's own (default) or the product's")
     group.add_argument("--no-exact-identity", action="store_true",
                        help="do not recheck identity distances near the 0.6 threshold with dlib itself")
 
@@ -60,7 +62,7 @@ def cross_config(args: argparse.Namespace):
     return CrossConfig(sources=tuple(args.sources), drivers=tuple(args.drivers), methods=methods,
                        frames=args.frames, preset=args.preset or "small-128-warp", rendered=args.rendered,
                        sheets=sheets, sheet=args.sheet, sheet_rows=args.sheet_rows, sheet_cell=args.sheet_cell,
-                       sheet_crop=args.sheet_crop, exact_identity=not args.no_exact_identity,
+                       sheet_crop=args.sheet_crop, exact_identity=not args.no_exact_identity, iris=args.iris,
                        cache_dir=args.landmark_cache, command=tuple(sys.argv))
 
 

@@ -1,5 +1,6 @@
 """``talkinghead eval --cross`` end to end on a tiny synthetic case: the astronaut photo driven by a short clip
 of the astronaut turning and tilting; the identity measure on the photo itself and on noise."""
+import importlib.util
 import json
 
 import cv2
@@ -110,3 +111,6 @@ def test_command_usage_errors(case, tmp_path):
     assert main(["eval", "--cross", "--sources", str(case / "astro.png"), str(case / "astro.png"), "--driver",
                  str(case / "drive.mp4"), "--sheet", str(tmp_path / "s.png")]) == 2
     assert main(["eval", "--out", str(tmp_path / "r.json")]) == 2  # self-reenactment still needs --clips
+    if importlib.util.find_spec("talkinghead.nodes.animate") is None:
+        assert main(["eval", "--cross", "--source", str(case / "astro.png"), "--driver", str(case / "drive.mp4"),
+                     "--iris", "product"]) == 2
