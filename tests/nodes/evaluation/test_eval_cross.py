@@ -34,18 +34,19 @@ def case(tmp_path_factory):
 
 
 def test_identity_same_photo_and_noise(rt):
-    from talkinghead.nodes.evaluation.cross import FaceFollower
+    from talkinghead.nodes.evaluation.cross import FaceFollower, start_follower
     from talkinghead.nodes.evaluation.identity import IdentityScorer
     from talkinghead.nodes.landmarks import make_backend
 
     photo = np.ascontiguousarray(skimage.data.astronaut())
     backend = make_backend(rt, "dlib")
-    first = FaceFollower(backend)
-    lms = first(photo)
+    follower = start_follower(backend, photo)
+    box = follower.box
+    lms = follower(photo)
     noise = np.random.default_rng(0).integers(0, 256, photo.shape, dtype=np.uint8)
-    follower = FaceFollower(backend, first.box)
-    found = [follower(photo), follower(noise)]
-    assert found[1] is None and np.abs(found[0] - lms).max() <= 2  # the window re-detection: same face
+    output = FaceFollower(backend, box)
+    found = [output(photo), output(noise)]
+    assert found[1] is None and np.array_equal(found[0], lms)  # the photo as an output: the very same landmarks
     scorer = IdentityScorer(rt, photo, lms)
     for image, points in zip((photo, noise), found):
         scorer.add(image, points)
@@ -114,3 +115,19 @@ def test_command_usage_errors(case, tmp_path):
     if importlib.util.find_spec("talkinghead.nodes.animate") is None:
         assert main(["eval", "--cross", "--source", str(case / "astro.png"), "--driver", str(case / "drive.mp4"),
                      "--iris", "product"]) == 2
+
+
+def test_an_output_that_is_the_driver_scores_perfectly(rt, case, tmp_path):
+    """The instrument's own floor: the driver's frames scored as the output (its first frame as the photo)
+    are found by the very same follower, so every r is 1, the states agree and the gaze error is 0."""
+    from talkinghead.nodes.evaluation.cross import CrossConfig, evaluate_cross
+    from talkinghead.nodes.io import iter_frames, write_image
+
+    write_image(tmp_path / "first.png", next(iter(iter_frames(case / "drive.mp4")))[1])
+    cfg = CrossConfig(sources=(tmp_path / "first.png",), drivers=(case / "drive.mp4",), methods=("rendered",),
+                      rendered=str(case / "drive.mp4"), cache_dir=tmp_path / "cache")
+    s = evaluate_cross(rt, cfg)["rows"][0]["summary"]
+    for key in ("r_mouth", "r_eye_left", "r_eye_right", "r_roll", "r_yaw", "r_pitch", "jitter_ratio",
+                "mouth_agreement", "redetect_rate", "identity_kept"):
+        assert s[key] == pytest.approx(1.0), key
+    assert s["gaze_mean"] == 0.0 and s["gaze_p90"] == 0.0
