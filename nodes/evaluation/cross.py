@@ -187,6 +187,7 @@ def score_method(rt: Any, ctx: dict, cfg: CrossConfig, photo: dict, drv: dict, m
     follower = FaceFollower(ctx["backend"], photo["box"])
     bar = rt.progress(n, f"{method} {scene.name}")
     for i in range(n):
+        rt.check_cancelled()
         t0 = time.perf_counter()
         frame = next(frames, None)
         t1 = time.perf_counter()

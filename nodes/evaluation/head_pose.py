@@ -94,17 +94,33 @@ def eye_line_roll(landmarks: np.ndarray) -> float:
 
 def pose_from_points(image_points: np.ndarray, size: tuple[int, int],
                      focal_factor: float = FOCAL_FACTOR) -> tuple[float, float, float]:
-    """(roll, yaw, pitch) in degrees from the (P, 2) image points of ``POSE_POINTS`` (SQPnP + LM refine)."""
+    """(roll, yaw, pitch) in degrees from the (P, 2) image points of ``POSE_POINTS``.
+
+    Levenberg-Marquardt (``cv2.SOLVEPNP_ITERATIVE``) from the frontal pose at the distance the eye corners'
+    spread gives: it converges to the face-forward solution over the supported range (about +-45 degrees)
+    and never meets the mirror solution that global solvers can pick for a nearly flat point set. NaN when
+    the points are degenerate (collapsed or non-finite).
+    """
     import cv2
 
-    obj = np.ascontiguousarray(MODEL_3D, np.float64)
-    img = np.ascontiguousarray(image_points, np.float64).reshape(-1, 1, 2)
+    img = np.asarray(image_points, np.float64)
     k = camera_matrix(size, focal_factor)
-    dist = np.zeros(4)
-    ok, rvec, tvec = cv2.solvePnP(obj, img, k, dist, flags=cv2.SOLVEPNP_SQPNP)
-    if not ok:
+    corners = [POSE_POINTS.index(i) for i in (36, 45)]
+    spread = float(np.linalg.norm(img[corners[0]] - img[corners[1]]))
+    model_spread = float(np.linalg.norm(MODEL_3D[corners[0]] - MODEL_3D[corners[1]]))
+    if not np.isfinite(img).all() or spread < 1e-3:
         return (float("nan"),) * 3
-    rvec, tvec = cv2.solvePnPRefineLM(obj, img, k, dist, rvec, tvec)
+    z = k[0, 0] * model_spread / spread
+    tip = img[POSE_POINTS.index(30)]
+    tvec = np.array([(tip[0] - k[0, 2]) * z / k[0, 0], (tip[1] - k[1, 2]) * z / k[1, 1], z])
+    try:
+        ok, rvec, tvec = cv2.solvePnP(np.ascontiguousarray(MODEL_3D), np.ascontiguousarray(img.reshape(-1, 1, 2)), k,
+                                      np.zeros(4), rvec=np.zeros(3), tvec=tvec, useExtrinsicGuess=True,
+                                      flags=cv2.SOLVEPNP_ITERATIVE)
+    except cv2.error:
+        ok = False
+    if not ok or not np.isfinite(rvec).all():
+        return (float("nan"),) * 3
     return euler_from_matrix(cv2.Rodrigues(rvec)[0])
 
 

@@ -64,3 +64,12 @@ def test_no_face_is_nan():
     bad[3] = np.nan
     assert np.isnan(head_pose(bad, SIZE)).all()
     assert MODEL_3D.shape == (len(POSE_POINTS), 3)
+
+
+def test_degenerate_points_are_nan_not_an_error():
+    from talkinghead.nodes.evaluation.head_pose import pose_from_points
+
+    assert np.isnan(pose_from_points(np.zeros((len(POSE_POINTS), 2)), SIZE)).all()
+    collapsed = projected_landmarks(0, 0, 0)
+    collapsed[list(POSE_POINTS)] = collapsed[30]
+    assert np.isnan(head_pose(collapsed, SIZE)[1:]).all()
