@@ -46,7 +46,9 @@ def _work_copy(image: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """The box around mouth and nose, rescaled so the mouth is ``WORK_WIDTH`` px wide; (crop, moved pts)."""
     import cv2
 
-    width = max(float(np.linalg.norm(pts[54] - pts[48])), 1e-6)
+    width = float(np.linalg.norm(pts[54] - pts[48]))
+    if width < 4:
+        raise ValueError("the mouth is under 4 px wide")
     scale = WORK_WIDTH / width
     sel = pts[list(NOSE_BOX) + list(range(48, 68))]
     lo = np.floor(sel.min(0) - 0.1 * width).astype(int)

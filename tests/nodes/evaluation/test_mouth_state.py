@@ -33,3 +33,9 @@ def test_no_face_is_none():
     lms = with_mouth(base_landmarks(), 0.3)
     lms[50] = np.nan
     assert mouth_state(image, lms) is None
+
+
+def test_collapsed_mouth_is_none():
+    lms = with_mouth(base_landmarks(), 0.3)
+    lms[48:68] = lms[48:68].mean(0)
+    assert mouth_state(draw_face(with_mouth(base_landmarks(), 0.3)), lms) is None
