@@ -118,8 +118,8 @@ def start_follower(backend: Any, image: np.ndarray) -> FaceFollower:
 def driver_reference(rt: Any, ctx: dict, clip: Path, frames: int | None, sheet_rows: int) -> dict:
     """The clip's track (first ``frames`` frames; the methods' input) and the reference: landmarks found on
     every driver frame by ``FaceFollower`` exactly as on the outputs, and every per-frame signal."""
-    from ..media.io import iter_frames
     from ..landmarks.retarget import pick_neutral
+    from ..media.io import iter_frames
     from .clips import clip_track
     from .cross_metrics import frame_signals
     from .sheet import sheet_indices

@@ -35,9 +35,9 @@ def frame_signals(image: np.ndarray, landmarks: np.ndarray | None, locator) -> d
         {"mouth", "eye_left", "eye_right", "roll", "yaw", "pitch": float; "mouth_state": str | None;
          "iris": (2, 2) iris offsets in eye widths (``gaze.iris_offsets``)}.
     """
-    from .metrics import mouth_opening
     from .gaze import eye_openings, iris_offsets
     from .head_pose import head_pose
+    from .metrics import mouth_opening
     from .mouth_state import mouth_state
 
     nan = float("nan")

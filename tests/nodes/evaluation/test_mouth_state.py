@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 from cross_faces import DARK, TEETH, base_landmarks, draw_face, with_mouth
-from talkinghead.nodes.evaluation.mouth_state import mouth_features, mouth_state
 from talkinghead.nodes.evaluation.metrics import mouth_opening
+from talkinghead.nodes.evaluation.mouth_state import mouth_features, mouth_state
 
 
 @pytest.mark.parametrize("gray", [False, True])
