@@ -20,8 +20,9 @@ import numpy as np
 from ...runtime.errors import BadInputError
 from .compose import composite, snap_roi, upsample_map, warp_layer
 from .head_layer import HeadLayer
-from .motion import NeckLine, apply_affine, backward_map, head_similarity, in_layer, lattice, repair_folds
+from .motion import NeckLine, apply_affine, frame_motion, head_similarity, in_layer, lattice, repair_folds
 from .pose import range_warnings
+from .refine import refine_features
 
 STEP = 8   # coarse lattice spacing, px (the map is smooth; 8 px keeps 1024x1024 above 15 frames/s)
 
@@ -67,15 +68,21 @@ def frame_roi(layer: HeadLayer, similarity: np.ndarray, size: tuple[int, int], s
 
 
 def animate_frame(photo_size: tuple[int, int], source: np.ndarray, target: np.ndarray, layer: HeadLayer,
-                  neck: NeckLine, step: int = STEP) -> AnimatedFrame:
-    """One frame: motion + warp + composite. ``target`` (68, 2) finite."""
+                  neck: NeckLine, step: int = STEP, fine: bool = True) -> AnimatedFrame:
+    """One frame: motion + warp + composite. ``target`` (68, 2) finite.
+
+    ``fine``: the map is evaluated finely around the target's eyes and lips (``refine.refine_features``),
+    where the lattice is too coarse for lids and lips a few pixels thick."""
     roi = frame_roi(layer, head_similarity(source, target), photo_size, step)
     if roi[2] <= roi[0]:
         return AnimatedFrame(layer.base.copy(), np.zeros(photo_size, np.float32), 0)
     points = lattice(roi, step)
-    coarse = backward_map(source, target, points, neck)
+    motion = frame_motion(source, target, points, neck)
+    coarse = motion.backward(points)
     coarse, rounds = repair_folds(coarse, points, float(step), where=in_layer(layer.alpha, coarse))
     map_x, map_y = upsample_map(coarse, points, roi, photo_size)
+    if fine:
+        rounds += refine_features(map_x, map_y, roi, motion, target, neck.height, layer.alpha)
     image, alpha = composite(layer.base, layer.background, warp_layer(layer.premult, map_x, map_y), roi)
     return AnimatedFrame(image, alpha, rounds, roi, (map_x, map_y))
 

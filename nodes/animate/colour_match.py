@@ -71,4 +71,21 @@ def match_colour(image: np.ndarray, mask: np.ndarray, reference: np.ndarray, ref
     return transfer_lab(image, src, ref, **kwargs)
 
 
-__all__ = ["from_lab", "lab_stats", "match_colour", "to_lab", "transfer_lab"]
+def mean_rgb(image: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+    """Weighted mean RGB (3,) float [0, 1] of ``image`` under ``mask``; None when the mask is empty."""
+    wts = np.asarray(mask, np.float64).reshape(-1)
+    total = wts.sum()
+    if total < 1.0:
+        return None
+    rgb = image.reshape(-1, 3).astype(np.float64) / (255.0 if image.dtype == np.uint8 else 1.0)
+    return (rgb * wts[:, None]).sum(0) / total
+
+
+def light_gain(reference: np.ndarray, measured: np.ndarray, limits: tuple[float, float] = (0.4, 2.5)) -> np.ndarray:
+    """Per-channel gain (3,) taking the ``measured`` mean colour to the ``reference`` one (a change of
+    light: it multiplies, so a dark cavity stays dark), clipped to ``limits``."""
+    ref, got = np.asarray(reference, np.float64), np.asarray(measured, np.float64)
+    return np.clip(ref / np.maximum(got, 1e-3), *limits)
+
+
+__all__ = ["from_lab", "lab_stats", "light_gain", "match_colour", "mean_rgb", "to_lab", "transfer_lab"]

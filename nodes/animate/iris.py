@@ -223,6 +223,70 @@ def iris_runner(rt) -> Callable[[np.ndarray], np.ndarray] | None:
     return lambda batch: model(batch)[k]
 
 
+def contour_runner(rt) -> Callable[[np.ndarray], np.ndarray] | None:
+    """A ``run`` giving the iris model's eye contour output (71 points x, y, z in model px; the first 16 are
+    the lids: 0 and 8 the corners, 1-7 the lower lid, 9-15 the upper lid), or None without the model."""
+    from ...runtime.errors import MissingWeightsError
+    from ...runtime.litert import load_litert
+
+    try:
+        model = load_litert(rt, "mediapipe-iris")
+    except MissingWeightsError:
+        return None
+    names = [o["name"] for o in model.outputs]
+    k = next((i for i, n in enumerate(names) if "contour" in n), 0)
+    return lambda batch: model(batch)[k]
+
+
+def eye_contour(image: np.ndarray, landmarks: np.ndarray, eye: int,
+                run: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The lids of one eye by the iris model: (upper (9, 2), lower (9, 2)) px, each from corner to corner,
+    or None when the eye is too small."""
+    import cv2
+
+    p = np.asarray(landmarks, np.float64)[EYES[eye]]
+    if float(np.linalg.norm(p[3] - p[0])) < 4 or not np.isfinite(p).all():
+        return None
+    m, _ = model_crop(landmarks, eye)
+    crop = cv2.warpAffine(image, m, (MODEL_SIZE, MODEL_SIZE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    out = np.asarray(run(crop[None].astype(np.float32) / 255.0), np.float64).reshape(-1)[:48].reshape(16, 3)[:, :2]
+    inv = cv2.invertAffineTransform(m)
+    pts = (out - 0.5) @ inv[:, :2].T + inv[:, 2]
+    if not np.isfinite(pts).all():
+        return None
+    return pts[[0, *range(9, 16), 8]], pts[0:9]
+
+
+def refine_eyelids(landmarks: np.ndarray, contours: list, max_change: float = 0.5) -> np.ndarray:
+    """``landmarks`` (68, 2) with each eye's lid points (37, 38, 40, 41 / 43, 44, 46, 47) moved onto the
+    model's lid curves (``eye_contour``), each at its own position along the eye's axis.
+
+    dlib's 6 points often sit inside the lids (the upper lid above its polygon), so a closed-eye plate
+    made from them leaves the top of the iris and the lash line behind, and a closing lid ghosts. An eye
+    whose refined opening differs from dlib's by more than ``max_change`` x the eye width keeps dlib's.
+    ``contours``: per eye (upper, lower) or None."""
+    from .regions import eye_frame
+
+    out = np.asarray(landmarks, np.float64).copy()
+    for eye, lids in enumerate(contours):
+        if lids is None:
+            continue
+        centre, rot, width = eye_frame(out, eye)
+        idx = EYES[eye]
+        new = out[idx].copy()
+        for curve, points in ((lids[0], (1, 2)), (lids[1], (5, 4))):
+            local = (curve - centre) @ rot.T / width
+            order = np.argsort(local[:, 0])
+            for k in points:
+                u = ((out[idx[k]] - centre) @ rot.T / width)[0]
+                v = np.interp(u, local[order, 0], local[order, 1])
+                new[k] = centre + np.array([u, v]) * width @ rot
+        change = np.abs(((new - out[idx]) @ rot.T / width)[:, 1]).max()
+        if np.isfinite(new).all() and change <= max_change:
+            out[idx] = new
+    return out
+
+
 def hold_last_good(values: np.ndarray, ok: np.ndarray) -> np.ndarray:
     """Replace failed rows of ``values`` (T, D) by the last good row (leading failures by the first good one).
 
@@ -280,5 +344,17 @@ def stabilise(offsets: np.ndarray, ok: np.ndarray, fps: float, min_cutoff: float
     return out
 
 
-__all__ = ["FAILED", "IrisEstimate", "despike", "hold_last_good", "iris_runner", "locate_iris", "locate_iris_model", "model_crop",
-           "stabilise"]
+__all__ = [
+    "FAILED",
+    "IrisEstimate",
+    "contour_runner",
+    "despike",
+    "eye_contour",
+    "hold_last_good",
+    "iris_runner",
+    "locate_iris",
+    "locate_iris_model",
+    "model_crop",
+    "refine_eyelids",
+    "stabilise",
+]

@@ -29,12 +29,16 @@ from ..warping.warp import forehead_points
 JAW = np.arange(0, 17)
 NECK_TOP = 0.15        # neck weight 1 (full head motion) above chin + NECK_TOP x face height
 NECK_BOTTOM = 0.7      # neck weight 0 (still) below chin + NECK_BOTTOM x face height
+NECK_TOP_MIN = 0.0     # the band's top never rises above the chin (the mouth always follows the head fully)
 RING_SCALE = 1.35      # inner anchors: face outline (upper jaw + forehead) scaled about the face centre;
                        # they carry half the residual of their outline point (a yaw moves the near hair too)
 OUTER_SCALE = 1.8      # outer anchors: zero residual (hair and ears beyond follow the head rigidly)
 RING_FADE = 1.3        # the face residual fades from the outer ring (rho = 1) to zero at rho = RING_FADE
 TPS_SMOOTH = 0.03      # thin-plate regulariser (face-height units): on 4 real drivers it removes every fold
                        # (lp_d3, dagan_drv fold at 1e-3) and moves landmarks by < 1 % of the face height
+FEATURE_SMOOTH = 1e-4  # the regulariser at the eyes and lips (FEATURE_POINTS): they land on their targets
+                       # (on the demo pair the lips missed by 3 px, 11 px at worst, at 0.03)
+FEATURE_POINTS = np.arange(36, 68)
 FOLD_EPS = 0.05        # a map whose local area ratio (Jacobian determinant) is below this is folded
 
 
@@ -133,15 +137,17 @@ def apply_affine(m: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.asarray(points, np.float64) @ m[:, :2].T + m[:, 2]
 
 
-def tps_fit(centres: np.ndarray, values: np.ndarray, scale: float, smooth: float = TPS_SMOOTH) -> tuple:
+def tps_fit(centres: np.ndarray, values: np.ndarray, scale: float, smooth: float | np.ndarray = TPS_SMOOTH) -> tuple:
     """Thin-plate spline through ``values`` (P, D) at ``centres`` (P, 2); coordinates divided by ``scale``.
+
+    ``smooth``: the regulariser, one value or one per centre (P,) (a smaller value holds that centre closer).
 
     Returns:
         (centres / scale, weights (P, D), affine (3, D), scale) for ``tps_eval``.
     """
     c = np.asarray(centres, np.float64) / scale
     n = len(c)
-    k = _tps_kernel(c, c) + smooth * np.eye(n)
+    k = _tps_kernel(c, c) + np.diag(np.broadcast_to(np.asarray(smooth, np.float64), (n,)))
     p = np.hstack([np.ones((n, 1)), c])
     system = np.zeros((n + 3, n + 3))
     system[:n, :n], system[:n, n:], system[n:, :n] = k, p, p.T
@@ -200,16 +206,48 @@ def uncross_lips(landmarks: np.ndarray, down: np.ndarray) -> np.ndarray:
     return out
 
 
-def head_map(source: np.ndarray, target: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Backward map of the moving head (before the neck blend) at target ``points`` (..., 2): (..., 2).
+@dataclass(frozen=True)
+class FrameMotion:
+    """One frame's head motion, fitted once and evaluated at any output points (``frame_motion``).
+
+    Attributes:
+        s_inv: (2, 3) the inverse of the head's similarity (target -> source).
+        model: the thin-plate spline of the face residual (``tps_fit``).
+        head: the source head's outline (``HeadFrame``) where the residual fades out.
+        neck: the neck line; band: (top, bottom) of this frame's neck band (``neck_band``).
+    """
+
+    s_inv: np.ndarray
+    model: tuple
+    head: HeadFrame
+    neck: NeckLine
+    band: tuple[float, float] = (0.15, 0.7)
+
+    def head_map(self, points: np.ndarray) -> np.ndarray:
+        """Backward map of the moving head (before the neck blend) at ``points`` (..., 2): (..., 2)."""
+        rigid = apply_affine(self.s_inv, points)
+        fade = 1.0 - smoothstep(1.0, RING_FADE, self.head.rho(rigid))
+        return rigid + fade[..., None] * tps_eval(self.model, points)
+
+    def backward(self, points: np.ndarray) -> np.ndarray:
+        """The full backward map at ``points`` (..., 2): the head blended to the identity below the neck."""
+        points = np.asarray(points, np.float64)
+        weight = self.neck.weight(points, *self.band)[..., None]
+        return points + weight * (self.head_map(points) - points)
+
+
+def fit_head_motion(source: np.ndarray, target: np.ndarray, neck: NeckLine | None = None) -> FrameMotion:
+    """The head motion from ``source`` to ``target`` landmarks (68, 2), with the default neck band.
 
     q(p) = S^-1(p) + fade(rho) * TPS(p), with the TPS through the residuals src_k - S^-1(dst_k) at the
     landmarks and forehead points, through half of them at the inner ring anchors S(ring_k) and through
-    zero at the outer ones.
+    zero at the outer ones. The eyes and lips (``FEATURE_POINTS``) are held closer (``FEATURE_SMOOTH``)
+    than the rest (``TPS_SMOOTH``): the lids and lips must land where their targets are.
     """
     source, target = np.asarray(source, np.float64), np.asarray(target, np.float64)
+    neck = neck or NeckLine.from_landmarks(source)
     s = head_similarity(source, target)
-    target = uncross_lips(target, s[:, :2] @ NeckLine.from_landmarks(source).down)
+    target = uncross_lips(target, s[:, :2] @ neck.down)
     s_inv = invert_affine(s)
     face_dst = np.concatenate([target, forehead_points(target)])
     face_src = np.concatenate([source, forehead_points(source)])
@@ -219,11 +257,25 @@ def head_map(source: np.ndarray, target: np.ndarray, points: np.ndarray) -> np.n
     outer = apply_affine(s, ring_points(source, OUTER_SCALE, jaw=False))
     centres = np.concatenate([face_dst, inner, outer])
     values = np.concatenate([residual, 0.5 * residual[_ring_order(outline)], np.zeros_like(outer)])
-    height = NeckLine.from_landmarks(source).height * abs(np.linalg.det(s[:, :2])) ** 0.5
-    model = tps_fit(centres, values, height)
-    rigid = apply_affine(s_inv, points)
-    fade = 1.0 - smoothstep(1.0, RING_FADE, HeadFrame.from_landmarks(source).rho(rigid))
-    return rigid + fade[..., None] * tps_eval(model, points)
+    height = neck.height * abs(np.linalg.det(s[:, :2])) ** 0.5
+    smooth = np.full(len(centres), TPS_SMOOTH)
+    smooth[FEATURE_POINTS] = FEATURE_SMOOTH
+    model = tps_fit(centres, values, height, smooth)
+    return FrameMotion(s_inv, model, HeadFrame.from_landmarks(source), neck, (NECK_TOP, NECK_BOTTOM))
+
+
+def frame_motion(source: np.ndarray, target: np.ndarray, points: np.ndarray,
+                 neck: NeckLine | None = None) -> FrameMotion:
+    """``fit_head_motion`` with this frame's neck band measured on ``points`` (..., 2) (the lattice)."""
+    motion = fit_head_motion(source, target, neck)
+    band = neck_band(motion.neck, points, motion.head_map(points))
+    return FrameMotion(motion.s_inv, motion.model, motion.head, motion.neck, band)
+
+
+def head_map(source: np.ndarray, target: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Backward map of the moving head (before the neck blend) at target ``points`` (..., 2): (..., 2)
+    (``FrameMotion.head_map``)."""
+    return fit_head_motion(source, target).head_map(points)
 
 
 def _ring_order(outline: np.ndarray) -> np.ndarray:
@@ -237,31 +289,33 @@ def backward_map(source: np.ndarray, target: np.ndarray, points: np.ndarray,
 
     Args:
         source: (68, 2) landmarks of the photo; target: (68, 2) retargeted landmarks of this frame.
-        points: (..., 2) output positions (usually ``lattice``).
+        points: (..., 2) output positions (usually ``lattice``; the neck band is measured on them).
         neck: the neck line (default: from ``source``).
     Returns:
         (..., 2) float64 source positions.
     """
-    neck = neck or NeckLine.from_landmarks(source)
-    head = head_map(source, target, points)
-    weight = neck.weight(points, top=neck_top(neck, points, head))[..., None]
-    return points + weight * (head - points)
+    return frame_motion(source, target, points, neck).backward(points)
 
 
-def neck_top(neck: NeckLine, points: np.ndarray, head: np.ndarray, bottom: float = NECK_BOTTOM) -> float:
-    """Top of the neck band for this frame: ``NECK_TOP``, raised when the head pulls the neck up a lot.
+def neck_band(neck: NeckLine, points: np.ndarray, head: np.ndarray) -> tuple[float, float]:
+    """The neck band (top, bottom) for this frame, in face heights below the chin: (``NECK_TOP``,
+    ``NECK_BOTTOM``), widened when the head pulls the neck up a lot.
 
     Where the head's map reaches further down than the output point (the head moves up, or rolls about a
-    far pivot), the band is compressed; it folds once that reach exceeds band / max slope. The band is
-    widened so that the reach stays below 0.4 of what would fold (Jacobian determinant >= 0.4).
+    far pivot), the band is stretched; it folds once that reach exceeds band / max slope. The band is
+    widened so that the reach stays below 0.4 of what would fold (Jacobian determinant >= 0.4): first its
+    top rises, but never above ``NECK_TOP_MIN`` (the chin: above it the face, lips included, must follow
+    the head fully), then its bottom goes down.
     """
     depth = neck.depth(points)
     lateral = (np.asarray(points) - neck.chin) @ np.array([-neck.down[1], neck.down[0]]) / neck.height
-    band = (depth > -0.5) & (depth < bottom) & (np.abs(lateral) < 1.5)
+    band = (depth > -0.5) & (depth < NECK_BOTTOM) & (np.abs(lateral) < 1.5)
     if not band.any():
-        return NECK_TOP
+        return NECK_TOP, NECK_BOTTOM
     reach = float(max(0.0, ((head - points)[band] @ neck.down).max())) / neck.height
-    return min(NECK_TOP, bottom - 1.5 * reach / 0.6)
+    need = 1.5 * reach / 0.6
+    top = max(NECK_TOP_MIN, min(NECK_TOP, NECK_BOTTOM - need))
+    return top, max(NECK_BOTTOM, top + need)
 
 
 def jacobian_det(mapping: np.ndarray, spacing: float = 1.0) -> np.ndarray:

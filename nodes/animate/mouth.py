@@ -21,14 +21,35 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .colour_match import lab_stats, transfer_lab
-from .regions import INNER_LIP, OUTER_LIP, UPPER_INNER, box_around, mouth_opening, mouth_width, polygon_mask
-from .teeth import OPEN_THRESHOLD, TeethLayer, lip_mask, neutral_teeth, place_layer, source_teeth
+from .colour_match import lab_stats
+from .regions import (
+    INNER_LIP,
+    LOWER_INNER,
+    OUTER_LIP,
+    UPPER_INNER,
+    box_around,
+    mouth_opening,
+    mouth_width,
+    polygon_mask,
+    smooth_closed,
+)
+from .teeth import (
+    OPEN_THRESHOLD,
+    TeethLayer,
+    lip_halves,
+    lip_mask,
+    neutral_teeth,
+    place_layer,
+    source_teeth,
+    teeth_mask,
+    teeth_visibility,
+)
 
 MATTE_FEATHER = 0.012   # inner-lip matte feather, sigma as a fraction of the mouth width
 SEAM_ALPHA = 0.45       # darkness of the closed-lip seam
 OWN_GATE = 0.08         # own frame used when its mouth's region_distance to the target is below this
-CAVITY_DARK = (0.10, 0.035, 0.035)   # RGB deep in the mouth, before the face's light is applied
+CAVITY_DEEP = 0.2       # the cavity's colour deep inside and at the lips, as fractions of the lips' colour
+CAVITY_RIM = 0.5        # (a shadowed mouth takes the face's light and the lips' hue)
 SOURCES = ("own", "driver", "synth", "closed", "fallback")
 
 
@@ -71,27 +92,51 @@ def cavity(landmarks: np.ndarray, box: tuple[int, int, int, int], src: SourceMou
 
     x0, y0, x1, y1 = box
     local = np.asarray(landmarks, np.float64) - [x0, y0]
-    inside = (polygon_mask(local[INNER_LIP], (y1 - y0, x1 - x0)) > 0.5).astype(np.uint8)
+    inside = (polygon_mask(smooth_closed(local[INNER_LIP]), (y1 - y0, x1 - x0)) > 0.5).astype(np.uint8)
     depth = cv2.distanceTransform(np.pad(inside, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
     scale = max(0.08 * mouth_width(local), 1.0)
     t = np.exp(-depth / scale)[..., None]                     # 1 at the lips, -> 0 deep inside
-    deep = np.array(CAVITY_DARK, np.float32) * (0.6 + 0.8 * src.light)
-    rim = 0.45 * src.lip_rgb
+    deep = CAVITY_DEEP * src.lip_rgb
+    rim = CAVITY_RIM * src.lip_rgb
     return (deep + t * (rim - deep)).astype(np.float32)
+
+
+def teeth_interior(landmarks: np.ndarray, box: tuple[int, int, int, int], src: SourceMouth,
+                   layers: tuple[TeethLayer, TeethLayer], visible: np.ndarray = (1.0, 1.0)) -> np.ndarray:
+    """``cavity`` with the lower, then the upper teeth ``layers`` over it (``teeth.place_layer``: hung
+    from their lip, never stretched), each shown by its ``visible`` share (upper, lower) in [0, 1]."""
+    rgb = cavity(landmarks, box, src)
+    for layer, share in ((layers[1], float(visible[1])), (layers[0], float(visible[0]))):
+        if share > 0:
+            teeth_rgb, alpha = place_layer(layer, landmarks, box)
+            rgb += (share * alpha)[..., None] * (teeth_rgb - rgb)
+    return rgb
+
+
+def photo_teeth(landmarks: np.ndarray, src: SourceMouth) -> tuple[TeethLayer, TeethLayer]:
+    """The photo's own teeth layers, or a neutral band toned to the face when it shows none."""
+    if src.teeth is not None:
+        return src.teeth
+    p = np.asarray(landmarks, np.float64)
+    tone = float(np.clip(0.35 + 0.6 * src.light, 0.45, 0.9))
+    return neutral_teeth(float(np.linalg.norm(p[64] - p[60])), tone)
 
 
 def synth_interior(landmarks: np.ndarray, box: tuple[int, int, int, int], src: SourceMouth) -> np.ndarray:
     """The synthesised interior in ``box``: ``cavity`` with lower then upper teeth over it, (h, w, 3)."""
-    rgb = cavity(landmarks, box, src)
-    layers = src.teeth
-    if layers is None:
-        p = np.asarray(landmarks, np.float64)
-        tone = float(np.clip(0.35 + 0.6 * src.light, 0.45, 0.9))
-        layers = neutral_teeth(float(np.linalg.norm(p[64] - p[60])), tone)
-    for layer in (layers[1], layers[0]):
-        teeth_rgb, alpha = place_layer(layer, landmarks, box)
-        rgb += alpha[..., None] * (teeth_rgb - rgb)
-    return rgb
+    return teeth_interior(landmarks, box, src, photo_teeth(landmarks, src))
+
+
+def interior_maps(image_lms: np.ndarray, landmarks: np.ndarray, box: tuple[int, int, int, int]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """``cv2.remap`` maps (h, w) taking an image's mouth onto ``landmarks``' lips in ``box`` (piecewise
+    affine on the 20 mouth points)."""
+    from ..warping.warp import piecewise_affine_maps
+
+    x0, y0, x1, y1 = box
+    idx = np.arange(48, 68)
+    dst = np.asarray(landmarks, np.float64)[idx] - [x0, y0]
+    return piecewise_affine_maps((y1 - y0, x1 - x0), np.asarray(image_lms, np.float64)[idx], dst)
 
 
 def warp_interior(image: np.ndarray, image_lms: np.ndarray, landmarks: np.ndarray,
@@ -100,27 +145,49 @@ def warp_interior(image: np.ndarray, image_lms: np.ndarray, landmarks: np.ndarra
     ``box``: (h, w, 3) float32 [0, 1]."""
     import cv2
 
-    from ..warping.warp import piecewise_affine_maps
-
-    x0, y0, x1, y1 = box
-    idx = np.arange(48, 68)
-    dst = np.asarray(landmarks, np.float64)[idx] - [x0, y0]
-    map_x, map_y = piecewise_affine_maps((y1 - y0, x1 - x0), np.asarray(image_lms, np.float64)[idx], dst)
+    map_x, map_y = interior_maps(image_lms, landmarks, box)
     out = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return out.astype(np.float32) / 255.0 if out.dtype == np.uint8 else out.astype(np.float32)
 
 
+def driver_teeth_layers(image: np.ndarray, image_lms: np.ndarray, src: SourceMouth
+                        ) -> tuple[TeethLayer, TeethLayer]:
+    """The driver's own teeth as (upper, lower) layers, for a photo that shows none: its mouth relit to the
+    photo (each channel multiplied by the ratio of the photo's mean lip colour to the driver's: a change of
+    light) and only its teeth-like pixels (``teeth.teeth_mask``, softened) in each half of its lips."""
+    import cv2
+
+    from .colour_match import light_gain, mean_rgb
+
+    p = np.asarray(image_lms, np.float64)
+    x0, y0, x1, y1 = box_around(p[np.r_[28:36, 48:60]], image.shape[:2], grow=0.1)   # the nose: skin reference
+    crop = image[y0:y1, x0:x1]
+    local = p - [x0, y0]
+    rgb = crop.astype(np.float32) / 255.0
+    lips = mean_rgb(rgb, lip_mask(rgb.shape[:2], local))
+    if lips is not None:
+        rgb = np.clip(rgb * light_gain(src.lip_rgb, lips).astype(np.float32), 0, 1)
+    mask = cv2.GaussianBlur(teeth_mask(crop, local).astype(np.float32), (0, 0), 0.7)
+    upper, lower = lip_halves(rgb.shape[:2], local)
+    return (TeethLayer(rgb, upper * mask, local[UPPER_INNER], UPPER_INNER),
+            TeethLayer(rgb, lower * mask, local[LOWER_INNER], LOWER_INNER))
+
+
 def driver_interior(image: np.ndarray, image_lms: np.ndarray, landmarks: np.ndarray,
-                    box: tuple[int, int, int, int], src: SourceMouth) -> np.ndarray:
-    """The driver's (or another clip's) mouth interior, warped to the target lips and colour-matched to the
-    photo: Lab lightness mean and spread and the chroma offset of its lips moved to the photo's lips."""
-    rgb = warp_interior(image, image_lms, landmarks, box)
-    x0, y0, _x1, _y1 = box
-    local = np.asarray(landmarks, np.float64) - [x0, y0]
-    stats = lab_stats(rgb, lip_mask(rgb.shape[:2], local))
-    if stats is None or src.lips is None:
-        return rgb
-    return transfer_lab(rgb, stats, src.lips, scale_std=(True, False, False))
+                    box: tuple[int, int, int, int], src: SourceMouth, visible: np.ndarray | None = None
+                    ) -> np.ndarray:
+    """The interior a driving frame asks for: the shaded cavity with as much upper and lower teeth as the
+    driver shows (``visible``, default ``teeth.teeth_visibility`` of the frame): the photo's own teeth when
+    it shows them (``SourceMouth.teeth``), else the driver's teeth relit (``driver_teeth_layers``).
+
+    The driver's interior itself is not pasted: its tongue and the lip pixels its inner-lip points enclose
+    read as lips once relit, which a landmark tracker then takes for a mouth half as open (on the demo pair
+    its re-detected opening was 0.56 of the target's, 0.82 with the cavity)."""
+    shown = teeth_visibility(image, image_lms) if visible is None else np.asarray(visible, np.float64)
+    if not np.any(shown > 0):
+        return cavity(landmarks, box, src)
+    layers = src.teeth if src.teeth is not None else driver_teeth_layers(image, image_lms, src)
+    return teeth_interior(landmarks, box, src, layers, shown)
 
 
 def own_match(own_lms: np.ndarray, landmarks: np.ndarray, gate: float = OWN_GATE) -> int | None:
@@ -145,7 +212,7 @@ def mouth_matte(landmarks: np.ndarray, box: tuple[int, int, int, int]) -> np.nda
     x0, y0, x1, y1 = box
     local = np.asarray(landmarks, np.float64) - [x0, y0]
     width = mouth_width(local)
-    matte = polygon_mask(local[INNER_LIP], (y1 - y0, x1 - x0), feather=max(0.4, MATTE_FEATHER * width))
+    matte = polygon_mask(smooth_closed(local[INNER_LIP]), (y1 - y0, x1 - x0), feather=max(0.4, MATTE_FEATHER * width))
     seam = np.zeros_like(matte)
     thick = max(1, round(0.012 * width))
     pts = np.round(local[UPPER_INNER] * 4).astype(np.int32)
@@ -167,7 +234,7 @@ def choose(landmarks: np.ndarray, own_lms: np.ndarray | None, has_driver: bool, 
 
 def render_mouth(frame: np.ndarray, landmarks: np.ndarray, src: SourceMouth, source: str,
                  interior: tuple[np.ndarray, np.ndarray] | None = None,
-                 own: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+                 own: tuple[np.ndarray, np.ndarray] | None = None, teeth: np.ndarray | None = None) -> np.ndarray:
     """Draw the mouth interior of ``source`` into ``frame`` (a copy is returned).
 
     Args:
@@ -177,6 +244,9 @@ def render_mouth(frame: np.ndarray, landmarks: np.ndarray, src: SourceMouth, sou
         source: from ``choose``; "fallback" returns ``frame`` unchanged.
         interior: (image, its landmarks) of the driver frame (or the other clip's frame) for "driver".
         own: (image, its landmarks) of the chosen own frame for "own".
+        teeth: (2,) how much upper and lower teeth the driver shows at this frame (``teeth.teeth_visibility``
+            over its track, smoothed): with ``interior`` it replaces the frame's own measure; without it
+            the synthesised interior shows that much of the photo's teeth (None: all of them).
     """
     if source == "fallback":
         return frame
@@ -185,7 +255,9 @@ def render_mouth(frame: np.ndarray, landmarks: np.ndarray, src: SourceMouth, sou
     if source == "own" and own is not None:
         rgb = warp_interior(own[0], own[1], landmarks, box)
     elif source == "driver" and interior is not None:
-        rgb = driver_interior(interior[0], interior[1], landmarks, box, src)
+        rgb = driver_interior(interior[0], interior[1], landmarks, box, src, teeth)
+    elif teeth is not None:
+        rgb = teeth_interior(landmarks, box, src, photo_teeth(landmarks, src), teeth)
     else:
         rgb = synth_interior(landmarks, box, src)
     if source == "closed":
@@ -197,5 +269,21 @@ def render_mouth(frame: np.ndarray, landmarks: np.ndarray, src: SourceMouth, sou
     return out
 
 
-__all__ = ["SOURCES", "SourceMouth", "analyse_source", "cavity", "choose", "driver_interior", "mouth_box",
-           "mouth_matte", "own_match", "render_mouth", "synth_interior", "warp_interior"]
+__all__ = [
+    "SOURCES",
+    "SourceMouth",
+    "analyse_source",
+    "cavity",
+    "choose",
+    "driver_interior",
+    "driver_teeth_layers",
+    "interior_maps",
+    "mouth_box",
+    "mouth_matte",
+    "own_match",
+    "photo_teeth",
+    "render_mouth",
+    "synth_interior",
+    "teeth_interior",
+    "warp_interior",
+]

@@ -14,12 +14,14 @@ import numpy as np
 from .regions import EYES, INNER_LIP, OUTER_LIP, box_around, polygon_mask
 from .teeth import teeth_mask
 
-GROW_PX = 1.5   # apertures grown by this much (landmarks sit on the edge, anti-aliased pixels straddle it)
+GROW_PX = 1.5   # the mouth aperture grown by this much (landmarks sit on the edge, anti-aliased pixels straddle it)
+EYE_GROW_PX = 0.5   # the eyes' less: their (refined) points sit on the lid margin, whose lash line must stay
 
 
 def aperture_masks(photo: np.ndarray, landmarks: np.ndarray) -> dict[str, np.ndarray]:
     """Binary (H, W) uint8 masks of what ``close_apertures`` fills: "mouth" (the inner-lip polygon, plus
-    teeth pixels inside the outer lips), "eye0" and "eye1" (the eye polygons), each grown by ``GROW_PX``."""
+    teeth pixels inside the outer lips) grown by ``GROW_PX``, "eye0" and "eye1" (the eye polygons) grown by
+    ``EYE_GROW_PX``."""
     import cv2
 
     size = photo.shape[:2]
@@ -28,9 +30,11 @@ def aperture_masks(photo: np.ndarray, landmarks: np.ndarray) -> dict[str, np.nda
     masks = {"mouth": mouth}
     for i, idx in enumerate(EYES):
         masks[f"eye{i}"] = polygon_mask(p[idx], size) > 0.3
-    k = 2 * int(np.ceil(GROW_PX)) + 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    return {name: cv2.dilate(m.astype(np.uint8), kernel) for name, m in masks.items()}
+    out = {}
+    for name, m in masks.items():
+        k = 2 * int(np.ceil(GROW_PX if name == "mouth" else EYE_GROW_PX)) + 1
+        out[name] = cv2.dilate(m.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    return out
 
 
 def close_apertures(photo: np.ndarray, landmarks: np.ndarray, mouth: bool = True, eyes: bool = True) -> np.ndarray:
@@ -61,4 +65,4 @@ def close_apertures(photo: np.ndarray, landmarks: np.ndarray, mouth: bool = True
     return out
 
 
-__all__ = ["GROW_PX", "aperture_masks", "close_apertures"]
+__all__ = ["EYE_GROW_PX", "GROW_PX", "aperture_masks", "close_apertures"]

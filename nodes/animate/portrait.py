@@ -13,7 +13,7 @@ Shapes: photo (H, W, 3) uint8 RGB; landmarks (68, 2) px; tracks (N, 68, 2).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -41,6 +41,7 @@ class Portrait:
     features: FaceFeatures
     neck: NeckLine
     one_thread: Callable[[], AbstractContextManager]
+    iris_run: Callable | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -60,6 +61,8 @@ class Performance:
         gaze: (N, 2, 2) iris offsets in eye widths per eye, or None (the photo keeps its gaze).
         frame_numbers: (N,) the driver's frame numbers.
         neutral: index of the driver frame matched to the photo's expression.
+        teeth: (N, 2) how much upper / lower teeth the driver shows, smoothed, or None (no driver frames).
+        mouth_covered: (N,) bool, the driver's mouth is covered (a hand): plain warp there; or None.
     """
 
     targets: np.ndarray
@@ -67,6 +70,8 @@ class Performance:
     gaze: np.ndarray | None
     frame_numbers: np.ndarray
     neutral: int
+    teeth: np.ndarray | None = None
+    mouth_covered: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -85,22 +90,35 @@ class PortraitFrame:
 def prepare(rt: Runtime | None, photo: np.ndarray, landmarks: np.ndarray, clean_plate: np.ndarray | None = None,
             own: list[tuple[np.ndarray, np.ndarray]] | None = None) -> Portrait:
     """Prepare ``photo`` with its (68, 2) ``landmarks``; ``clean_plate`` replaces the inpainted background;
-    ``own``: the person's other photos as (image, landmarks) (mouth interiors to choose from)."""
+    ``own``: the person's other photos as (image, landmarks) (mouth interiors to choose from).
+
+    With the iris model, the eyelid points are first moved onto its lid contours (``iris.refine_eyelids``):
+    the animation then moves, closes and repaints the lids the photo really has."""
     from .features import prepare as prepare_features
     from .head_layer import build_head_layer
-    from .iris import iris_runner
+    from .iris import contour_runner, eye_contour, iris_runner, refine_eyelids
 
     lms = np.asarray(landmarks, np.float64)
+    iris_run = iris_runner(rt) if rt is not None else None
+    lids = contour_runner(rt) if rt is not None else None
+    if lids is not None:
+        lms = refine_eyelids(lms, [eye_contour(np.asarray(photo), lms, e, lids) for e in (0, 1)])
     head = build_head_layer(rt, photo, lms, clean_plate)
-    features = prepare_features(photo, lms, iris_runner(rt) if rt is not None else None, own)
-    return Portrait(np.asarray(photo), lms, head, features, NeckLine.from_landmarks(lms), blas_single_thread())
+    features = prepare_features(photo, lms, iris_run, own)
+    return Portrait(np.asarray(photo), lms, head, features, NeckLine.from_landmarks(lms), blas_single_thread(),
+                    iris_run)
 
 
-def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative") -> Performance:
-    """Targets for every frame of ``driver`` (``mode``: "relative" | "absolute" retargeting)."""
+def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative",
+            frames: Iterable[np.ndarray] | None = None) -> Performance:
+    """Targets for every frame of ``driver`` (``mode``: "relative" | "absolute" retargeting).
+
+    ``frames``: the driver's frames (H', W', 3) uint8, in order, when the track carries no irises
+    (``FaceTrack.iris``): the gaze is then located on them (the photo's iris locator); without either the
+    photo keeps its own gaze."""
     from ..landmarks.retarget import retarget
-    from .features import gaze_track
-    from .targets import eyelid_targets, mouth_targets
+    from .driver_measures import measure_driver
+    from .targets import eyelid_targets, lip_targets
 
     if len(driver) == 0 or not driver.valid.any():
         raise BadInputError("the driving track has no frame with a valid face", driver.where)
@@ -113,12 +131,11 @@ def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative") -> Pe
     for t in range(len(driver)):
         if valid[t]:
             pose = eyelid_targets(moved.landmarks[t], portrait.landmarks, drv[t], drv[neutral])
-            current = mouth_targets(pose, portrait.landmarks, drv[t], drv[neutral])
+            current = lip_targets(pose, drv[t])
         targets[t] = current
-    gaze = None
-    if driver.iris is not None:
-        gaze, _ = gaze_track([], drv, valid, driver.fps or 25.0, iris=driver.iris)
-    return Performance(targets, valid, gaze, np.asarray(driver.frame_numbers), neutral)
+    measures = measure_driver(frames, drv, valid, driver.fps or 25.0, portrait.iris_run, driver.iris)
+    return Performance(targets, valid, measures.gaze, np.asarray(driver.frame_numbers), neutral, measures.teeth,
+                       measures.mouth_covered)
 
 
 def render(portrait: Portrait, performance: Performance, index: int,
@@ -131,5 +148,8 @@ def render(portrait: Portrait, performance: Performance, index: int,
     with portrait.one_thread():
         moved = animate_frame(portrait.size, portrait.landmarks, target, portrait.head, portrait.neck)
     gaze = None if performance.gaze is None else performance.gaze[index]
-    image, report = animate_features(portrait.features, moved.image, target, moved.full_maps(), gaze, interior)
+    teeth = None if performance.teeth is None else performance.teeth[index]
+    covered = False if performance.mouth_covered is None else bool(performance.mouth_covered[index])
+    image, report = animate_features(portrait.features, moved.image, target, moved.full_maps(), gaze, interior,
+                                     covered, teeth=teeth)
     return PortraitFrame(image, moved.alpha, report, moved.folds_repaired)

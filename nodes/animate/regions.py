@@ -44,6 +44,31 @@ def polygon_mask(points: np.ndarray, size: tuple[int, int], feather: float = 0.0
     return np.clip(mask, 0.0, 1.0)
 
 
+def smooth_closed(points: np.ndarray, samples: int = 6) -> np.ndarray:
+    """A closed centripetal Catmull-Rom curve through ``points`` (P, 2): (P * samples, 2). It passes through
+    every point, does not overshoot or loop, and rounds the polygon's corners (an "O" of 8 lip points is
+    round, not an octagon)."""
+    p = np.asarray(points, np.float64)
+    n = len(p)
+    if n < 3 or samples < 2:
+        return p.copy()
+    out = []
+    for i in range(n):
+        p0, p1, p2, p3 = p[i - 1], p[i], p[(i + 1) % n], p[(i + 2) % n]
+        t1 = t0 = 0.0
+        t1 = t0 + max(np.linalg.norm(p1 - p0), 1e-6) ** 0.5
+        t2 = t1 + max(np.linalg.norm(p2 - p1), 1e-6) ** 0.5
+        t3 = t2 + max(np.linalg.norm(p3 - p2), 1e-6) ** 0.5
+        for t in np.linspace(t1, t2, samples, endpoint=False):
+            a1 = (t1 - t) / (t1 - t0) * p0 + (t - t0) / (t1 - t0) * p1
+            a2 = (t2 - t) / (t2 - t1) * p1 + (t - t1) / (t2 - t1) * p2
+            a3 = (t3 - t) / (t3 - t2) * p2 + (t - t2) / (t3 - t2) * p3
+            b1 = (t2 - t) / (t2 - t0) * a1 + (t - t0) / (t2 - t0) * a2
+            b2 = (t3 - t) / (t3 - t1) * a2 + (t - t1) / (t3 - t1) * a3
+            out.append((t2 - t) / (t2 - t1) * b1 + (t - t1) / (t2 - t1) * b2)
+    return np.array(out)
+
+
 def polygon_area(points: np.ndarray) -> float:
     """Unsigned shoelace area of a (P, 2) polygon in px^2."""
     x, y = np.asarray(points, np.float64).T
@@ -110,4 +135,4 @@ def box_around(points: np.ndarray, size: tuple[int, int], grow: float = 0.5, pad
 
 __all__ = ["EYES", "EYE_CORNERS", "INNER_LIP", "LOWER_INNER", "OUTER_LIP", "UPPER_INNER", "box_around",
            "eye_frame", "eye_opening", "from_eye_units", "mouth_opening", "mouth_width", "polygon_area",
-           "polygon_mask", "to_eye_units"]
+           "polygon_mask", "smooth_closed", "to_eye_units"]

@@ -90,4 +90,49 @@ def mouth_targets(target: np.ndarray, photo: np.ndarray, driver: np.ndarray, neu
     return out
 
 
-__all__ = ["eyelid_targets", "mouth_targets"]
+INNER_PAIRS = np.array([[61, 67], [62, 66], [63, 65]])   # (upper, lower) inner-lip points, left to right
+OUTER_PAIRS = np.array([[50, 58], [51, 57], [52, 56]])   # the outer lip points above / below them
+LIP_UPPER_SHARE = 0.35   # share of an opening change carried by the upper lip (the jaw carries the rest)
+
+
+def lip_targets(target: np.ndarray, driver: np.ndarray) -> np.ndarray:
+    """``target`` whose inner lips are as far apart as the driver's, relative to the mouth's width.
+
+    Relative retargeting gives the lips the photo's own shape plus the driver's change, which keeps the
+    photo's mouth (its width, its smile) but not its opening: a photo that shows its teeth never closes,
+    and a closed photo driven from an open neutral frame gets lips that cross. Here each inner-lip gap
+    (61-67, 62-66, 63-65) is set to the driver's gap x (target mouth width / driver mouth width), measured
+    along the face's vertical axis; the upper lip takes ``LIP_UPPER_SHARE`` of the change, the lower lip the
+    rest; the outer lip points above / below each pair follow their inner point (the lips keep their
+    thickness), the points beside the mouth corners half of it, and the chin the lower lip's mean change.
+
+    Args:
+        target: (68, 2) retargeted landmarks of this frame (photo px).
+        driver: (68, 2) the driver's landmarks at this frame (its px).
+    Returns:
+        (68, 2) float64.
+    """
+    out = np.asarray(target, np.float64).copy()
+    drv = np.asarray(driver, np.float64)
+    m = _similarity(drv[RIGID], out[RIGID])
+    down = m[:, :2] @ (drv[8] - drv[17:27].mean(0))
+    down /= max(np.linalg.norm(down), 1e-9)
+    drv_width = np.linalg.norm(m[:, :2] @ (drv[54] - drv[48]))
+    scale = np.linalg.norm(out[54] - out[48]) / max(drv_width, 1e-9)
+    want = ((drv[INNER_PAIRS[:, 1]] - drv[INNER_PAIRS[:, 0]]) @ m[:, :2].T @ down) * scale
+    have = (out[INNER_PAIRS[:, 1]] - out[INNER_PAIRS[:, 0]]) @ down
+    change = np.maximum(want, 0.0) - have
+    up, low = -LIP_UPPER_SHARE * change, (1 - LIP_UPPER_SHARE) * change
+    for k in range(3):
+        for idx, amount in ((INNER_PAIRS[k, 0], up[k]), (OUTER_PAIRS[k, 0], up[k]),
+                            (INNER_PAIRS[k, 1], low[k]), (OUTER_PAIRS[k, 1], low[k])):
+            out[idx] += amount * down
+    for idx, near in ((49, 0), (53, 2)):
+        out[idx] += 0.5 * up[near] * down
+    for idx, near in ((59, 0), (55, 2)):
+        out[idx] += 0.5 * low[near] * down
+    out[CHIN] += CHIN_WEIGHTS[:, None] * (low.mean() * down)
+    return out
+
+
+__all__ = ["eyelid_targets", "lip_targets", "mouth_targets"]

@@ -18,11 +18,16 @@ from .regions import INNER_LIP, LOWER_INNER, OUTER_LIP, UPPER_INNER, mouth_openi
 
 OPEN_THRESHOLD = 0.06     # mouth_opening below this is "closed"
 TEETH_THRESHOLD = 0.12    # fraction of the opening covered by teeth pixels for "teeth"
-TEETH_L_MARGIN = 6.0      # teeth are at least this much lighter (Lab L) than the lips' mean
+TEETH_LUMA = 0.5          # teeth: luma >= this x the skin's ...
+TEETH_SAT = 0.85          # ... and saturation <= this x the skin's (``teeth_mask``)
+MONO_SAT = 0.08           # skin saturation below this: a monochrome image
+MONO_TEETH_LUMA = 0.9     # there, teeth are the pixels at least this bright relative to the skin
+TEETH_L_MARGIN = 6.0      # without skin: teeth are at least this much lighter (Lab L) than the lips' mean
 TEETH_CHROMA = 0.7        # ... and at most this fraction of the lips' chroma
 NEUTRAL_UPPER = 0.11      # neutral band heights as fractions of the mouth width
 NEUTRAL_LOWER = 0.06
 MOUTH_STATES = ("closed", "open", "teeth")
+VISIBLE_SHARE = (0.05, 0.25)   # teeth-like share of a lip half: no teeth below, fully shown above
 
 
 def lip_mask(image_size: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
@@ -32,11 +37,41 @@ def lip_mask(image_size: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
     return np.clip(outer - inner, 0, 1)
 
 
+def skin_reference(image: np.ndarray, landmarks: np.ndarray) -> tuple[float, float] | None:
+    """Median luma and HSV saturation (both [0, 1]) of the nose (the box of points 28-35): skin lit like the
+    mouth and rarely covered by hair or beard. None when that box holds no pixel of ``image``."""
+    p = np.asarray(landmarks, np.float64)[28:36]
+    h, w = image.shape[:2]
+    x0, y0 = np.clip(np.floor(p.min(0)).astype(int), 0, [w, h])
+    x1, y1 = np.clip(np.ceil(p.max(0)).astype(int) + 1, 0, [w, h])
+    if x1 <= x0 or y1 <= y0:
+        return None
+    luma, sat = _luma_sat(image[y0:y1, x0:x1])
+    return float(np.median(luma)), float(np.median(sat))
+
+
+def _luma_sat(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = image[..., :3].astype(np.float32) / (255.0 if image.dtype == np.uint8 else 1.0)
+    hi, lo = x.max(-1), x.min(-1)
+    return x @ np.array([0.299, 0.587, 0.114], np.float32), np.where(hi > 0, (hi - lo) / np.maximum(hi, 1e-6), 0.0)
+
+
 def teeth_mask(image: np.ndarray, landmarks: np.ndarray, region: np.ndarray | None = None) -> np.ndarray:
-    """(H, W) bool: teeth-like pixels (lighter and less chromatic than the lips) inside ``region``
-    (default: the inner-lip polygon)."""
+    """(H, W) bool: teeth-like pixels inside ``region`` (default: the inner-lip polygon).
+
+    Teeth are not dark and clearly less saturated than skin: luma >= ``TEETH_LUMA`` x the skin's and
+    saturation <= ``TEETH_SAT`` x the skin's (``skin_reference``); lips and tongue are as saturated as skin
+    or more, also under warm light, where teeth are only half as bright as the skin. In a monochrome image
+    (skin saturation < ``MONO_SAT``) teeth are the pixels with luma >= ``MONO_TEETH_LUMA`` x the skin's.
+    Without the nose in ``image``, the lips are the reference (lighter and less chromatic than them)."""
     size = image.shape[:2]
     region = polygon_mask(landmarks[INNER_LIP], size) if region is None else region
+    skin = skin_reference(image, landmarks)
+    if skin is not None:
+        luma, sat = _luma_sat(image)
+        if skin[1] < MONO_SAT:
+            return (luma >= MONO_TEETH_LUMA * skin[0]) & (region > 0.5)
+        return (luma >= TEETH_LUMA * skin[0]) & (sat <= TEETH_SAT * skin[1]) & (region > 0.5)
     lips = lab_stats(image, lip_mask(size, landmarks))
     if lips is None:
         return np.zeros(size, bool)
@@ -88,16 +123,44 @@ def source_teeth(photo: np.ndarray, landmarks: np.ndarray, min_fraction: float =
     x1, y1 = min(x1, photo.shape[1]), min(y1, photo.shape[0])
     crop = photo[y0:y1, x0:x1].astype(np.float32) / 255.0
     local = p - [x0, y0]
-    inside = polygon_mask(local[INNER_LIP], crop.shape[:2])
-    # split by the mid-line between the upper and lower inner lips (per column)
-    upper_y = np.interp(np.arange(crop.shape[1]), *_lip_curve(local[UPPER_INNER]))
-    lower_y = np.interp(np.arange(crop.shape[1]), *_lip_curve(local[LOWER_INNER]))
-    rows = np.arange(crop.shape[0])[:, None]
+    upper, lower = lip_halves(crop.shape[:2], local)
+    return (TeethLayer(crop, upper, local[UPPER_INNER], UPPER_INNER),
+            TeethLayer(crop, lower, local[LOWER_INNER], LOWER_INNER))
+
+
+def lip_halves(size: tuple[int, int], landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The inner-lip polygon split at the mid-line between the upper and lower inner lips (per column):
+    (upper, lower) (H, W) float32 coverages."""
+    inside = polygon_mask(landmarks[INNER_LIP], size)
+    upper_y = np.interp(np.arange(size[1]), *_lip_curve(landmarks[UPPER_INNER]))
+    lower_y = np.interp(np.arange(size[1]), *_lip_curve(landmarks[LOWER_INNER]))
+    rows = np.arange(size[0])[:, None]
     mid = (upper_y + lower_y)[None, :] / 2
     upper = np.clip(mid - rows + 0.5, 0, 1) * inside
     lower = np.clip(rows - mid + 0.5, 0, 1) * inside
-    return (TeethLayer(crop, upper.astype(np.float32), local[UPPER_INNER], UPPER_INNER),
-            TeethLayer(crop, lower.astype(np.float32), local[LOWER_INNER], LOWER_INNER))
+    return upper.astype(np.float32), lower.astype(np.float32)
+
+
+def teeth_visibility(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """How much upper and lower teeth a face shows: (2,) in [0, 1], from the share of teeth-like pixels
+    (``teeth_mask``) in each half of the inner-lip polygon (``lip_halves``): 0 up to ``VISIBLE_SHARE[0]``,
+    1 from ``VISIBLE_SHARE[1]``. A closed mouth shows none."""
+    from .regions import box_around
+
+    p = np.asarray(landmarks, np.float64)
+    if mouth_opening(p) < 0.5 * OPEN_THRESHOLD or not np.isfinite(p).all():
+        return np.zeros(2)
+    x0, y0, x1, y1 = box_around(p[np.r_[28:36, 48:60]], image.shape[:2], grow=0.1)
+    local = p - [x0, y0]
+    crop = image[y0:y1, x0:x1]
+    mask = teeth_mask(crop, local).astype(np.float32)
+    out = np.zeros(2)
+    for k, half in enumerate(lip_halves(crop.shape[:2], local)):
+        area = float(half.sum())
+        if area >= 2:
+            share = float((mask * half).sum()) / area
+            out[k] = np.clip((share - VISIBLE_SHARE[0]) / (VISIBLE_SHARE[1] - VISIBLE_SHARE[0]), 0, 1)
+    return out
 
 
 def _lip_curve(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -152,5 +215,5 @@ def place_layer(layer: TeethLayer, landmarks: np.ndarray, box: tuple[int, int, i
     return rgb, alpha
 
 
-__all__ = ["MOUTH_STATES", "OPEN_THRESHOLD", "TEETH_THRESHOLD", "TeethLayer", "lip_mask", "mouth_state",
-           "neutral_teeth", "place_layer", "source_teeth", "teeth_fraction", "teeth_mask"]
+__all__ = ["MOUTH_STATES", "OPEN_THRESHOLD", "TEETH_THRESHOLD", "TeethLayer", "lip_halves", "lip_mask", "mouth_state",
+           "neutral_teeth", "place_layer", "source_teeth", "teeth_fraction", "teeth_mask", "teeth_visibility"]

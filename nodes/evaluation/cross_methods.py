@@ -15,6 +15,9 @@ Registered methods (``METHODS``; a new one is one line there):
   WITHOUT the long fine-tuning: the base model (``small-128-warp`` by default) with the K = 1 embedding
   of the photo as a feed-forward person (``person.feed_forward_person``), ``GenerateFrames`` (relative
   retargeting) and the hull matte pasted into the photo (``composite``), as ``render`` does.
+- ``portrait``: the default animation path (``nodes/animate/portrait.py``: ``prepare`` once, ``perform`` on
+  the whole track with the driver's frames for its gaze, ``render`` per frame with the driver's frame as the
+  mouth interior), at the photo's own resolution, with its head alpha.
 - ``rendered``: frames rendered beforehand (``options["rendered"]``), e.g. ``demo``'s PNGs.
 """
 from __future__ import annotations
@@ -117,6 +120,28 @@ def run_product(rt: Any, scene: CrossScene) -> MethodRun:
     return MethodRun(frames(), None, info)
 
 
+def run_portrait(rt: Any, scene: CrossScene) -> MethodRun:
+    """The default animation path (``animate.portrait``): relative retargeting, head layer, mouth and eyes."""
+    from ..animate.portrait import perform, prepare, render
+
+    portrait = prepare(rt, scene.photo, scene.photo_landmarks)
+    performance = perform(portrait, scene.driver, "relative", frames=scene.driver_frames())
+    lms = np.asarray(scene.driver.landmarks, np.float64)
+
+    def frames() -> Iterator[MethodFrame]:
+        for i, image in enumerate(scene.driver_frames()):
+            if i >= len(performance):
+                break
+            rt.check_cancelled()
+            interior = (image, lms[i]) if performance.valid[i] else None
+            frame = render(portrait, performance, i, interior)
+            yield MethodFrame(frame.image, frame.alpha)
+
+    info = {"retarget": "relative", "head_layer": portrait.describe(), "neutral": performance.neutral,
+            "gaze": "driver frames" if performance.gaze is not None else "none"}
+    return MethodRun(frames(), portrait.head.alpha, info)
+
+
 def run_rendered(rt: Any, scene: CrossScene) -> MethodRun:
     """Frames rendered beforehand (``scene.options["rendered"]``: a ``####`` sequence, a folder or a video),
     the i-th file going with the i-th driver frame; for scoring a ``render`` / ``demo`` output or another
@@ -141,9 +166,10 @@ def run_rendered(rt: Any, scene: CrossScene) -> MethodRun:
 METHODS: dict[str, Callable[[Any, CrossScene], MethodRun]] = {
     "warp": run_warp,
     "product": run_product,
+    "portrait": run_portrait,
     "rendered": run_rendered,
 }
 
 
-__all__ = ["METHODS", "CrossScene", "MethodFrame", "MethodRun", "retargeted_poses", "run_product", "run_rendered",
+__all__ = ["METHODS", "CrossScene", "MethodFrame", "MethodRun", "retargeted_poses", "run_portrait", "run_product", "run_rendered",
            "run_warp"]

@@ -1,0 +1,113 @@
+"""What the default path measures on a driving video's frames, in one pass, once per track (``portrait.perform``).
+
+Per frame with a face: each eye's iris offset (``features.locate_both``: the iris model when a runner is
+given, else the classical locator; or the track's own ``FaceTrack.iris``), how much upper and lower teeth
+the mouth shows (``teeth.teeth_visibility``) and the lips' mean chroma (a hand or a microphone over the mouth
+changes it). Then, over the whole track: the gaze stabilised (``iris.stabilise``: no jumps, no flicker,
+failures held), the teeth smoothed (a 3-frame median, then a 1-2-1 filter: no flicker) and the covered
+mouths flagged (``covered_mouths``). Doing this on the full track is what lets any frame be rendered alone.
+
+Shapes: landmarks (N, 68, 2) in the driver's px; frames (H, W, 3) uint8 RGB.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+MOUTH_OUTLIER = 8.0      # Lab a/b distance of the lips from the clip's median (and 4 MADs): "covered"
+
+
+@dataclass
+class DriverMeasures:
+    """Per-frame measures of a driving track (see module docstring).
+
+    Attributes:
+        gaze: (N, 2, 2) iris offsets in eye widths per eye, stabilised; None when no iris was measured.
+        gaze_found: (N, 2) bool, the raw iris detections that succeeded.
+        teeth: (N, 2) upper / lower teeth shown in [0, 1], smoothed; None without frames.
+        mouth_covered: (N,) bool, the lips do not look like the clip's lips; None without frames.
+    """
+
+    gaze: np.ndarray | None
+    gaze_found: np.ndarray
+    teeth: np.ndarray | None
+    mouth_covered: np.ndarray | None
+
+
+def smooth_teeth(teeth: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(N, 2) teeth shares without flicker: frames without a face hold the last value, then a 3-frame
+    median and a 1-2-1 filter (zero phase)."""
+    from .iris import hold_last_good
+
+    held = hold_last_good(teeth, valid)
+    if not np.isfinite(held).all():
+        return np.zeros_like(teeth)
+    pad = np.concatenate([held[:1], held, held[-1:]])
+    med = np.median(np.stack([pad[:-2], pad[1:-1], pad[2:]]), axis=0)
+    pad = np.concatenate([med[:1], med, med[-1:]])
+    return (0.25 * pad[:-2] + 0.5 * pad[1:-1] + 0.25 * pad[2:]).astype(np.float32)
+
+
+def covered_mouths(lip_ab: np.ndarray, threshold: float = MOUTH_OUTLIER) -> np.ndarray:
+    """(N,) bool: frames whose lips' mean Lab chroma ``lip_ab`` (N, 2) (NaN: unknown) is far from the
+    clip's median: more than ``threshold`` and 4 median absolute deviations."""
+    good = np.isfinite(lip_ab).all(axis=1)
+    if good.sum() < 3:
+        return np.zeros(len(lip_ab), bool)
+    med = np.median(lip_ab[good], axis=0)
+    dist = np.linalg.norm(lip_ab - med, axis=1)
+    mad = float(np.median(dist[good]))
+    return good & (dist > max(threshold, 4 * 1.4826 * mad))
+
+
+def measure_driver(frames: Iterable[np.ndarray] | None, landmarks: np.ndarray, valid: np.ndarray, fps: float,
+                   iris_run: Callable | None = None, iris: np.ndarray | None = None) -> DriverMeasures:
+    """Measure the driving track (module docstring).
+
+    Args:
+        frames: the driver's frames in order, or None (a landmark-only driver: only ``iris`` is used).
+        landmarks: (N, 68, 2); valid: (N,) bool.
+        fps: the clip's frame rate (for the gaze filter).
+        iris_run: the iris model runner (None: the classical locator).
+        iris: (N, 2, 3) the track's irises (x, y, r px; NaN where absent), used instead of locating them.
+    """
+    from .colour_match import lab_stats
+    from .features import locate_both
+    from .iris import stabilise
+    from .regions import OUTER_LIP, box_around, to_eye_units
+    from .teeth import lip_mask, teeth_visibility
+
+    n = len(landmarks)
+    raw = np.full((n, 2, 2), np.nan)
+    teeth, lip_ab = np.full((n, 2), np.nan), np.full((n, 2), np.nan)
+    if iris is not None:
+        for t in np.flatnonzero(valid):
+            for e in (0, 1):
+                if np.isfinite(iris[t, e]).all():
+                    raw[t, e] = to_eye_units(iris[t, e, :2], landmarks[t], e)
+    seen = 0
+    for t, image in enumerate(frames if frames is not None else ()):
+        seen = t + 1
+        if t >= n or not valid[t]:
+            continue
+        lms = landmarks[t]
+        if iris is None:
+            for e, est in enumerate(locate_both(image, lms, iris_run)):
+                if est.ok:
+                    raw[t, e] = to_eye_units(est.centre, lms, e)
+        teeth[t] = teeth_visibility(image, lms)
+        x0, y0, x1, y1 = box_around(lms[OUTER_LIP], image.shape[:2], grow=0.2)
+        stats = lab_stats(image[y0:y1, x0:x1], lip_mask((y1 - y0, x1 - x0), lms - [x0, y0]))
+        if stats is not None:
+            lip_ab[t] = stats[0][1:]
+    found = np.isfinite(raw).all(axis=2)
+    gaze = stabilise(raw, found, fps) if (iris is not None or seen) and found.any() else None
+    has = np.isfinite(teeth).all(axis=1)
+    if not seen:
+        return DriverMeasures(gaze, found, None, None)
+    return DriverMeasures(gaze, found, smooth_teeth(teeth, has), covered_mouths(lip_ab))
+
+
+__all__ = ["MOUTH_OUTLIER", "DriverMeasures", "covered_mouths", "measure_driver", "smooth_teeth"]
