@@ -12,7 +12,7 @@ Shapes: landmarks (N, 68, 2) in the driver's px; frames (H, W, 3) uint8 RGB.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,12 +28,14 @@ class DriverMeasures:
         gaze_found: (N, 2) bool, the raw iris detections that succeeded.
         teeth: (N, 2) upper / lower teeth shown in [0, 1], smoothed; None without frames.
         mouth_covered: (N,) bool, the lips do not look like the clip's lips; None without frames.
+        kept: the frames asked for (``keep``), by index.
     """
 
     gaze: np.ndarray | None
     gaze_found: np.ndarray
     teeth: np.ndarray | None
     mouth_covered: np.ndarray | None
+    kept: dict = field(default_factory=dict)
 
 
 def smooth_teeth(teeth: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -63,7 +65,8 @@ def covered_mouths(lip_ab: np.ndarray, threshold: float = MOUTH_OUTLIER) -> np.n
 
 
 def measure_driver(frames: Iterable[np.ndarray] | None, landmarks: np.ndarray, valid: np.ndarray, fps: float,
-                   iris_run: Callable | None = None, iris: np.ndarray | None = None) -> DriverMeasures:
+                   iris_run: Callable | None = None, iris: np.ndarray | None = None, keep: tuple[int, ...] = ()
+                   ) -> DriverMeasures:
     """Measure the driving track (module docstring).
 
     Args:
@@ -72,6 +75,7 @@ def measure_driver(frames: Iterable[np.ndarray] | None, landmarks: np.ndarray, v
         fps: the clip's frame rate (for the gaze filter).
         iris_run: the iris model runner (None: the classical locator).
         iris: (N, 2, 3) the track's irises (x, y, r px; NaN where absent), used instead of locating them.
+        keep: frame indices whose images to return (``DriverMeasures.kept``).
     """
     from .colour_match import lab_stats
     from .features import locate_both
@@ -87,9 +91,11 @@ def measure_driver(frames: Iterable[np.ndarray] | None, landmarks: np.ndarray, v
             for e in (0, 1):
                 if np.isfinite(iris[t, e]).all():
                     raw[t, e] = to_eye_units(iris[t, e, :2], landmarks[t], e)
-    seen = 0
+    seen, kept = 0, {}
     for t, image in enumerate(frames if frames is not None else ()):
         seen = t + 1
+        if t in keep:
+            kept[t] = image
         if t >= n or not valid[t]:
             continue
         lms = landmarks[t]
@@ -107,7 +113,7 @@ def measure_driver(frames: Iterable[np.ndarray] | None, landmarks: np.ndarray, v
     has = np.isfinite(teeth).all(axis=1)
     if not seen:
         return DriverMeasures(gaze, found, None, None)
-    return DriverMeasures(gaze, found, smooth_teeth(teeth, has), covered_mouths(lip_ab))
+    return DriverMeasures(gaze, found, smooth_teeth(teeth, has), covered_mouths(lip_ab), kept)
 
 
 __all__ = ["MOUTH_OUTLIER", "DriverMeasures", "covered_mouths", "measure_driver", "smooth_teeth"]

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from ..types import FaceTrack
 
 
+MESH_MIN_FACE = 80.0   # px brows to chin: a smaller driver face gives the mesh too few pixels for its depth
+
+
 @dataclass
 class Portrait:
     """A photo prepared for animation (see module docstring)."""
@@ -42,6 +45,8 @@ class Portrait:
     neck: NeckLine
     one_thread: Callable[[], AbstractContextManager]
     iris_run: Callable | None = None
+    mesh_run: Callable | None = None
+    depth: np.ndarray | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -95,6 +100,7 @@ def prepare(rt: Runtime | None, photo: np.ndarray, landmarks: np.ndarray, clean_
     With the iris model, the eyelid points are first moved onto its lid contours (``iris.refine_eyelids``):
     the animation then moves, closes and repaints the lids the photo really has."""
     from .features import prepare as prepare_features
+    from .head3d import depth_68, mesh_runner
     from .head_layer import build_head_layer
     from .iris import contour_runner, eye_contour, iris_runner, refine_eyelids
 
@@ -103,10 +109,12 @@ def prepare(rt: Runtime | None, photo: np.ndarray, landmarks: np.ndarray, clean_
     lids = contour_runner(rt) if rt is not None else None
     if lids is not None:
         lms = refine_eyelids(lms, [eye_contour(np.asarray(photo), lms, e, lids) for e in (0, 1)])
+    mesh_run = mesh_runner(rt) if rt is not None else None
+    depth = depth_68(np.asarray(photo), lms, mesh_run) if mesh_run is not None else None
     head = build_head_layer(rt, photo, lms, clean_plate)
     features = prepare_features(photo, lms, iris_run, own)
     return Portrait(np.asarray(photo), lms, head, features, NeckLine.from_landmarks(lms), blas_single_thread(),
-                    iris_run)
+                    iris_run, mesh_run, depth)
 
 
 def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative",
@@ -116,26 +124,35 @@ def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative",
     ``frames``: the driver's frames (H', W', 3) uint8, in order, when the track carries no irises
     (``FaceTrack.iris``): the gaze is then located on them (the photo's iris locator); without either the
     photo keeps its own gaze."""
-    from ..landmarks.retarget import retarget
+    from ..landmarks.retarget import pick_neutral
+    from .drive import drive_targets, steadied
     from .driver_measures import measure_driver
-    from .targets import eyelid_targets, lip_targets
+    from .head3d import depth_68
 
     if len(driver) == 0 or not driver.valid.any():
         raise BadInputError("the driving track has no frame with a valid face", driver.where)
-    moved = retarget(driver, portrait.landmarks, mode, image_size=portrait.size)
-    neutral = int(moved.extra["retarget"]["neutral"])
-    drv = np.asarray(driver.landmarks, np.float64)
-    valid = moved.valid.copy()
-    targets = np.empty((len(driver), 68, 2))
-    current = portrait.landmarks
-    for t in range(len(driver)):
-        if valid[t]:
-            pose = eyelid_targets(moved.landmarks[t], portrait.landmarks, drv[t], drv[neutral])
-            current = lip_targets(pose, drv[t])
-        targets[t] = current
-    measures = measure_driver(frames, drv, valid, driver.fps or 25.0, portrait.iris_run, driver.iris)
+    steady = steadied(driver)
+    drv = np.asarray(steady.landmarks, np.float64)
+    valid = steady.valid & np.isfinite(drv).all(axis=(1, 2))
+    neutral = pick_neutral(drv, valid, driver.where)
+    measures = measure_driver(frames, drv, valid, driver.fps or 25.0, portrait.iris_run, driver.iris, keep=(neutral,))
+    neutral_depth = None
+    if portrait.depth is not None:
+        image = measures.kept.get(neutral)
+        if image is not None and portrait.mesh_run is not None and face_size(drv[neutral]) >= MESH_MIN_FACE:
+            neutral_depth = depth_68(image, drv[neutral], portrait.mesh_run)
+        if neutral_depth is None:   # a landmark-only or small driver: the photo's depth, at the driver's face size
+            neutral_depth = portrait.depth * face_size(drv[neutral]) / face_size(portrait.landmarks)
+    targets, valid, neutral = drive_targets(steady, portrait.landmarks, portrait.size, mode, neutral, portrait.depth,
+                                            neutral_depth)
     return Performance(targets, valid, measures.gaze, np.asarray(driver.frame_numbers), neutral, measures.teeth,
                        measures.mouth_covered)
+
+
+def face_size(landmarks: np.ndarray) -> float:
+    """The brows' centre to the chin, px, of (68, 2) landmarks."""
+    p = np.asarray(landmarks, np.float64)
+    return float(np.linalg.norm(p[8] - p[17:27].mean(0)))
 
 
 def render(portrait: Portrait, performance: Performance, index: int,

@@ -1,0 +1,96 @@
+"""The driving track turned into the photo's target landmarks, frame by frame (``portrait.perform``).
+
+1. The head is steadied (``steady_pose``): a landmark tracker's boxes shift by a pixel from frame to frame
+   and its points with them; moving a photo by that noise makes the whole head shake. The eye corners and
+   the nose (the points that move little with expression) are smoothed over time (zero-phase One Euro,
+   ``landmarks.smoothing``), and every other point is moved by the similarity that takes its frame's raw
+   rigid points onto the smoothed ones, so the head moves smoothly while lips and lids keep every frame.
+2. Retargeting (``landmarks.retarget``, relative by default) onto the photo.
+3. Per feature (``targets``): each eye's lids open and close as the driver's same eye, down to shut; the
+   inner lips open as wide as the driver's (relative to the mouth's width) around the photo's own lips.
+Frames without a face hold the previous target (the photo's own landmarks before the first face).
+
+Shapes: landmarks (N, 68, 2); the photo's (68, 2).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from ..types import FaceTrack
+
+STEADY = np.array([27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45])   # nose and eye corners
+JAW_2D = True
+POSE_CUTOFF = 1.0      # One Euro min cut-off (Hz) and speed coefficient for the steadied points: the
+POSE_BETA = 10.0       # defaults of ``landmarks --smooth``
+
+
+def steady_pose(landmarks: np.ndarray, valid: np.ndarray, fps: float, min_cutoff: float = POSE_CUTOFF,
+                beta: float = POSE_BETA) -> np.ndarray:
+    """(N, 68, 2) landmarks with a steadied head (module docstring, step 1); invalid rows stay as given."""
+    from ..landmarks.retarget import similarity
+    from ..landmarks.smoothing import smooth_landmarks
+
+    raw = np.asarray(landmarks, np.float64)
+    ok = np.asarray(valid, bool) & np.isfinite(raw).all(axis=(1, 2))
+    masked = np.where(ok[:, None, None], raw, np.nan)
+    smooth = smooth_landmarks(masked, fps, min_cutoff, beta).astype(np.float64)
+    out = raw.copy()
+    for t in np.flatnonzero(ok):
+        m = similarity(raw[t, STEADY], smooth[t, STEADY])
+        out[t] = raw[t] @ m[:, :2].T + m[:, 2]
+        out[t, STEADY] = smooth[t, STEADY]
+    return out
+
+
+def drive_targets(driver: FaceTrack, photo_landmarks: np.ndarray, size: tuple[int, int], mode: str = "relative",
+                  neutral: int | None = None, photo_depth: np.ndarray | None = None,
+                  neutral_depth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Target landmarks for every frame of ``driver`` (module docstring).
+
+    Args:
+        driver: the driving FaceTrack (N frames), its head already steadied (``steady_pose``) if wanted.
+        photo_landmarks: (68, 2) of the photo; size: (H, W) of the photo.
+        mode: "relative" | "absolute" retargeting.
+        neutral: the driver frame matched to the photo (default ``retarget.pick_neutral``).
+        photo_depth, neutral_depth: (68,) depths of the photo's and the neutral frame's points
+            (``head3d.depth_68``): given both, relative retargeting turns the head in 3-D
+            (``head3d.lift_retarget``); else it is 2-D (``landmarks.retarget``).
+    Returns:
+        targets (N, 68, 2) float64 in the photo's px, valid (N,) bool, the neutral frame's index.
+    """
+    from ..landmarks.retarget import retarget
+    from .head3d import lift_retarget
+    from .targets import eyelid_targets, lip_targets
+
+    drv = np.asarray(driver.landmarks, np.float64)
+    photo = np.asarray(photo_landmarks, np.float64)
+    moved = retarget(driver, photo, mode, neutral, image_size=size)
+    neutral = int(moved.extra["retarget"]["neutral"])
+    valid = moved.valid.copy()
+    poses = np.asarray(moved.landmarks, np.float64)
+    if mode == "relative" and photo_depth is not None and neutral_depth is not None:
+        lifted = lift_retarget(drv, valid, neutral, photo, photo_depth, neutral_depth)
+        if JAW_2D:
+            lifted[:, :17] = poses[:, :17]
+        poses = lifted
+    targets = np.empty((len(drv), 68, 2))
+    current = photo
+    for t in range(len(drv)):
+        if valid[t]:
+            pose = eyelid_targets(poses[t], photo, drv[t], drv[neutral])
+            current = lip_targets(pose, drv[t])
+        targets[t] = current
+    return targets, valid, neutral
+
+
+def steadied(driver: FaceTrack) -> FaceTrack:
+    """A copy of ``driver`` whose head is steadied (``steady_pose``)."""
+    out = driver.select(slice(None))
+    out.landmarks = steady_pose(driver.landmarks, driver.valid, driver.fps or 25.0).astype(np.float32)
+    return out
+
+
+__all__ = ["POSE_BETA", "POSE_CUTOFF", "STEADY", "drive_targets", "steadied", "steady_pose"]
