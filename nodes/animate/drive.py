@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from ..types import FaceTrack
 
 STEADY = np.array([27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45])   # nose and eye corners
-JAW_2D = True
 POSE_CUTOFF = 1.0      # One Euro min cut-off (Hz) and speed coefficient for the steadied points: the
 POSE_BETA = 10.0       # defaults of ``landmarks --smooth``
 
@@ -47,19 +46,23 @@ def steady_pose(landmarks: np.ndarray, valid: np.ndarray, fps: float, min_cutoff
 
 def drive_targets(driver: FaceTrack, photo_landmarks: np.ndarray, size: tuple[int, int], mode: str = "relative",
                   neutral: int | None = None, photo_depth: np.ndarray | None = None,
-                  neutral_depth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+                  neutral_depth: np.ndarray | None = None, rest: int | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, int]:
     """Target landmarks for every frame of ``driver`` (module docstring).
 
     Args:
         driver: the driving FaceTrack (N frames), its head already steadied (``steady_pose``) if wanted.
         photo_landmarks: (68, 2) of the photo; size: (H, W) of the photo.
         mode: "relative" | "absolute" retargeting.
-        neutral: the driver frame matched to the photo (default ``retarget.pick_neutral``).
+        neutral: the driver frame matched to the photo (default ``retarget.pick_neutral``); with depths, the
+            frame whose head pose the photo's stands for, and ``rest`` the one whose expression it stands for
+            (the lids open and close relative to the driver's at ``rest``).
         photo_depth, neutral_depth: (68,) depths of the photo's and the neutral frame's points
             (``head3d.depth_68``): given both, relative retargeting turns the head in 3-D
             (``head3d.lift_retarget``); else it is 2-D (``landmarks.retarget``).
     Returns:
-        targets (N, 68, 2) float64 in the photo's px, valid (N,) bool, the neutral frame's index.
+        targets (N, 68, 2) float64 in the photo's px, valid (N,) bool, the index of the frame whose
+        expression the photo's stands for.
     """
     from ..landmarks.retarget import retarget
     from .head3d import lift_retarget
@@ -67,23 +70,24 @@ def drive_targets(driver: FaceTrack, photo_landmarks: np.ndarray, size: tuple[in
 
     drv = np.asarray(driver.landmarks, np.float64)
     photo = np.asarray(photo_landmarks, np.float64)
-    moved = retarget(driver, photo, mode, neutral, image_size=size)
+    lifting = mode == "relative" and photo_depth is not None and neutral_depth is not None
+    moved = retarget(driver, photo, mode, neutral if lifting else rest, image_size=size)
     neutral = int(moved.extra["retarget"]["neutral"])
+    rest = neutral if rest is None or not lifting else rest
     valid = moved.valid.copy()
     poses = np.asarray(moved.landmarks, np.float64)
-    if mode == "relative" and photo_depth is not None and neutral_depth is not None:
+    if lifting:   # the jaw outline (an occluding contour, not a rigid 3-D point set) keeps the 2-D motion
         lifted = lift_retarget(drv, valid, neutral, photo, photo_depth, neutral_depth)
-        if JAW_2D:
-            lifted[:, :17] = poses[:, :17]
+        lifted[:, :17] = poses[:, :17]
         poses = lifted
     targets = np.empty((len(drv), 68, 2))
     current = photo
     for t in range(len(drv)):
         if valid[t]:
-            pose = eyelid_targets(poses[t], photo, drv[t], drv[neutral])
+            pose = eyelid_targets(poses[t], photo, drv[t], drv[rest])
             current = lip_targets(pose, drv[t])
         targets[t] = current
-    return targets, valid, neutral
+    return targets, valid, rest
 
 
 def steadied(driver: FaceTrack) -> FaceTrack:

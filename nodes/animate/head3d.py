@@ -112,13 +112,15 @@ def _rot2(angle: float) -> np.ndarray:
 
 
 def lift_retarget(driver: np.ndarray, valid: np.ndarray, neutral: int, photo: np.ndarray, photo_depth: np.ndarray,
-                  neutral_depth: np.ndarray) -> np.ndarray:
+                  neutral_depth: np.ndarray, rest: int | None = None) -> np.ndarray:
     """Relative retargeting with the head turned in 3-D (module docstring, step 3).
 
     Args:
-        driver: (N, 68, 2) driver landmarks; valid: (N,) bool; neutral: the driver frame matched to the photo.
+        driver: (N, 68, 2) driver landmarks; valid: (N,) bool; neutral: the driver frame whose head pose the
+            photo's head pose stands for (a typical pose of the clip).
         photo: (68, 2) the photo's landmarks; photo_depth, neutral_depth: (68,) depths of the photo's and of
             the driver's neutral frame's points (``depth_68``).
+        rest: the driver frame whose expression the photo's stands for (default ``neutral``).
     Returns:
         (N, 68, 2) targets in the photo's px (NaN where not valid); the neutral frame gives the photo.
     """
@@ -134,18 +136,22 @@ def lift_retarget(driver: np.ndarray, valid: np.ndarray, neutral: int, photo: np
     centre = own[POSE_POINTS].mean(0)
     own_head = (own - centre) @ head_axes(own)                        # the photo's points in its head frame
     anchor = ref[POSE_POINTS].mean(0)
-    rest = drv[neutral] - (s0 * (ref @ r0.T)[:, :2] + t0)
-    out = np.full(drv.shape, np.nan)
-    for t in np.flatnonzero(np.asarray(valid, bool) & np.isfinite(drv).all(axis=(1, 2))):
+
+    def pose_and_expression(t: int) -> tuple:
         s, r, shift = weak_pose(ref[POSE_POINTS], drv[t][POSE_POINTS])
         turned = euler(r @ r0.T @ neutral_rot)
-        angles = photo_angles + (turned - neutral_angles)
-        new = from_euler(angles)
-        moved = (own_head @ new.T) * (s / s0) + centre
-        travel = (s * (anchor @ r.T)[:2] + shift) - (s0 * (anchor @ r0.T)[:2] + t0)
         residual = drv[t] - (s * (ref @ r.T)[:, :2] + shift)
-        expression = residual @ _rot2(neutral_angles[0] - turned[0]).T * (s0 / s) - rest
-        out[t] = moved[:, :2] + a @ travel + (expression @ a.T * (s / s0)) @ _rot2(angles[0] - photo_angles[0]).T
+        return s, r, shift, turned, residual @ _rot2(neutral_angles[0] - turned[0]).T * (s0 / s)
+
+    calm = pose_and_expression(neutral if rest is None else rest)[4]
+    out = np.full(drv.shape, np.nan)
+    for t in np.flatnonzero(np.asarray(valid, bool) & np.isfinite(drv).all(axis=(1, 2))):
+        s, r, shift, turned, expression = pose_and_expression(t)
+        angles = photo_angles + (turned - neutral_angles)
+        moved = (own_head @ from_euler(angles).T) * (s / s0) + centre
+        travel = (s * (anchor @ r.T)[:2] + shift) - (s0 * (anchor @ r0.T)[:2] + t0)
+        change = (expression - calm) @ a.T * (s / s0)
+        out[t] = moved[:, :2] + a @ travel + change @ _rot2(angles[0] - photo_angles[0]).T
     return out
 
 

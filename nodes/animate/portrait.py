@@ -134,7 +134,8 @@ def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative",
     steady = steadied(driver)
     drv = np.asarray(steady.landmarks, np.float64)
     valid = steady.valid & np.isfinite(drv).all(axis=(1, 2))
-    neutral = pick_neutral(drv, valid, driver.where)
+    neutral = pick_neutral(drv, valid, driver.where)                     # the clip's typical pose
+    rest = pick_neutral(drv, valid, driver.where, photo=portrait.landmarks)   # ... with the photo's expression
     measures = measure_driver(frames, drv, valid, driver.fps or 25.0, portrait.iris_run, driver.iris, keep=(neutral,))
     neutral_depth = None
     if portrait.depth is not None:
@@ -144,7 +145,7 @@ def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative",
         if neutral_depth is None:   # a landmark-only or small driver: the photo's depth, at the driver's face size
             neutral_depth = portrait.depth * face_size(drv[neutral]) / face_size(portrait.landmarks)
     targets, valid, neutral = drive_targets(steady, portrait.landmarks, portrait.size, mode, neutral, portrait.depth,
-                                            neutral_depth)
+                                            neutral_depth, rest)
     return Performance(targets, valid, measures.gaze, np.asarray(driver.frame_numbers), neutral, measures.teeth,
                        measures.mouth_covered)
 

@@ -16,6 +16,8 @@ import numpy as np
 from ...runtime.errors import BadInputError, UsageError
 from ..types import FaceTrack
 
+TYPICAL_SHARE = 0.3   # pick_neutral with a photo: the share of frames nearest the median shape it chooses from
+
 # Points that move little with expression (eye corners, nose), used to align faces (iBUG 0-based).
 RIGID_POINTS = np.array([36, 39, 42, 45, 27, 28, 29, 30, 31, 33, 35])
 
@@ -39,10 +41,28 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.hstack([scale * rot, (mu_d - scale * rot @ mu_s)[:, None]])
 
 
-def pick_neutral(landmarks: np.ndarray, valid: np.ndarray, where: str | None = None) -> int:
+def _openings(p: np.ndarray) -> np.ndarray:
+    """(..., 3) eye openings (36-41, 42-47: lid gap / corner distance) and the mouth's (inner gap / width)."""
+    def gap(a, b, c, d):
+        return (np.linalg.norm(p[..., a, :] - p[..., b, :], axis=-1) + np.linalg.norm(p[..., c, :] - p[..., d, :], axis=-1)) / 2
+
+    eyes = [gap(37, 41, 38, 40) / np.linalg.norm(p[..., 39, :] - p[..., 36, :], axis=-1),
+            gap(43, 47, 44, 46) / np.linalg.norm(p[..., 45, :] - p[..., 42, :], axis=-1)]
+    mouth = (gap(61, 67, 63, 65) + np.linalg.norm(p[..., 62, :] - p[..., 66, :], axis=-1)) / 2 / \
+        np.linalg.norm(p[..., 54, :] - p[..., 48, :], axis=-1)
+    return np.stack([*eyes, mouth], -1)
+
+
+def pick_neutral(landmarks: np.ndarray, valid: np.ndarray, where: str | None = None,
+                 photo: np.ndarray | None = None) -> int:
     """Index of the valid frame closest to the track's median shape (after similarity alignment).
 
-    A rough "neutral" frame: closed-ish mouth, frontal-ish pose, typical of the clip.
+    A rough "neutral" frame: closed-ish mouth, frontal-ish pose, typical of the clip. With ``photo``
+    (68, 2) landmarks, the frame must also look like the photo's expression: each eye as open as the
+    clip's typical (median) opening (a photo's eyes are at rest; a neutral frame that squints would open
+    the photo's eyes wide all along) and the mouth as open as the photo's (relative motion from a frame
+    with the photo's mouth), among the ``TYPICAL_SHARE`` of frames closest to the median shape. Each term
+    is counted in units of the clip's spread (median absolute deviation).
     """
     index = np.flatnonzero(valid & np.isfinite(landmarks).all(axis=(1, 2)))
     if not len(index):
@@ -53,7 +73,16 @@ def pick_neutral(landmarks: np.ndarray, valid: np.ndarray, where: str | None = N
         matrix = similarity(landmarks[i], median)
         aligned = landmarks[i] @ matrix[:, :2].T + matrix[:, 2]
         errors.append(np.linalg.norm(aligned - median, axis=1).mean())
-    return int(index[int(np.argmin(errors))])
+    errors = np.asarray(errors)
+    if photo is None:
+        return int(index[int(np.argmin(errors))])
+    open_ = _openings(np.asarray(landmarks, np.float64)[index])
+    want = np.median(open_, axis=0)
+    want[2] = _openings(np.asarray(photo, np.float64))[2]
+    spread = np.maximum(np.median(np.abs(open_ - np.median(open_, axis=0)), axis=0), 0.01)
+    score = (np.abs(open_ - want) / spread).sum(axis=1)
+    score[errors > np.quantile(errors, TYPICAL_SHARE)] = np.inf     # only among the clip's typical poses
+    return int(index[int(np.argmin(score))])
 
 
 def retarget(driver: FaceTrack, source_landmarks: np.ndarray, mode: str = "relative",
