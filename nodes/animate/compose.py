@@ -54,10 +54,15 @@ def upsample_map(coarse: np.ndarray, points: np.ndarray, roi: tuple[int, int, in
 
 
 def warp_layer(premult: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
-    """Sample the premultiplied layer (H, W, 4) at the maps: (h, w, 4) float32; outside the image alpha = 0."""
+    """Sample the premultiplied layer (H, W, 4) at the maps: (h, w, 4) float32.
+
+    Outside the photo the layer's edge pixels are repeated: where the head layer runs off the photo (hair
+    cut by the top edge, a neck by the bottom one, a tight head crop), a head that moves away from that
+    edge carries the hair or the neck on instead of opening a hole onto the background behind it; where
+    the layer does not reach the edge its alpha there is 0 and stays 0."""
     import cv2
 
-    return cv2.remap(premult, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return cv2.remap(premult, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def composite(base: np.ndarray, background: np.ndarray, warped: np.ndarray,

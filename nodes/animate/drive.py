@@ -71,7 +71,7 @@ def drive_targets(driver: FaceTrack, photo_landmarks: np.ndarray, size: tuple[in
     drv = np.asarray(driver.landmarks, np.float64)
     photo = np.asarray(photo_landmarks, np.float64)
     lifting = mode == "relative" and photo_depth is not None and neutral_depth is not None
-    moved = retarget(driver, photo, mode, neutral if lifting else rest, image_size=size)
+    moved = retarget(driver, photo, mode, neutral if lifting or rest is None else rest, image_size=size)
     neutral = int(moved.extra["retarget"]["neutral"])
     rest = neutral if rest is None or not lifting else rest
     valid = moved.valid.copy()

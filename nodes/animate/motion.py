@@ -29,7 +29,7 @@ from ..warping.warp import forehead_points
 JAW = np.arange(0, 17)
 NECK_TOP = 0.15        # neck weight 1 (full head motion) above chin + NECK_TOP x face height
 NECK_BOTTOM = 0.7      # neck weight 0 (still) below chin + NECK_BOTTOM x face height
-NECK_TOP_MIN = 0.0     # the band's top never rises above the chin (the mouth always follows the head fully)
+NECK_TOP_MIN = -0.1    # the band's top never rises higher (the lower lip is ~0.25 above the chin)
 RING_SCALE = 1.35      # inner anchors: face outline (upper jaw + forehead) scaled about the face centre;
                        # they carry half the residual of their outline point (a yaw moves the near hair too)
 OUTER_SCALE = 1.8      # outer anchors: zero residual (hair and ears beyond follow the head rigidly)
@@ -303,9 +303,10 @@ def neck_band(neck: NeckLine, points: np.ndarray, head: np.ndarray) -> tuple[flo
 
     Where the head's map reaches further down than the output point (the head moves up, or rolls about a
     far pivot), the band is stretched; it folds once that reach exceeds band / max slope. The band is
-    widened so that the reach stays below 0.4 of what would fold (Jacobian determinant >= 0.4): first its
-    top rises, but never above ``NECK_TOP_MIN`` (the chin: above it the face, lips included, must follow
-    the head fully), then its bottom goes down.
+    widened so that the reach stays below 0.4 of what would fold (Jacobian determinant >= 0.4) by raising
+    its top, but never above ``NECK_TOP_MIN`` (just above the chin: higher up the face, lips included, must
+    follow the head fully); its bottom stays where the layer's alpha starts to fade (lower, the background
+    estimated behind the neck would show). Beyond that, ``repair_folds`` smooths what folds.
     """
     depth = neck.depth(points)
     lateral = (np.asarray(points) - neck.chin) @ np.array([-neck.down[1], neck.down[0]]) / neck.height
@@ -314,8 +315,7 @@ def neck_band(neck: NeckLine, points: np.ndarray, head: np.ndarray) -> tuple[flo
         return NECK_TOP, NECK_BOTTOM
     reach = float(max(0.0, ((head - points)[band] @ neck.down).max())) / neck.height
     need = 1.5 * reach / 0.6
-    top = max(NECK_TOP_MIN, min(NECK_TOP, NECK_BOTTOM - need))
-    return top, max(NECK_BOTTOM, top + need)
+    return max(NECK_TOP_MIN, min(NECK_TOP, NECK_BOTTOM - need)), NECK_BOTTOM
 
 
 def jacobian_det(mapping: np.ndarray, spacing: float = 1.0) -> np.ndarray:

@@ -150,6 +150,32 @@ def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative",
                        measures.mouth_covered)
 
 
+def perform_landmarks(portrait: Portrait, landmarks: np.ndarray, source_landmarks: np.ndarray,
+                      gaze: np.ndarray | None = None, teeth: np.ndarray | None = None) -> Performance:
+    """Targets for landmarks already in the photo's own frame, e.g. other frames of the photo's own clip
+    (self-reenactment) or keyframed curves: each frame's pose is kept as given (no steadying, no head
+    model, no reference frame to align), the lids and lips follow as in ``perform``.
+
+    Args:
+        portrait: from ``prepare``.
+        landmarks: (N, 68, 2) in the photo's px, as the photo's own ``source_landmarks`` (68, 2) were found
+            (``prepare`` may have refined the photo's lids: the targets keep that refinement).
+        gaze: (N, 2, 2) iris offsets in eye widths, or None (the photo's own gaze).
+        teeth: (N, 2) upper / lower teeth shown, or None (the synthesised interior shows the photo's).
+    """
+    from ..types import FaceTrack
+    from .drive import drive_targets
+
+    lms = np.asarray(landmarks, np.float64)
+    if lms.ndim != 3 or lms.shape[1:] != (68, 2):
+        raise BadInputError(f"landmarks must be (N, 68, 2), got {lms.shape}")
+    n = len(lms)
+    track = FaceTrack(np.concatenate([lms, np.asarray(source_landmarks, np.float64)[None]]), np.zeros((n + 1, 4)),
+                      np.isfinite(lms).all(axis=(1, 2)).tolist() + [True], np.ones(n + 1), portrait.size)
+    targets, valid, _ = drive_targets(track, portrait.landmarks, portrait.size, "relative", neutral=n)
+    return Performance(targets[:n], valid[:n], gaze, np.arange(n), n, teeth, None)
+
+
 def face_size(landmarks: np.ndarray) -> float:
     """The brows' centre to the chin, px, of (68, 2) landmarks."""
     p = np.asarray(landmarks, np.float64)

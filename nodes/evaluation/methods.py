@@ -6,6 +6,11 @@ All work in the clip's fixed crop (``Scene``): few-shot crops and target landmar
 - ``warp-regions``: that warp with the mouth and eyes taken from the few-shot crops whose mouth / eyes
   best match the target's (``warping/region_warp.py``): what the warp-conditioned G sees, so its gain over
   ``warp`` can be split into source choice and learned residual.
+- ``portrait``: the default animation path (``animate.portrait``) on the nearest few-shot frame at its full
+  resolution (``prepare``, with the other few-shot frames as its own mouth interiors), driven by the target's
+  landmarks (``perform_landmarks``) and irises (located on the target crop, as a driver's FaceTrack carries
+  them), its output cropped with the scene's matrix. The mouth interior never comes from the target frame:
+  no interior frame is passed, so it is the person's own few-shot mouth when one matches, else synthesised.
 - ``model``: embed the T few-shot crops (e_hat, §3.1), fine-tune the base on them in the same crop
   (§3.3) and generate every target from the sketch of its own landmarks (self-reenactment).
 
@@ -22,7 +27,7 @@ import numpy as np
 if TYPE_CHECKING:
     from ...runtime.runtime import Runtime
 
-METHODS = ("model", "warp", "warp-regions", "copy")
+METHODS = ("model", "warp", "warp-regions", "portrait", "copy")
 
 
 @dataclass
@@ -97,6 +102,48 @@ def run_warp_regions(scene: Scene) -> MethodResult:
     return MethodResult(out, (time.perf_counter() - start) / max(len(out), 1))
 
 
+def target_gaze(rt: Runtime | None, scene: Scene) -> np.ndarray:
+    """(M, 2, 2) iris offsets in eye widths of each target (the iris model when present, else the classical
+    locator), on its crop (eye widths do not change with the crop); NaN where not found."""
+    from ..animate.features import locate_both
+    from ..animate.iris import iris_runner
+    from ..animate.regions import to_eye_units
+
+    run = iris_runner(rt) if rt is not None else None
+    out = np.full((len(scene.target_crops), 2, 2), np.nan)
+    for j, (crop, lms) in enumerate(zip(scene.target_crops, scene.target_landmarks)):
+        for e, est in enumerate(locate_both(crop, np.asarray(lms, np.float64), run)):
+            if est.ok:
+                out[j, e] = to_eye_units(est.centre, np.asarray(lms, np.float64), e)
+    return out
+
+
+def run_portrait(rt: Runtime | None, scene: Scene) -> MethodResult:
+    """The default animation path at the few-shot frames' resolution, cropped (module docstring)."""
+    from ..animate.portrait import perform_landmarks, prepare, render
+    from ..sketch import crop_image
+
+    gaze = target_gaze(rt, scene)
+    out = np.empty((len(scene.target_landmarks), scene.size, scene.size, 3), np.uint8)
+    setup, render_s = 0.0, 0.0
+    for k in np.unique(scene.nearest):
+        start = time.perf_counter()
+        own = [(scene.fewshot_frames[j], scene.fewshot_landmarks[j]) for j in range(len(scene.fewshot_frames))
+               if j != k]
+        portrait = prepare(rt, scene.fewshot_frames[k], scene.fewshot_landmarks[k], own=own)
+        index = np.flatnonzero(scene.nearest == k)
+        performance = perform_landmarks(portrait, scene.target_frame_landmarks[index], scene.fewshot_landmarks[k],
+                                        gaze[index])
+        setup += time.perf_counter() - start
+        for n, j in enumerate(index):
+            start = time.perf_counter()
+            out[j] = crop_image(render(portrait, performance, n).image, scene.matrix, scene.size)
+            render_s += time.perf_counter() - start
+    info = {"source": "nearest few-shot frame, full resolution", "driven_by": "target landmarks + irises",
+            "mouth_interior": "own few-shot frames or synthesised (never the target)"}
+    return MethodResult(out, render_s / max(len(out), 1), setup, info)
+
+
 def run_model(rt: Runtime, base: Any, scene: Scene, config: Any, batch_size: int = 8) -> MethodResult:
     """Embed + fine-tune ``base`` on the few-shot frames in the scene's crop, then generate the targets.
 
@@ -140,4 +187,5 @@ def run_model(rt: Runtime, base: Any, scene: Scene, config: Any, batch_size: int
     return MethodResult(out, per_frame, setup, info)
 
 
-__all__ = ["METHODS", "MethodResult", "Scene", "run_copy", "run_model", "run_warp", "run_warp_regions"]
+__all__ = ["METHODS", "MethodResult", "Scene", "run_copy", "run_model", "run_portrait", "run_warp", "run_warp_regions",
+           "target_gaze"]

@@ -19,7 +19,16 @@ import numpy as np
 from ...runtime.errors import BadInputError, UsageError
 from ..networks.presets import DEFAULT_PRESET
 from . import report as R
-from .methods import METHODS, MethodResult, Scene, run_copy, run_model, run_warp, run_warp_regions
+from .methods import (
+    METHODS,
+    MethodResult,
+    Scene,
+    run_copy,
+    run_model,
+    run_portrait,
+    run_warp,
+    run_warp_regions,
+)
 from .protocol import HARD_THRESHOLD, MAX_TARGETS, hard_frames, nearest_fewshot, split_clip
 from .scoring import Reference, score_outputs, summarise
 from .scoring import make_reference as real_reference
@@ -115,6 +124,8 @@ def run_method(rt: Runtime, ctx: dict, cfg: EvalConfig, name: str, scene: Scene)
         return run_warp(scene)
     if name == "warp-regions":
         return run_warp_regions(scene)
+    if name == "portrait":
+        return run_portrait(rt, scene)
     from ..finetune import Budget, FineTuneConfig
     from ..training.augment import NO_AUGMENT, AugmentConfig
     from ..training.objective import VARIANTS
