@@ -27,6 +27,8 @@ class DriverMeasures:
         gaze: (N, 2, 2) iris offsets in eye widths per eye, stabilised; None when no iris was measured.
         gaze_found: (N, 2) bool, the raw iris detections that succeeded.
         teeth: (N, 2) upper / lower teeth shown in [0, 1], smoothed; None without frames.
+        dark: (N,) how dark the parted mouth's interior is in [0, 1] (``teeth.interior_darkness``), smoothed;
+            None without frames.
         mouth_covered: (N,) bool, the lips do not look like the clip's lips; None without frames.
         kept: the frames asked for (``keep``), by index.
     """
@@ -36,10 +38,11 @@ class DriverMeasures:
     teeth: np.ndarray | None
     mouth_covered: np.ndarray | None
     kept: dict = field(default_factory=dict)
+    dark: np.ndarray | None = None
 
 
 def smooth_teeth(teeth: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """(N, 2) teeth shares without flicker: frames without a face hold the last value, then a 3-frame
+    """(N, D) per-frame mouth shades (teeth shown, darkness) without flicker: frames without a face hold the last value, then a 3-frame
     median and a 1-2-1 filter (zero phase)."""
     from .iris import hold_last_good
 
@@ -81,11 +84,11 @@ def measure_driver(frames: Iterable[np.ndarray] | None, landmarks: np.ndarray, v
     from .features import locate_both
     from .iris import stabilise
     from .regions import OUTER_LIP, box_around, to_eye_units
-    from .teeth import lip_mask, teeth_visibility
+    from .teeth import interior_darkness, lip_mask, teeth_visibility
 
     n = len(landmarks)
     raw = np.full((n, 2, 2), np.nan)
-    teeth, lip_ab = np.full((n, 2), np.nan), np.full((n, 2), np.nan)
+    teeth, lip_ab = np.full((n, 3), np.nan), np.full((n, 2), np.nan)
     if iris is not None:
         for t in np.flatnonzero(valid):
             for e in (0, 1):
@@ -103,7 +106,7 @@ def measure_driver(frames: Iterable[np.ndarray] | None, landmarks: np.ndarray, v
             for e, est in enumerate(locate_both(image, lms, iris_run)):
                 if est.ok:
                     raw[t, e] = to_eye_units(est.centre, lms, e)
-        teeth[t] = teeth_visibility(image, lms)
+        teeth[t] = [*teeth_visibility(image, lms), interior_darkness(image, lms)]
         x0, y0, x1, y1 = box_around(lms[OUTER_LIP], image.shape[:2], grow=0.2)
         stats = lab_stats(image[y0:y1, x0:x1], lip_mask((y1 - y0, x1 - x0), lms - [x0, y0]))
         if stats is not None:
@@ -113,7 +116,8 @@ def measure_driver(frames: Iterable[np.ndarray] | None, landmarks: np.ndarray, v
     has = np.isfinite(teeth).all(axis=1)
     if not seen:
         return DriverMeasures(gaze, found, None, None)
-    return DriverMeasures(gaze, found, smooth_teeth(teeth, has), covered_mouths(lip_ab), kept)
+    shades = smooth_teeth(teeth, has)
+    return DriverMeasures(gaze, found, shades[:, :2], covered_mouths(lip_ab), kept, shades[:, 2])
 
 
 __all__ = ["MOUTH_OUTLIER", "DriverMeasures", "covered_mouths", "measure_driver", "smooth_teeth"]

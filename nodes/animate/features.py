@@ -96,8 +96,8 @@ def _close_region(out: np.ndarray, feat: FaceFeatures, name: str, maps: tuple[np
 def animate_frame(feat: FaceFeatures, warped: np.ndarray, target: np.ndarray,
                   maps: tuple[np.ndarray, np.ndarray] | None = None, gaze: np.ndarray | None = None,
                   interior: tuple[np.ndarray, np.ndarray] | None = None, mouth_covered: bool = False,
-                  eyes_covered: tuple[bool, bool] = (False, False), teeth: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, FrameReport]:
+                  eyes_covered: tuple[bool, bool] = (False, False), teeth: np.ndarray | None = None,
+                  dark: float | None = None) -> tuple[np.ndarray, FrameReport]:
     """Mouth interior and eyes for one frame.
 
     Args:
@@ -110,6 +110,7 @@ def animate_frame(feat: FaceFeatures, warped: np.ndarray, target: np.ndarray,
             frame of ANOTHER clip); None: synthesised.
         mouth_covered, eyes_covered: the driver's mouth / eyes are occluded on this frame: plain warp there.
         teeth: (2,) how much upper / lower teeth the driver shows (``mouth.render_mouth``), or None.
+        dark: how dark the driver's parted mouth is inside, [0, 1] (``mouth.render_mouth``), or None.
     Returns:
         (H, W, 3) uint8 and the FrameReport.
     """
@@ -126,7 +127,7 @@ def animate_frame(feat: FaceFeatures, warped: np.ndarray, target: np.ndarray,
         own = None
         if source == "own":
             own = feat.own[mouth_mod.own_match(own_lms, target)]
-        out = mouth_mod.render_mouth(out, target, feat.mouth, source, interior, own, teeth)
+        out = mouth_mod.render_mouth(out, target, feat.mouth, source, interior, own, teeth, dark)
     states = []
     for e, src in enumerate(feat.eyes):
         if not src.ok or eyes_covered[e]:

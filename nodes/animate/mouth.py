@@ -36,6 +36,7 @@ from .regions import (
 from .teeth import (
     OPEN_THRESHOLD,
     TeethLayer,
+    interior_darkness,
     lip_halves,
     lip_mask,
     neutral_teeth,
@@ -50,6 +51,9 @@ SEAM_ALPHA = 0.45       # darkness of the closed-lip seam
 OWN_GATE = 0.08         # own frame used when its mouth's region_distance to the target is below this
 CAVITY_DEEP = 0.2       # the cavity's colour deep inside and at the lips, as fractions of the lips' colour
 CAVITY_RIM = 0.5        # (a shadowed mouth takes the face's light and the lips' hue)
+LIP_STRIP = 0.8         # a parted mouth that is not dark inside shows this much of the lips' colour ...
+DARK_FLOOR = 0.6        # ... but at least this much of the cavity's shade: a landmark tracker reads a light
+                        # interior as lips and the mouth as closed (mouth states then disagree)
 SOURCES = ("own", "driver", "synth", "closed", "fallback")
 
 
@@ -85,9 +89,10 @@ def mouth_box(landmarks: np.ndarray, size: tuple[int, int]) -> tuple[int, int, i
     return box_around(np.asarray(landmarks)[OUTER_LIP], size, grow=0.5)
 
 
-def cavity(landmarks: np.ndarray, box: tuple[int, int, int, int], src: SourceMouth) -> np.ndarray:
-    """A dark, shaded mouth cavity in ``box``: lip-coloured shadow at the lips, darkest inside and under the
-    upper lip. Returns (h, w, 3) float32."""
+def cavity(landmarks: np.ndarray, box: tuple[int, int, int, int], src: SourceMouth, dark: float = 1.0) -> np.ndarray:
+    """A dark, shaded mouth cavity in ``box``: lip-coloured shadow at the lips, darkest inside. ``dark`` in
+    [0, 1] blends it with a lip-coloured strip (0: the lips barely part and nothing shows between them, as
+    the driver's). Returns (h, w, 3) float32."""
     import cv2
 
     x0, y0, x1, y1 = box
@@ -98,14 +103,17 @@ def cavity(landmarks: np.ndarray, box: tuple[int, int, int, int], src: SourceMou
     t = np.exp(-depth / scale)[..., None]                     # 1 at the lips, -> 0 deep inside
     deep = CAVITY_DEEP * src.lip_rgb
     rim = CAVITY_RIM * src.lip_rgb
-    return (deep + t * (rim - deep)).astype(np.float32)
+    shade = deep + t * (rim - deep)
+    strip = LIP_STRIP * src.lip_rgb
+    return (strip + max(float(np.clip(dark, 0, 1)), DARK_FLOOR) * (shade - strip)).astype(np.float32)
 
 
 def teeth_interior(landmarks: np.ndarray, box: tuple[int, int, int, int], src: SourceMouth,
-                   layers: tuple[TeethLayer, TeethLayer], visible: np.ndarray = (1.0, 1.0)) -> np.ndarray:
+                   layers: tuple[TeethLayer, TeethLayer], visible: np.ndarray = (1.0, 1.0), dark: float = 1.0
+                   ) -> np.ndarray:
     """``cavity`` with the lower, then the upper teeth ``layers`` over it (``teeth.place_layer``: hung
     from their lip, never stretched), each shown by its ``visible`` share (upper, lower) in [0, 1]."""
-    rgb = cavity(landmarks, box, src)
+    rgb = cavity(landmarks, box, src, dark)
     for layer, share in ((layers[1], float(visible[1])), (layers[0], float(visible[0]))):
         if share > 0:
             teeth_rgb, alpha = place_layer(layer, landmarks, box)
@@ -174,8 +182,8 @@ def driver_teeth_layers(image: np.ndarray, image_lms: np.ndarray, src: SourceMou
 
 
 def driver_interior(image: np.ndarray, image_lms: np.ndarray, landmarks: np.ndarray,
-                    box: tuple[int, int, int, int], src: SourceMouth, visible: np.ndarray | None = None
-                    ) -> np.ndarray:
+                    box: tuple[int, int, int, int], src: SourceMouth, visible: np.ndarray | None = None,
+                    dark: float | None = None) -> np.ndarray:
     """The interior a driving frame asks for: the shaded cavity with as much upper and lower teeth as the
     driver shows (``visible``, default ``teeth.teeth_visibility`` of the frame): the photo's own teeth when
     it shows them (``SourceMouth.teeth``), else the driver's teeth relit (``driver_teeth_layers``).
@@ -184,10 +192,11 @@ def driver_interior(image: np.ndarray, image_lms: np.ndarray, landmarks: np.ndar
     read as lips once relit, which a landmark tracker then takes for a mouth half as open (on the demo pair
     its re-detected opening was 0.56 of the target's, 0.82 with the cavity)."""
     shown = teeth_visibility(image, image_lms) if visible is None else np.asarray(visible, np.float64)
+    dark = interior_darkness(image, image_lms) if dark is None else dark
     if not np.any(shown > 0):
-        return cavity(landmarks, box, src)
+        return cavity(landmarks, box, src, dark)
     layers = src.teeth if src.teeth is not None else driver_teeth_layers(image, image_lms, src)
-    return teeth_interior(landmarks, box, src, layers, shown)
+    return teeth_interior(landmarks, box, src, layers, shown, dark)
 
 
 def own_match(own_lms: np.ndarray, landmarks: np.ndarray, gate: float = OWN_GATE) -> int | None:
@@ -234,7 +243,8 @@ def choose(landmarks: np.ndarray, own_lms: np.ndarray | None, has_driver: bool, 
 
 def render_mouth(frame: np.ndarray, landmarks: np.ndarray, src: SourceMouth, source: str,
                  interior: tuple[np.ndarray, np.ndarray] | None = None,
-                 own: tuple[np.ndarray, np.ndarray] | None = None, teeth: np.ndarray | None = None) -> np.ndarray:
+                 own: tuple[np.ndarray, np.ndarray] | None = None, teeth: np.ndarray | None = None,
+                 dark: float | None = None) -> np.ndarray:
     """Draw the mouth interior of ``source`` into ``frame`` (a copy is returned).
 
     Args:
@@ -247,6 +257,8 @@ def render_mouth(frame: np.ndarray, landmarks: np.ndarray, src: SourceMouth, sou
         teeth: (2,) how much upper and lower teeth the driver shows at this frame (``teeth.teeth_visibility``
             over its track, smoothed): with ``interior`` it replaces the frame's own measure; without it
             the synthesised interior shows that much of the photo's teeth (None: all of them).
+        dark: how dark the driver's parted mouth is inside (``cavity``; None: measured on ``interior``, or
+            a dark cavity without it).
     """
     if source == "fallback":
         return frame
@@ -255,9 +267,9 @@ def render_mouth(frame: np.ndarray, landmarks: np.ndarray, src: SourceMouth, sou
     if source == "own" and own is not None:
         rgb = warp_interior(own[0], own[1], landmarks, box)
     elif source == "driver" and interior is not None:
-        rgb = driver_interior(interior[0], interior[1], landmarks, box, src, teeth)
+        rgb = driver_interior(interior[0], interior[1], landmarks, box, src, teeth, dark)
     elif teeth is not None:
-        rgb = teeth_interior(landmarks, box, src, photo_teeth(landmarks, src), teeth)
+        rgb = teeth_interior(landmarks, box, src, photo_teeth(landmarks, src), teeth, 1.0 if dark is None else dark)
     else:
         rgb = synth_interior(landmarks, box, src)
     if source == "closed":

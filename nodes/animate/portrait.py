@@ -68,6 +68,7 @@ class Performance:
         neutral: index of the driver frame matched to the photo's expression.
         teeth: (N, 2) how much upper / lower teeth the driver shows, smoothed, or None (no driver frames).
         mouth_covered: (N,) bool, the driver's mouth is covered (a hand): plain warp there; or None.
+        dark: (N,) how dark the driver's parted mouth is inside (0: a lip-coloured strip), or None (dark).
     """
 
     targets: np.ndarray
@@ -77,6 +78,7 @@ class Performance:
     neutral: int
     teeth: np.ndarray | None = None
     mouth_covered: np.ndarray | None = None
+    dark: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -147,7 +149,7 @@ def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative",
     targets, valid, neutral = drive_targets(steady, portrait.landmarks, portrait.size, mode, neutral, portrait.depth,
                                             neutral_depth, rest)
     return Performance(targets, valid, measures.gaze, np.asarray(driver.frame_numbers), neutral, measures.teeth,
-                       measures.mouth_covered)
+                       measures.mouth_covered, measures.dark)
 
 
 def perform_landmarks(portrait: Portrait, landmarks: np.ndarray, source_landmarks: np.ndarray,
@@ -194,6 +196,7 @@ def render(portrait: Portrait, performance: Performance, index: int,
     gaze = None if performance.gaze is None else performance.gaze[index]
     teeth = None if performance.teeth is None else performance.teeth[index]
     covered = False if performance.mouth_covered is None else bool(performance.mouth_covered[index])
+    dark = None if performance.dark is None else float(performance.dark[index])
     image, report = animate_features(portrait.features, moved.image, target, moved.full_maps(), gaze, interior,
-                                     covered, teeth=teeth)
+                                     covered, teeth=teeth, dark=dark)
     return PortraitFrame(image, moved.alpha, report, moved.folds_repaired)

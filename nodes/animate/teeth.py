@@ -28,6 +28,8 @@ NEUTRAL_UPPER = 0.11      # neutral band heights as fractions of the mouth width
 NEUTRAL_LOWER = 0.06
 MOUTH_STATES = ("closed", "open", "teeth")
 VISIBLE_SHARE = (0.05, 0.25)   # teeth-like share of a lip half: no teeth below, fully shown above
+DARK_LUMA = 0.45               # interior pixels this dark relative to the skin are shadow (``interior_darkness``)
+DARK_SHARE = (0.1, 0.5)        # shadowed share of the interior: a lip-coloured strip below, a dark cavity above
 
 
 def lip_mask(image_size: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
@@ -141,6 +143,25 @@ def lip_halves(size: tuple[int, int], landmarks: np.ndarray) -> tuple[np.ndarray
     return upper.astype(np.float32), lower.astype(np.float32)
 
 
+def interior_darkness(image: np.ndarray, landmarks: np.ndarray) -> float:
+    """How dark a parted mouth's interior is, in [0, 1]: the share of the inner-lip polygon's pixels at most
+    ``DARK_LUMA`` x the skin's luma (``skin_reference``), mapped from ``DARK_SHARE`` (0: lips barely parted
+    over a lip-coloured strip) to 1 (a shadowed cavity). 1 without the nose in the image; 0 when closed."""
+    from .regions import box_around
+
+    p = np.asarray(landmarks, np.float64)
+    if not np.isfinite(p).all() or mouth_opening(p) < 0.5 * OPEN_THRESHOLD:
+        return 0.0
+    x0, y0, x1, y1 = box_around(p[np.r_[28:36, 48:60]], image.shape[:2], grow=0.1)
+    crop, local = image[y0:y1, x0:x1], p - [x0, y0]
+    skin = skin_reference(crop, local)
+    inside = polygon_mask(local[INNER_LIP], crop.shape[:2])
+    if skin is None or inside.sum() < 2:
+        return 1.0
+    share = float(((_luma_sat(crop)[0] <= DARK_LUMA * skin[0]) * inside).sum() / inside.sum())
+    return float(np.clip((share - DARK_SHARE[0]) / (DARK_SHARE[1] - DARK_SHARE[0]), 0, 1))
+
+
 def teeth_visibility(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """How much upper and lower teeth a face shows: (2,) in [0, 1], from the share of teeth-like pixels
     (``teeth_mask``) in each half of the inner-lip polygon (``lip_halves``): 0 up to ``VISIBLE_SHARE[0]``,
@@ -215,5 +236,19 @@ def place_layer(layer: TeethLayer, landmarks: np.ndarray, box: tuple[int, int, i
     return rgb, alpha
 
 
-__all__ = ["MOUTH_STATES", "OPEN_THRESHOLD", "TEETH_THRESHOLD", "TeethLayer", "lip_halves", "lip_mask", "mouth_state",
-           "neutral_teeth", "place_layer", "source_teeth", "teeth_fraction", "teeth_mask", "teeth_visibility"]
+__all__ = [
+    "MOUTH_STATES",
+    "OPEN_THRESHOLD",
+    "TEETH_THRESHOLD",
+    "TeethLayer",
+    "interior_darkness",
+    "lip_halves",
+    "lip_mask",
+    "mouth_state",
+    "neutral_teeth",
+    "place_layer",
+    "source_teeth",
+    "teeth_fraction",
+    "teeth_mask",
+    "teeth_visibility",
+]
