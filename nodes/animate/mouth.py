@@ -49,8 +49,12 @@ from .teeth import (
 MATTE_FEATHER = 0.012   # inner-lip matte feather, sigma as a fraction of the mouth width
 SEAM_ALPHA = 0.45       # darkness of the closed-lip seam
 OWN_GATE = 0.08         # own frame used when its mouth's region_distance to the target is below this
-CAVITY_DEEP = 0.2       # the cavity's colour deep inside and at the lips, as fractions of the lips' colour
-CAVITY_RIM = 0.5        # (a shadowed mouth takes the face's light and the lips' hue)
+CAVITY_DEEP = 0.25      # the cavity's colour deep inside and at the lips, as fractions of the lips' colour
+CAVITY_RIM = 0.55       # (a shadowed mouth takes the face's light and the lips' hue) ...
+CAVITY_FALLOFF = 0.1    # ... changing over this fraction of the mouth's width
+TONGUE = np.array([0.62, 0.48, 0.48], np.float32)   # the tongue's back, as a fraction of the lips' colour
+TONGUE_OPENING = (0.15, 0.35)   # it shows from this mouth opening, fully from this one
+TONGUE_ALPHA = 0.7
 LIP_STRIP = 0.8         # a parted mouth that is not dark inside shows this much of the lips' colour ...
 DARK_FLOOR = 0.6        # ... but at least this much of the cavity's shade: a landmark tracker reads a light
                         # interior as lips and the mouth as closed (mouth states then disagree)
@@ -90,21 +94,32 @@ def mouth_box(landmarks: np.ndarray, size: tuple[int, int]) -> tuple[int, int, i
 
 
 def cavity(landmarks: np.ndarray, box: tuple[int, int, int, int], src: SourceMouth, dark: float = 1.0) -> np.ndarray:
-    """A dark, shaded mouth cavity in ``box``: lip-coloured shadow at the lips, darkest inside. ``dark`` in
-    [0, 1] blends it with a lip-coloured strip (0: the lips barely part and nothing shows between them, as
-    the driver's). Returns (h, w, 3) float32."""
+    """A dark, shaded mouth cavity in ``box``: lip-coloured shadow at the lips, darkest inside, and in a
+    wide-open mouth the tongue's back lit at the bottom. ``dark`` in [0, 1] blends it with a lip-coloured
+    strip (0: the lips barely part and nothing shows between them, as the driver's; at least
+    ``DARK_FLOOR``). Returns (h, w, 3) float32."""
     import cv2
 
     x0, y0, x1, y1 = box
     local = np.asarray(landmarks, np.float64) - [x0, y0]
-    inside = (polygon_mask(smooth_closed(local[INNER_LIP]), (y1 - y0, x1 - x0)) > 0.5).astype(np.uint8)
+    size = (y1 - y0, x1 - x0)
+    inside = (polygon_mask(smooth_closed(local[INNER_LIP]), size) > 0.5).astype(np.uint8)
     depth = cv2.distanceTransform(np.pad(inside, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
-    scale = max(0.08 * mouth_width(local), 1.0)
-    t = np.exp(-depth / scale)[..., None]                     # 1 at the lips, -> 0 deep inside
-    deep = CAVITY_DEEP * src.lip_rgb
-    rim = CAVITY_RIM * src.lip_rgb
-    shade = deep + t * (rim - deep)
-    strip = LIP_STRIP * src.lip_rgb
+    width = mouth_width(local)
+    t = np.exp(-depth / max(CAVITY_FALLOFF * width, 1.0))[..., None]        # 1 at the lips, -> 0 deep inside
+    lips = src.lip_rgb.astype(np.float32)
+    shade = CAVITY_DEEP * lips + t * ((CAVITY_RIM - CAVITY_DEEP) * lips)
+    opening = mouth_opening(local)
+    show = float(np.clip((opening - TONGUE_OPENING[0]) / (TONGUE_OPENING[1] - TONGUE_OPENING[0]), 0, 1))
+    if show > 0:
+        bottom = local[[65, 66, 67]].mean(0)
+        gap = float(np.linalg.norm(local[66] - local[62]))
+        axes = (max(1, round(0.28 * width)), max(1, round(0.3 * gap)))
+        tongue = np.zeros(size, np.float32)
+        cv2.ellipse(tongue, tuple(round(float(v)) for v in bottom), axes, 0, 180, 360, 1.0, -1, cv2.LINE_AA)
+        tongue = cv2.GaussianBlur(tongue, (0, 0), max(0.6, 0.08 * gap)) * inside * show * TONGUE_ALPHA
+        shade += tongue[..., None] * (TONGUE * lips - shade)
+    strip = LIP_STRIP * lips
     return (strip + max(float(np.clip(dark, 0, 1)), DARK_FLOOR) * (shade - strip)).astype(np.float32)
 
 

@@ -61,8 +61,9 @@ def pick_neutral(landmarks: np.ndarray, valid: np.ndarray, where: str | None = N
     (68, 2) landmarks, the frame must also look like the photo's expression: each eye as open as the
     clip's typical (median) opening (a photo's eyes are at rest; a neutral frame that squints would open
     the photo's eyes wide all along) and the mouth as open as the photo's (relative motion from a frame
-    with the photo's mouth), among the ``TYPICAL_SHARE`` of frames closest to the median shape. Each term
-    is counted in units of the clip's spread (median absolute deviation).
+    with the photo's mouth), among the ``TYPICAL_SHARE`` of frames whose pose (jaw line, nose, eye corners)
+    is closest to the median's. Each term is counted in units of the clip's spread (median absolute
+    deviation).
     """
     index = np.flatnonzero(valid & np.isfinite(landmarks).all(axis=(1, 2)))
     if not len(index):
@@ -73,9 +74,14 @@ def pick_neutral(landmarks: np.ndarray, valid: np.ndarray, where: str | None = N
         matrix = similarity(landmarks[i], median)
         aligned = landmarks[i] @ matrix[:, :2].T + matrix[:, 2]
         errors.append(np.linalg.norm(aligned - median, axis=1).mean())
-    errors = np.asarray(errors)
     if photo is None:
         return int(index[int(np.argmin(errors))])
+    pose = np.r_[0:5, 12:17, 27:36, 36, 39, 42, 45]          # points that show the pose, not the expression
+    errors = []
+    for i in index:
+        matrix = similarity(landmarks[i][pose], median[pose])
+        errors.append(np.linalg.norm(landmarks[i][pose] @ matrix[:, :2].T + matrix[:, 2] - median[pose], axis=1).mean())
+    errors = np.asarray(errors)
     open_ = _openings(np.asarray(landmarks, np.float64)[index])
     want = np.median(open_, axis=0)
     want[2] = _openings(np.asarray(photo, np.float64))[2]

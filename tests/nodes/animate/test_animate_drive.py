@@ -1,0 +1,110 @@
+"""Driving a photo: lips as open as the driver's, a steadied head, the reference frames, the head turned in
+3-D, and landmarks in the photo's own frame (self-reenactment)."""
+import numpy as np
+from animate_faces import close_mouth, open_mouth, template
+from talkinghead.nodes.animate import head3d as H
+from talkinghead.nodes.animate.drive import STEADY, drive_targets, steady_pose
+from talkinghead.nodes.animate.regions import mouth_opening
+from talkinghead.nodes.animate.targets import lip_targets
+from talkinghead.nodes.landmarks.retarget import pick_neutral
+from talkinghead.nodes.types import FaceTrack
+
+
+def test_lips_open_as_wide_as_the_drivers_and_keep_their_thickness():
+    photo = open_mouth(template(), 10.0)                  # a photo showing its teeth
+    driver = template()
+    closed = lip_targets(photo, close_mouth(driver))
+    gaps = closed[[67, 66, 65], 1] - closed[[61, 62, 63], 1]
+    np.testing.assert_allclose(gaps, 0.0, atol=0.2)       # the driver's lips meet: so do the photo's
+    wide = lip_targets(photo, open_mouth(driver, 25.0))
+    assert abs(mouth_opening(wide) - mouth_opening(open_mouth(driver, 25.0))) < 0.01
+    for target in (closed, wide):                         # the lower lip moves as one piece (thickness kept)
+        np.testing.assert_allclose(target[57] - target[66], photo[57] - photo[66], atol=1e-6)
+    assert wide[8, 1] > closed[8, 1] + 10                 # the chin follows the lower lip
+
+
+def test_steady_pose_removes_head_shake_but_keeps_the_lips():
+    rng = np.random.default_rng(0)
+    base = template()
+    n = 60
+    frames = np.repeat(base[None], n, 0)
+    talk = 6.0 * np.sin(np.arange(n) * 0.9)              # fast lip motion
+    frames[:, [65, 66, 67, 55, 56, 57, 58, 59]] += np.stack([np.zeros(n), talk], 1)[:, None]
+    shaken = frames + rng.normal(0, 1.5, (n, 1, 2))       # the whole face jumps by a tracker's box noise
+    out = steady_pose(shaken, np.ones(n, bool), 25.0)
+
+    def accel(x):
+        return np.abs(np.diff(x, 2, axis=0)).mean()
+    assert accel(out[:, STEADY]) < 0.4 * accel(shaken[:, STEADY])
+    gap = out[:, 66, 1] - out[:, 62, 1]
+    np.testing.assert_allclose(gap, shaken[:, 66, 1] - shaken[:, 62, 1], atol=1e-6)   # lips untouched
+
+
+def _track(landmarks):
+    n = len(landmarks)
+    return FaceTrack(landmarks, np.zeros((n, 4)), np.ones(n, bool), np.ones(n), (256, 256), fps=25.0)
+
+
+def test_the_lids_reference_has_the_clips_typical_eyes_and_the_photos_mouth():
+    base = template()
+    squint = base.copy()
+    squint[[37, 38, 43, 44]] += [0, 3.0]
+    frames = [base + 0.01 * k for k in range(8)] + [squint.copy() for _ in range(4)]
+    photo = open_mouth(template(), 8.0)
+    frames[3] = open_mouth(base, 8.0) + 0.03            # a typical pose with the photo's open mouth
+    lms = np.array(frames)
+    chosen = pick_neutral(lms, np.ones(len(lms), bool), photo=photo)
+    assert chosen == 3
+    assert pick_neutral(lms, np.ones(len(lms), bool)) != 3  # without the photo: the median shape
+
+
+def face_3d(n=68, seed=0):
+    """A rigid 3-D face: the template's points with a depth bulging at the nose, in px."""
+    lms = template()
+    centre = lms[27:36].mean(0)
+    r = np.linalg.norm(lms - centre, axis=1)
+    z = 40.0 * np.exp(-(r / 60.0) ** 2)
+    return np.column_stack([lms, z])
+
+
+def project(points3d, angles_deg, shift=(0.0, 0.0)):
+    rot = H.from_euler(np.radians(angles_deg))
+    c = points3d[H.POSE_POINTS].mean(0)
+    return ((points3d - c) @ rot.T + c)[:, :2] + shift
+
+
+def test_weak_pose_and_euler_recover_a_known_turn():
+    pts = face_3d()
+    for angles in ((5, 0, 0), (0, 12, 0), (0, 0, -10), (4, -8, 6)):
+        _, rot, _ = H.weak_pose(pts[H.POSE_POINTS], project(pts, angles)[H.POSE_POINTS])
+        np.testing.assert_allclose(np.degrees(H.euler(rot)), angles, atol=1.0)
+    a = np.radians([10.0, -20.0, 15.0])
+    np.testing.assert_allclose(H.euler(H.from_euler(a)), a, atol=1e-9)
+
+
+def test_lift_retarget_turns_the_photos_head_by_the_drivers_turn():
+    from talkinghead.nodes.evaluation.head_pose import head_pose
+
+    pts = face_3d()
+    depth = pts[:, 2] - pts[:, 2].mean()
+    angles = [(0, 0, 0), (0, 10, 0), (0, -10, 0), (0, 0, 8), (6, 0, 0)]
+    driver = np.array([project(pts, a, (3.0 * k, 0.0)) for k, a in enumerate(angles)])
+    photo = project(pts, (0, 0, 0)) * 1.3 + 20.0          # the photo: larger, elsewhere
+    out = H.lift_retarget(driver, np.ones(len(angles), bool), 0, photo, depth * 1.3, depth)
+    np.testing.assert_allclose(out[0], photo, atol=1e-6)   # the neutral frame is the photo itself
+    yaw = [head_pose(o, (400, 400))[1] for o in out]
+    drv_yaw = [head_pose(d, (400, 400))[1] for d in driver]
+    assert np.sign(yaw[1] - yaw[0]) == np.sign(drv_yaw[1] - drv_yaw[0]) != 0
+    assert abs((yaw[1] - yaw[2]) - (drv_yaw[1] - drv_yaw[2])) < 3.0
+
+
+def test_drive_targets_in_the_photos_own_frame_keep_the_photo_where_nothing_moves():
+    photo = template()
+    refined = photo.copy()
+    refined[[37, 38]] -= [0, 1.5]                          # lids moved by a refinement
+    lms = np.array([photo, open_mouth(photo, 6.0), photo])
+    track = _track(np.concatenate([lms, photo[None]]))
+    targets, valid, rest = drive_targets(track, refined, (256, 256), "relative", neutral=3)
+    assert valid.all() and rest == 3
+    np.testing.assert_allclose(targets[0], refined, atol=1e-6)
+    assert mouth_opening(targets[1]) > mouth_opening(refined) + 0.05

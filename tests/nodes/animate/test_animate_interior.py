@@ -1,0 +1,94 @@
+"""What the driver's mouth asks for (teeth shown, darkness) and how the interior answers it; a round "O";
+eyelids refined onto a lid contour; the one pass over a driver's frames."""
+from __future__ import annotations
+
+import numpy as np
+from animate_faces import SKIN, draw_face, open_mouth, template
+from talkinghead.nodes.animate import features as F
+from talkinghead.nodes.animate import mouth as M
+from talkinghead.nodes.animate.driver_measures import measure_driver, smooth_teeth
+from talkinghead.nodes.animate.iris import refine_eyelids
+from talkinghead.nodes.animate.regions import (
+    EYES,
+    INNER_LIP,
+    eye_opening,
+    polygon_area,
+    polygon_mask,
+    smooth_closed,
+)
+from talkinghead.nodes.animate.teeth import interior_darkness, teeth_visibility
+
+
+def test_teeth_visibility_and_darkness_read_a_drawn_mouth():
+    lms = open_mouth(template(), 14.0)
+    dark = draw_face(lms)                     # a dark interior
+    teeth = draw_face(lms, teeth=True)        # teeth fill the opening
+    assert teeth_visibility(dark, lms).max() == 0 and interior_darkness(dark, lms) == 1.0
+    assert teeth_visibility(teeth, lms).min() == 1.0 and interior_darkness(teeth, lms) == 0.0
+    lip_strip = draw_face(lms)
+    inner = polygon_mask(lms[INNER_LIP], lip_strip.shape[:2]) > 0.3
+    lip_strip[inner] = (170, 60, 70)         # parted lips with only lip colour between them
+    assert interior_darkness(lip_strip, lms) == 0.0 and teeth_visibility(lip_strip, lms).max() == 0
+
+
+def test_the_driver_decides_whether_the_photos_own_teeth_show():
+    src = open_mouth(template(), 10.0)
+    photo = draw_face(src, teeth=True)        # the photo smiles with its teeth
+    feat = F.prepare(photo, src)
+    assert feat.mouth.teeth is not None
+    target = open_mouth(template(), 16.0)
+    box = M.mouth_box(target, photo.shape[:2])
+    inner = polygon_mask((target - box[:2])[INNER_LIP], (box[3] - box[1], box[2] - box[0])) > 0.99
+    without = M.driver_interior(draw_face(target), target, target, box, feat.mouth)
+    with_teeth = M.driver_interior(draw_face(target, teeth=True), target, target, box, feat.mouth)
+    assert without[inner].mean() < 0.2                             # a dark cavity: no teeth
+    assert with_teeth[inner].mean() > without[inner].mean() + 0.25  # the photo's own (white) teeth
+    light = M.cavity(target, box, feat.mouth, dark=0.0)
+    assert light[inner].mean() > M.cavity(target, box, feat.mouth, dark=1.0)[inner].mean()
+
+
+def test_an_o_is_round_not_an_octagon():
+    angles = np.linspace(0, 2 * np.pi, 8, endpoint=False)
+    octagon = np.stack([50 + 20 * np.cos(angles), 50 + 20 * np.sin(angles)], 1)
+    curve = smooth_closed(octagon)
+    assert np.min(np.linalg.norm(curve[:, None] - octagon[None], axis=2), axis=0).max() < 1e-9   # through the points
+    radii = np.linalg.norm(curve - 50, axis=1)
+    assert radii.max() - radii.min() < 0.5                         # round: the octagon's edges bulge out
+    assert abs(polygon_area(curve) - np.pi * 400) < 0.02 * np.pi * 400
+
+
+def test_refined_lids_sit_on_the_lid_contour_and_keep_the_corners():
+    lms = template()
+    out_lms = lms.copy()
+    contours = []
+    for eye, idx in enumerate(EYES):
+        p = lms[idx]
+        ts = np.linspace(0, 1, 9)
+        line = p[0] + ts[:, None] * (p[3] - p[0])
+        bump = np.sin(np.pi * ts)[:, None] * np.array([0.0, 1.0])
+        upper, lower = line - 9.0 * bump, line + 6.0 * bump           # lids farther apart than dlib's points
+        contours.append((upper, lower))
+    out_lms = refine_eyelids(lms, contours)
+    for eye, idx in enumerate(EYES):
+        np.testing.assert_allclose(out_lms[idx[[0, 3]]], lms[idx[[0, 3]]])
+        assert eye_opening(out_lms, eye) > eye_opening(lms, eye)
+    far = [(c[0] - 50.0, c[1] + 50.0) for c in contours]            # a contour far off: dlib's points are kept
+    np.testing.assert_allclose(refine_eyelids(lms, far), lms)
+
+
+def test_one_pass_over_the_driver_measures_teeth_darkness_and_keeps_frames():
+    lms = template()
+    frames = [draw_face(open_mouth(lms, 14.0), teeth=k >= 4) for k in range(8)]
+    track = np.array([open_mouth(lms, 14.0)] * 8)
+    m = measure_driver(iter(frames), track, np.ones(8, bool), 25.0, keep=(2,))
+    assert m.teeth[:3].max() < 0.3 and m.teeth[5:].min() > 0.7      # smoothed, but it follows the driver
+    assert m.dark[:3].min() > 0.7 and m.dark[5:].max() < 0.3
+    assert set(m.kept) == {2} and m.kept[2] is frames[2]
+    none = measure_driver(None, track, np.ones(8, bool), 25.0)
+    assert none.teeth is None and none.gaze is None
+    flicker = smooth_teeth(np.array([[0.0], [1.0], [0.0], [0.0], [0.0]]), np.ones(5, bool))
+    assert flicker.max() < 0.3                                        # a one-frame flash does not show
+
+
+def test_skin_colour_is_what_the_drawn_faces_use():
+    assert SKIN == (200, 160, 140)      # the detectors above take the nose as their skin reference

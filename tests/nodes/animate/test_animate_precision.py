@@ -1,0 +1,101 @@
+"""The head map puts lips and lids exactly where their targets are (fine feature windows, a light regulariser
+at the features, a neck band that never reaches the mouth), and the layer carries on past the photo's edge."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+from talkinghead.nodes.animate import motion as M
+from talkinghead.nodes.animate.animate import animate_frame
+from talkinghead.nodes.animate.compose import warp_layer
+from talkinghead.nodes.animate.head_layer import HeadLayer
+from talkinghead.nodes.animate.motion import NeckLine
+from talkinghead.nodes.animate.refine import border_ramp, feature_windows
+
+GOLDEN = Path(__file__).parents[2] / "golden" / "astronaut_dlib_landmarks.npy"
+SIZE = (512, 512)
+
+
+@pytest.fixture(scope="module")
+def source():
+    return np.load(GOLDEN).astype(np.float64)
+
+
+def flat_layer(source):
+    """A head layer whose alpha is the face hull grown 1.8x, over a flat background (no matting needed)."""
+    from talkinghead.nodes.animate.segment import face_hull_mask
+
+    rng = np.random.default_rng(1)
+    photo = rng.integers(60, 200, (*SIZE, 3)).astype(np.float32)
+    alpha = face_hull_mask(source, SIZE, 1.8).astype(np.float32)
+    premult = np.concatenate([photo * alpha[..., None], alpha[..., None]], -1).astype(np.float32)
+    ys, xs = np.nonzero(alpha)
+    box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    background = np.full((*SIZE, 3), 128.0, np.float32)
+    return HeadLayer(alpha, premult, background, background.astype(np.uint8), box, "test", "test")
+
+
+def speaking(source, up: float = 0.0):
+    """The source with its jaw dropped and lower lip down (an "O"), the head moved up by ``up`` face heights."""
+    neck = NeckLine.from_landmarks(source)
+    out = source.copy()
+    drop = 0.12 * neck.height * neck.down
+    weights = {5: 0.3, 6: 0.6, 7: 0.85, 8: 1.0, 9: 0.85, 10: 0.6, 11: 0.3, 55: 0.5, 56: 0.85, 57: 1.0, 58: 0.85,
+               59: 0.5, 65: 0.7, 66: 1.0, 67: 0.7}
+    for index, weight in weights.items():
+        out[index] += weight * drop
+    out[[61, 62, 63]] -= 0.15 * drop
+    out[[37, 38, 43, 44]] += 0.04 * neck.height * neck.down     # lids half down
+    return out - up * neck.height * neck.down
+
+
+def map_error(frame, target, source, points):
+    import cv2
+
+    mx, my = frame.full_maps()
+    t = target[points].astype(np.float32)
+    got = np.stack([cv2.remap(mx, t[:, :1], t[:, 1:], cv2.INTER_LINEAR)[:, 0],
+                    cv2.remap(my, t[:, :1], t[:, 1:], cv2.INTER_LINEAR)[:, 0]], 1)
+    return np.linalg.norm(got - source[points], axis=1)
+
+
+FEATURES = np.arange(36, 68)
+
+
+def test_lips_and_lids_land_on_their_targets(source):
+    layer, neck = flat_layer(source), NeckLine.from_landmarks(source)
+    target = speaking(source)
+    frame = animate_frame(SIZE, source, target, layer, neck)
+    assert map_error(frame, target, source, FEATURES).max() < 0.5
+    coarse = animate_frame(SIZE, source, target, layer, neck, fine=False)     # the lattice alone smears them
+    assert map_error(coarse, target, source, FEATURES).max() > 2 * map_error(frame, target, source, FEATURES).max()
+
+
+def test_a_head_that_moves_far_up_still_opens_its_mouth_fully(source):
+    """The neck band is widened when the head pulls the neck up, but never above the chin: the lips follow."""
+    layer, neck = flat_layer(source), NeckLine.from_landmarks(source)
+    target = speaking(source, up=0.5)
+    frame = animate_frame(SIZE, source, target, layer, neck)
+    assert map_error(frame, target, source, np.arange(48, 68)).max() < 0.5
+    points = M.lattice((0, 0, 512, 512), 8)
+    top, bottom = M.neck_band(neck, points, M.fit_head_motion(source, target, neck).head_map(points))
+    assert M.NECK_TOP_MIN <= top < M.NECK_TOP and bottom == M.NECK_BOTTOM
+
+
+def test_feature_windows_cover_mouth_and_eyes_and_the_ramp_is_zero_at_the_border(source):
+    windows = feature_windows(source, (0, 0, 512, 512), SIZE, 2)
+    assert len(windows) == 3
+    for idx, (x0, y0, x1, y1) in zip((np.arange(48, 68), np.arange(36, 42), np.arange(42, 48)), windows):
+        pts = source[idx]
+        assert (pts[:, 0] > x0).all() and (pts[:, 0] < x1).all() and (pts[:, 1] > y0).all() and (pts[:, 1] < y1).all()
+    ramp = border_ramp((20, 30), 5)
+    assert ramp[0].max() == 0 and ramp[:, 0].max() == 0 and ramp[10, 15] == 1
+
+
+def test_the_layer_carries_on_past_the_photos_edge():
+    """A head layer that runs off the bottom (a tight crop's neck) keeps its neck when the head moves up."""
+    premult = np.zeros((64, 64, 4), np.float32)
+    premult[32:, 16:48] = (200.0, 150.0, 120.0, 1.0)
+    ys, xs = np.mgrid[0:64, 0:64].astype(np.float32)
+    warped = warp_layer(premult, xs, ys + 10.0)            # everything moves up by 10 px
+    assert np.allclose(warped[54:, 16:48, 3], 1.0)          # no hole at the bottom edge
+    assert np.allclose(warped[:, :14, 3], 0.0)              # where the layer did not reach the edge: nothing
