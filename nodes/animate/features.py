@@ -180,8 +180,10 @@ def gaze_track(frames, landmarks: np.ndarray, valid: np.ndarray, fps: float, iri
 
 def mouth_outliers(frames, landmarks: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """(N,) bool: frames whose lips' mean Lab chroma (a, b) is far from the clip's median (more than
-    ``MOUTH_OUTLIER`` and 4 median absolute deviations): something covers the mouth."""
+    ``MOUTH_OUTLIER`` and 4 median absolute deviations): something covers the mouth
+    (``driver_measures.covered_mouths``; ``portrait.perform`` measures it in its one pass)."""
     from .colour_match import lab_stats
+    from .driver_measures import covered_mouths
     from .teeth import lip_mask
 
     n = len(landmarks)
@@ -191,13 +193,7 @@ def mouth_outliers(frames, landmarks: np.ndarray, valid: np.ndarray) -> np.ndarr
             stats = lab_stats(image, lip_mask(image.shape[:2], landmarks[t]))
             if stats is not None:
                 ab[t] = stats[0][1:]
-    good = np.isfinite(ab).all(axis=1)
-    if good.sum() < 3:
-        return np.zeros(n, bool)
-    med = np.median(ab[good], axis=0)
-    dist = np.linalg.norm(ab - med, axis=1)
-    mad = float(np.median(dist[good]))
-    return good & (dist > max(MOUTH_OUTLIER, 4 * 1.4826 * mad))
+    return covered_mouths(ab, MOUTH_OUTLIER)
 
 
 __all__ = ["FaceFeatures", "FrameReport", "animate_frame", "gaze_track", "locate_both", "mouth_outliers", "prepare",

@@ -1,17 +1,21 @@
-"""The mouth interior: what shows between the lips once the driven inner-lip polygon opens (issue 19, after
-Averbuch-Elor et al., "Bringing Portraits to Life", SIGGRAPH Asia 2017, §5: the driver's mouth interior
-warped into the target's lips, colour-matched, blended with a feathered inner-lip matte).
+"""The mouth interior: what shows between the lips once the driven inner-lip polygon opens (issue 19; after
+Averbuch-Elor et al., "Bringing Portraits to Life", SIGGRAPH Asia 2017, §5, who paste the driver's interior).
 
 Sources, in order of preference (``choose``):
 - "own": one of the person's own few-shot frames whose mouth has the target's shape (same person, same
   light: no colour change needed);
-- "driver": the driving video's mouth interior, warped to the target's inner-lip polygon and colour-matched
-  to the source (Lab: lightness mean and spread, and the chroma offset, measured on the lips of both); in
-  self-reenactment the caller passes ANOTHER clip as ``interior`` (never the target frame itself);
-- "synth": a dark shaded cavity with the upper teeth hung from the upper lip and the lower teeth on the lower
+- "driver": what the driving video's mouth shows, drawn with the photo's own material (``driver_interior``):
+  a shaded cavity, as dark as the driver's (``teeth.interior_darkness``), with as much upper and lower
+  teeth as the driver shows (``teeth.teeth_visibility``, measured over the track by ``perform``): the
+  photo's own teeth when it shows them, else the driver's teeth relit to the photo. The driver's interior
+  is not pasted: relit, its tongue and lip pixels read as lips and the mouth as half as open. In
+  self-reenactment the caller passes ANOTHER clip as ``interior``, or none (never the target frame);
+- "synth": the same cavity with the upper teeth hung from the upper lip and the lower teeth on the lower
   lip (``teeth``): the photo's own teeth when it shows them, else a neutral band.
-Pressed lips: the interior layer covers only the target's inner-lip polygon, over the plate whose mouth is
-closed (``plate``), so lips that meet show no teeth; a faint seam is drawn along the upper inner lip.
+The cavity follows the inner lips' smooth curve (``regions.smooth_closed``: an "O" is round), is darkest
+inside and shows the tongue's back at the bottom of a wide-open mouth. Pressed lips: the interior layer
+covers only the target's inner-lip polygon, over the plate whose mouth is closed (``plate``), so lips that
+meet show no teeth; a faint seam is drawn along the upper inner lip.
 
 Images (H, W, 3) uint8 RGB; landmarks (68, 2) px; windows x0, y0, x1, y1; layers float32 RGB [0, 1].
 """
