@@ -73,8 +73,10 @@ def node_classes() -> tuple[type, ...]:
     from .finetune import FineTune
     from .generate import GenerateFrames
     from .landmarks.extract import ExtractLandmarks
+    from .pipeline_nodes import Animate, MakePerson
 
-    return (ExtractLandmarks, EmbedIdentity, FineTune, GenerateFrames, Composite, graph_io.ReadImages,
+    return (ExtractLandmarks, MakePerson, Animate, EmbedIdentity, FineTune, GenerateFrames, Composite,
+            graph_io.ReadImages,
             graph_io.LoadBase, graph_io.ReadFaceTrack, graph_io.SaveFaceTrack, graph_io.SavePerson,
             graph_io.LoadPerson, graph_io.WriteFrames)
 

@@ -117,8 +117,8 @@ class LoadPerson:
 class WriteFrames:
     """Write a frame stream to ``pattern`` (``name.####.png|exr``; # = frame number) -> {"paths", "count"}.
 
-    ``frames``: GenerateFrames' GeneratedFrame items (the crops are written) or Composite's
-    (frame_number, image, alpha) tuples; ``alpha`` writes RGBA PNGs with the matte.
+    ``frames``: Animate's RenderedFrame items, GenerateFrames' GeneratedFrame items (the crops are written) or
+    Composite's (frame_number, image, alpha) tuples; ``alpha`` writes RGBA PNGs with the matte.
     """
 
     inputs: ClassVar[tuple[Port, ...]] = (
@@ -134,7 +134,9 @@ class WriteFrames:
         paths = []
         for item in frames:
             rt.check_cancelled()
-            if hasattr(item, "crop"):
+            if hasattr(item, "image"):  # Animate's RenderedFrame
+                number, image, matte = item.frame_number, item.image, item.alpha
+            elif hasattr(item, "crop"):  # GenerateFrames' GeneratedFrame
                 number, image, matte = item.frame_number, item.crop, None
             else:
                 number, image, matte = item

@@ -341,7 +341,8 @@ def tensors_digest(tensors: Mapping[str, torch.Tensor]) -> str:
     for name in sorted(tensors):
         tensor = tensors[name].detach().cpu().contiguous()
         digest.update(json.dumps([name, str(tensor.dtype), list(tensor.shape)]).encode())
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+        if tensor.numel():  # an empty tensor has no bytes (and a view of it cannot be retyped)
+            digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
     return "sha256:" + digest.hexdigest()
 
 

@@ -11,6 +11,7 @@ Example::
     pattern: sh010.####.png                                      # file pattern inside output
     preset: small-128-warp                                       # optional (the default preset)
     model: null                                                  # base model path (else best present)
+    residual: auto                                               # network residual: auto (meta-learned base present) | on | off
     finetune: {steps: 300, max_seconds: 1200}                    # optional (default: the fine-tuning default)
     consent: consent/alice.json                                  # consent record (provenance)
     min_track_coverage: 0.9
@@ -42,6 +43,7 @@ class Shot:
     preset: str = DEFAULT_PRESET
     model: Path | None = None
     finetune: Budget = field(default_factory=Budget)
+    residual: str = "auto"
     consent: Path | None = None
     min_track_coverage: float = 0.9
     min_resolution: int = 128
@@ -110,6 +112,7 @@ def load_shot(path: str | os.PathLike) -> Shot:
             plate=p(data.get("plate")),
             frames=parse_frame_range(data["frames"], path) if data.get("frames") is not None else None,
             preset=str(data.get("preset", DEFAULT_PRESET)), model=p(data.get("model")),
+            residual=str(data.get("residual", "auto")),
             finetune=Budget(*(None if finetune.get(k) is None else kind(finetune[k])
                               for k, kind in (("steps", int), ("max_seconds", float)))),
             consent=p(data.get("consent")), min_track_coverage=float(data.get("min_track_coverage", 0.9)),

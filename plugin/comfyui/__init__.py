@@ -21,8 +21,9 @@ def node_specs() -> tuple:
     """Every node's spec, in menu order."""
     from .definitions_media import SPECS as MEDIA
     from .definitions_models import SPECS as MODELS
+    from .definitions_pipeline import SPECS as PIPELINE
 
-    return (*MEDIA, *MODELS)
+    return (*MEDIA, *PIPELINE, *MODELS)
 
 
 def host_has_v3() -> bool:

@@ -75,7 +75,7 @@ def job_template(shot: Shot, first: int, last: int, chunk: int, folder: Path, co
     """The job template as a dict (dump it as YAML or JSON into ``folder``)."""
     params, ref = shot_parameters(shot, command, Path(folder).resolve())
     person = f"{ref['output']}/{shot.person_path.name}"
-    finetune_args = ["finetune", *ref["sources"], "--out", person, "--preset", shot.preset]
+    finetune_args = ["finetune", *ref["sources"], "--out", person, "--preset", shot.preset, "--residual", shot.residual]
     for flag, value in (("--steps", shot.finetune.steps), ("--max-seconds", shot.finetune.max_seconds)):
         finetune_args += [] if value is None else [flag, str(value)]
     for key, flag in (("model", "--model"), ("consent", "--consent")):  # consent: render refuses a likeness without

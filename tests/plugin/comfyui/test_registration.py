@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[3]
 NODE_IDS = {"TalkingheadLoadMedia", "TalkingheadLoadFaceTrack", "TalkingheadExtractLandmarks",
             "TalkingheadLandmarkPreview", "TalkingheadRetarget", "TalkingheadLoadBase", "TalkingheadEmbedIdentity",
             "TalkingheadFineTune", "TalkingheadGenerateFrames", "TalkingheadComposite", "TalkingheadSavePerson",
-            "TalkingheadLoadPerson"}
+            "TalkingheadLoadPerson", "TalkingheadMakePerson", "TalkingheadAnimate"}
 
 
 def test_classic_host_gets_class_mappings(classic_host):

@@ -1,5 +1,6 @@
-"""The nodes end to end on a stub host: the example API workflow (tiny-64, 3 steps) through the classic
-classes, outputs in ComfyUI's layouts, the saved person file, and the V3 classes on the same graph."""
+"""The nodes end to end on a stub host: the example API workflow (the default path: Make Person + Animate)
+through the classic classes, outputs in ComfyUI's layouts, the saved person file, and the V3 classes: the same
+default-path nodes plus the network nodes (Load Base, Embed, Fine-Tune, Generate, Composite)."""
 from __future__ import annotations
 
 import asyncio
@@ -69,25 +70,27 @@ def workflow() -> dict:
 
 def test_example_workflow_runs_on_classic_host(classic_host, workflow):
     import talkinghead
+    from talkinghead.plugin.comfyui.tensors import image_to_uint8
 
     SaveImage.saved = []
     SaveImage.RETURN_TYPES = ()
     classes = {**talkinghead.NODE_CLASS_MAPPINGS, "SaveImage": SaveImage}
     out = run_api_workflow(workflow, classes)
-    images, alpha = out["8"]
+    images, alpha = out["5"]
     assert tuple(images.shape) == (12, 256, 256, 3) and tuple(alpha.shape) == (12, 256, 256)
     assert 0.0 <= float(images.min()) and float(images.max()) <= 1.0
-    assert float(alpha.max()) > 0.9 and float(alpha[:, 0, 0].max()) == 0.0  # face matted, corners untouched
-    _, crops, mattes = out["7"]
-    assert tuple(crops.shape) == (12, 64, 64, 3) and tuple(mattes.shape) == (12, 64, 64)
-    assert [p for p, _ in SaveImage.saved] == ["talkinghead/composite", "talkinghead/sketch", "talkinghead/crops"]
-    person_path = Path(out["13"][0])
+    assert float(alpha.max()) > 0.9 and float(alpha[:, 0, 0].max()) == 0.0  # the head moves, corners stay
+    frames = image_to_uint8(images).astype(int)
+    assert np.abs(frames[1:] - frames[:1]).max() > 30  # it moves with the driver
+    assert [p for p, _ in SaveImage.saved] == ["talkinghead/animated"]
+    person_path = Path(out["7"][0])
     assert person_path == classic_host.root / "output" / "talkinghead" / "person_00001.person.safetensors"
     assert classic_host.updates and classic_host.updates[-1][0] == classic_host.updates[-1][1]
-    # the saved person loads back through the Load Person node
+    # the saved person loads back through the Load Person node, with its photo and consent record
     loaded = talkinghead.NODE_CLASS_MAPPINGS["TalkingheadLoadPerson"]().run(
         path="talkinghead/person_00001.person.safetensors")[0]
-    assert loaded.info["steps"] == 3 and loaded.identity.k == 1
+    assert loaded.info["kind"] == "portrait" and loaded.identity.k == 1 and len(loaded.photos) == 1
+    assert loaded.identity.consent_id
 
 
 def test_same_workflow_on_v3_classes_matches_classic(v3_host, workflow):
@@ -105,13 +108,19 @@ def _v3_graph(v3: dict, workflow: dict) -> None:
     media = v3["TalkingheadLoadMedia"].execute(**workflow["1"]["inputs"]).args
     track = v3["TalkingheadExtractLandmarks"].execute(images=media[0], **{
         k: v for k, v in workflow["2"]["inputs"].items() if k != "images"}).args[0]
-    base = v3["TalkingheadLoadBase"].execute(**workflow["3"]["inputs"]).args[0]
+    driver = v3["TalkingheadLoadFaceTrack"].execute(path="examples/media/driver.track.npz").args[0]
+    person = v3["TalkingheadMakePerson"].execute(images=media[0], landmarks=track, **{
+        k: v for k, v in workflow["3"]["inputs"].items() if k not in ("images", "landmarks")}).args[0]
+    images, alpha = v3["TalkingheadAnimate"].execute(person=person, driver=driver, retarget="relative",
+                                                     frame_range="1003-1005").args
+    assert tuple(images.shape) == (3, 256, 256, 3) and tuple(alpha.shape) == (3, 256, 256)
+    base = v3["TalkingheadLoadBase"].execute(preset="tiny-64", model="(best present)", device="comfyui",
+                                             precision="comfyui").args[0]
     identity = v3["TalkingheadEmbedIdentity"].execute(base=base, images=media[0], landmarks=track,
                                                       backend="dlib", consent_id="c-1").args[0]
     assert identity.consent_id == "c-1" and identity.k == 1
     person = v3["TalkingheadFineTune"].execute(base=base, identity=identity, images=media[0], steps=0,
                                                max_seconds=0.0, batch_size=1, seed=0).args[0]
-    driver = v3["TalkingheadLoadFaceTrack"].execute(path="examples/media/driver.track.npz").args[0]
     frames, crops, _mattes = v3["TalkingheadGenerateFrames"].execute(
         person=person, driver=driver, retarget="relative", batch_size=4, frame_range="1003-1005",
         backend="torch", matte="square").args
