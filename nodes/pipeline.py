@@ -172,7 +172,8 @@ class Pipeline:
     def frames(self, person: PersonModel, driver: FaceTrack, frames: Iterable[int] | None = None,
                plate: np.ndarray | Callable[[int], np.ndarray] | None = None,
                clean_plate: np.ndarray | None = None,
-               driver_media: Callable[[int], np.ndarray] | None = None) -> Iterator[RenderedFrame]:
+               driver_media: Callable[[int], np.ndarray] | None = None, portrait: Any = None
+               ) -> Iterator[RenderedFrame]:
         """The person performing ``driver``: one RenderedFrame per requested driver frame number, in order.
 
         Args:
@@ -183,12 +184,13 @@ class Pipeline:
                 background; it must have the photo's size.
             clean_plate: the background behind the head (default: inpainted from the photo).
             driver_media: frame number -> the driver's own frame, to take the mouth interior from it.
+            portrait: ``portrait(person, clean_plate)`` when the caller has it already.
         """
         from .animate.portrait import perform, render
         from .composite import check_plate
         from .generate import frame_positions
 
-        portrait = self.portrait(person, clean_plate)
+        portrait = portrait or self.portrait(person, clean_plate)
         performance = perform(portrait, driver, self.config.retarget)
         positions = frame_positions(driver, frames)
         network = self._residuals(person, performance, positions) if person.has_network else None

@@ -7,6 +7,10 @@ few-shot frame, the floor), warp-regions and copy (the nearest few-shot frame). 
 and landmark error are measured on faces re-detected on each output: an output with no face gets neither
 and counts against the re-detection rate. Writes REPORT.json, REPORT.md, one PNG grid per clip
 (REPORT_grids/ unless --grids) and, with --save-frames, the scored frames as PNG.
+
+--cross --source PHOTO --driver CLIP: the cross-identity evaluation instead (one photo driven by another
+person's clip): identity kept, Pearson r of mouth, eyes, roll, yaw and pitch against the driver, mouth state,
+gaze, jitter, re-detection, background PSNR outside the head, contact sheets.
 """
 # Paper §4.1 (self-reenactment); scoring in nodes/evaluation/scoring.py.
 from __future__ import annotations
@@ -40,12 +44,13 @@ def _num(value: float | None, spec: str = ".3f") -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--clips", required=True, type=Path, help="folder of video clips")
-    parser.add_argument("--out", required=True, type=Path, help="REPORT.json (Markdown goes to REPORT.md)")
+    parser.add_argument("--clips", type=Path, default=None, help="folder of video clips")
+    parser.add_argument("--out", type=Path, default=None, help="REPORT.json (Markdown goes to REPORT.md)")
     parser.add_argument("--shots", type=_ints, default=(1, 8, 32), help="T values, e.g. 1,8,32")
     parser.add_argument("--size", type=int, default=128, help="crop side in px (default 128)")
-    parser.add_argument("--method", nargs="+", default=["warp", "copy"], help="model, warp, warp-regions "
-                        "and/or copy (space or comma separated; default warp copy)")
+    parser.add_argument("--method", nargs="+", default=None, help="model, warp, warp-regions "
+                        "and/or copy (space or comma separated; default warp copy); with --cross: warp, product, "
+                        "rendered (default warp product)")
     parser.add_argument("--variant", type=_names, default=("full",),
                         help="objective variant(s) for the model: l1, l1+face, l1+adv, full, paper (comma list)")
     parser.add_argument("--steps", type=int, default=100, help="fine-tuning steps per clip and T (default 100)")
@@ -65,23 +70,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grids", type=Path, default=None, help="grid folder (default REPORT_grids/)")
     parser.add_argument("--landmark-cache", type=Path, default=None,
                         help="landmark track cache (default ~/.cache/talkinghead/eval-landmarks)")
+    from .eval_cross import add_cross_arguments
+
+    add_cross_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from ...nodes.evaluation.run import EvalConfig, evaluate
     from ...runtime.preflight import check_output_dir, check_output_file
 
+    if args.cross:
+        from .eval_cross import run_cross
+
+        return run_cross(args)
+    if args.clips is None or args.out is None:
+        raise UsageError("eval needs --clips DIR and --out REPORT.json (or --cross --source ... --driver ...)")
     if args.out.suffix != ".json":
         raise UsageError(f"--out {args.out}: the report is a .json file")
     check_output_file(args.out, "--out")  # before any work
     for option, folder in (("--grids", args.grids), ("--save-frames", args.save_frames)):
         if folder is not None:
             check_output_dir(folder, option)
-    methods = tuple(m for item in args.method for m in _names(item))
+    methods = tuple(m for item in (args.method or ["warp", "copy"]) for m in _names(item))
     cfg = EvalConfig(clips=args.clips, shots=args.shots, size=args.size, margin=args.margin, methods=methods,
                      variants=args.variant, steps=args.steps, batch=args.batch, lr_g=args.lr_g, lr_d=args.lr_d,
                      seed=args.seed, identity_weight=args.identity_weight, augment=not args.no_augment,
-                     preset=args.preset, base=args.model,
+                     preset=args.preset or "small-128", base=args.model,
                      max_targets=args.max_targets, only=args.only, save_frames=args.save_frames,
                      grids=args.grids or args.out.with_name(args.out.stem + "_grids"),
                      cache_dir=args.landmark_cache, command=tuple(sys.argv))

@@ -1,0 +1,169 @@
+"""Per-frame signals and clip-level measures of the cross-identity evaluation (pure numpy / OpenCV).
+
+Every measure compares the OUTPUT (landmarks re-detected on it) with the DRIVER (landmarks detected the
+same way on the driver's frames). Failure rules, the same everywhere: a frame where the driver has no
+face has no reference value and is left out of every driver-relative measure (the report counts those
+frames); a frame where the output has no face while the driver has one is a FAILURE:
+- identity kept: not kept (the mean distance is over the frames with a face; the report gives the rate);
+- Pearson r: the output's value there is set to its mean over the frames that have one, so the frame
+  adds nothing to the covariance while the driver's motion there still counts in its variance (|r| can
+  only drop, never rise; ``r_detected``, over the frames with both, is reported beside it);
+- mouth state: disagrees; gaze: an error of ``GAZE_FAIL`` eye widths (also when the output's iris is not
+  found while the driver's is);
+- jitter: it needs three consecutive frames with a face on both sides; its coverage is reported.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+IDENTITY_THRESHOLD = 0.6
+GAZE_FAIL = 0.5     # eye widths: the distance from the eye's centre to its corner
+STABLE_POINTS = (27, 28, 29, 30, 31, 33, 35, 36, 39, 42, 45)  # eye corners + nose: move little with expression
+SIGNALS = ("mouth", "eye_left", "eye_right", "roll", "yaw", "pitch")
+
+
+def frame_signals(image: np.ndarray, landmarks: np.ndarray | None, locator) -> dict:
+    """Every per-frame signal of one face (NaN / None without a face).
+
+    Args:
+        image: (H, W, 3) uint8 RGB.
+        landmarks: (68, 2) px re-detected on ``image``, or None.
+        locator: ``gaze.IrisLocator``.
+    Returns:
+        {"mouth", "eye_left", "eye_right", "roll", "yaw", "pitch": float; "mouth_state": str | None;
+         "iris": (2, 2) iris offsets in eye widths (``gaze.iris_offsets``)}.
+    """
+    from .gaze import eye_openings, iris_offsets
+    from .head_pose import head_pose
+    from .metrics import mouth_opening
+    from .mouth_state import mouth_state
+
+    nan = float("nan")
+    if landmarks is None:
+        return {"mouth": nan, "eye_left": nan, "eye_right": nan, "roll": nan, "yaw": nan, "pitch": nan,
+                "mouth_state": None, "iris": np.full((2, 2), np.nan)}
+    pts = np.asarray(landmarks, np.float64)
+    left, right = eye_openings(pts)
+    roll, yaw, pitch = head_pose(pts, image.shape[:2])
+    return {"mouth": mouth_opening(pts), "eye_left": left, "eye_right": right, "roll": roll, "yaw": yaw,
+            "pitch": pitch, "mouth_state": mouth_state(image, pts),
+            "iris": iris_offsets(np.asarray(locator(image, pts), np.float64), pts)}
+
+
+def pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson r of two equal-length finite vectors; NaN when either is constant or shorter than 3."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if len(x) < 3:
+        return float("nan")
+    dx, dy = x - x.mean(), y - y.mean()
+    den = math.sqrt(float((dx * dx).sum()) * float((dy * dy).sum()))
+    return float((dx * dy).sum() / den) if den > 0 else float("nan")
+
+
+def pearson_with_failures(driver: np.ndarray, output: np.ndarray) -> dict:
+    """Pearson r of the output's signal against the driver's, output failures counted (module docstring).
+
+    Args:
+        driver, output: (N,) per-frame values, NaN where that side has no face.
+    Returns:
+        {"r", "r_detected": float or NaN, "frames": driver frames with a face, "failed": of those, the
+         frames where the output has none}.
+    """
+    d, o = np.asarray(driver, np.float64), np.asarray(output, np.float64)
+    ref = np.isfinite(d)
+    got = ref & np.isfinite(o)
+    out = {"frames": int(ref.sum()), "failed": int((ref & ~got).sum()),
+           "r_detected": pearson(d[got], o[got]), "r": float("nan")}
+    if got.sum() >= 3:
+        filled = np.where(got, o, o[got].mean())[ref]
+        out["r"] = pearson(d[ref], filled)
+    return out
+
+
+def identity_summary(distances: np.ndarray, threshold: float = IDENTITY_THRESHOLD) -> dict:
+    """Identity kept: fraction of ALL frames with a face at descriptor distance <= ``threshold``.
+
+    Args:
+        distances: (N,) dlib descriptor distances to the photo, NaN where the output has no face.
+    """
+    d = np.asarray(distances, np.float64)
+    found = np.isfinite(d)
+    return {"kept": float((found & (np.where(found, d, np.inf) <= threshold)).mean()) if len(d) else float("nan"),
+            "mean_distance": float(d[found].mean()) if found.any() else float("nan"),
+            "threshold": threshold}
+
+
+def mouth_agreement(driver: list, output: list) -> dict:
+    """Fraction of driver frames with a known mouth state whose output state is the same (None = failure)."""
+    pairs = [(d, o) for d, o in zip(driver, output) if d is not None]
+    counts = {s: sum(1 for d, _ in pairs if d == s) for s in ("closed", "open-dark", "teeth")}
+    agree = sum(1 for d, o in pairs if d == o)
+    return {"agreement": agree / len(pairs) if pairs else float("nan"), "frames": len(pairs),
+            "driver_states": counts, "output_states": {s: sum(1 for _, o in pairs if o == s) for s in counts}}
+
+
+def gaze_errors(driver: np.ndarray, output: np.ndarray, driver_rest: np.ndarray | None = None,
+                output_rest: np.ndarray | None = None) -> dict:
+    """Gaze error per frame: mean over the eyes of |output offset - driver offset| (eye widths).
+
+    With ``driver_rest`` / ``output_rest`` ((2, 2) offsets), each side's offsets are taken relative to
+    its rest (relative gaze transfer). Eyes the driver has no iris for are left out; an eye where the
+    output has none counts ``GAZE_FAIL``.
+
+    Args:
+        driver, output: (N, 2, 2) iris offsets (``gaze.iris_offsets``), NaN where not found.
+    Returns:
+        {"mean", "p90": eye widths, "frames": frames with a driver iris, "failed": eyes without an output iris}.
+    """
+    d, o = np.asarray(driver, np.float64), np.asarray(output, np.float64)
+    if driver_rest is not None:
+        d = d - np.asarray(driver_rest, np.float64)[None]
+    if output_rest is not None:
+        o = o - np.asarray(output_rest, np.float64)[None]
+    ref = np.isfinite(d).all(-1)                                  # (N, 2)
+    err = np.where(np.isfinite(o).all(-1), np.linalg.norm(o - d, axis=-1), GAZE_FAIL)
+    err = np.where(ref, err, np.nan)
+    frames = ref.any(-1)
+    per_frame = np.nanmean(err[frames], axis=1) if frames.any() else np.zeros(0)
+    return {"mean": float(per_frame.mean()) if len(per_frame) else float("nan"),
+            "p90": float(np.percentile(per_frame, 90)) if len(per_frame) else float("nan"),
+            "frames": int(frames.sum()), "failed": int((ref & ~np.isfinite(o).all(-1)).sum())}
+
+
+def jitter_series(landmarks: np.ndarray) -> np.ndarray:
+    """(N,) |second difference| of the stable points, mean over points / inter-ocular distance (36-45);
+    NaN at the ends and where any of the three frames has no face."""
+    p = np.asarray(landmarks, np.float64)[:, list(STABLE_POINTS)]
+    out = np.full(len(p), np.nan)
+    if len(p) < 3:
+        return out
+    acc = np.linalg.norm(p[2:] - 2 * p[1:-1] + p[:-2], axis=-1).mean(-1)
+    full = np.asarray(landmarks, np.float64)
+    iod = np.linalg.norm(full[1:-1, 36] - full[1:-1, 45], axis=-1)
+    out[1:-1] = acc / np.maximum(iod, 1e-9)
+    return out
+
+
+def jitter_ratio(driver: np.ndarray, output: np.ndarray) -> dict:
+    """Mean normalised landmark acceleration of the output over the driver's, on the frames both cover.
+
+    Args:
+        driver, output: (N, 68, 2) landmarks, NaN where no face.
+    Returns:
+        {"ratio", "driver", "output", "coverage": usable frames / frames with three driver faces}.
+    """
+    jd, jo = jitter_series(driver), jitter_series(output)
+    ref = np.isfinite(jd)
+    both = ref & np.isfinite(jo)
+    if not both.any():
+        return {"ratio": float("nan"), "driver": float("nan"), "output": float("nan"), "coverage": 0.0}
+    md, mo = float(jd[both].mean()), float(jo[both].mean())
+    return {"ratio": mo / md if md > 0 else float("nan"), "driver": md, "output": mo,
+            "coverage": float(both.sum() / max(ref.sum(), 1))}
+
+
+__all__ = ["GAZE_FAIL", "IDENTITY_THRESHOLD", "SIGNALS", "STABLE_POINTS", "frame_signals", "gaze_errors",
+           "identity_summary", "jitter_ratio", "jitter_series", "mouth_agreement", "pearson",
+           "pearson_with_failures"]

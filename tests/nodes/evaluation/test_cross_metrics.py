@@ -1,0 +1,114 @@
+"""Cross-identity measures: Pearson r with failed frames, identity, mouth agreement, gaze, jitter, background."""
+import math
+
+import numpy as np
+import pytest
+from cross_faces import base_landmarks
+from talkinghead.nodes.evaluation import background as B
+from talkinghead.nodes.evaluation import cross_metrics as C
+from talkinghead.nodes.evaluation.cross_report import background_summary
+
+
+def test_pearson_matches_numpy_and_is_nan_when_constant():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=50), rng.normal(size=50)
+    assert C.pearson(x, y) == pytest.approx(np.corrcoef(x, y)[0, 1])
+    assert math.isnan(C.pearson(x, np.ones(50))) and math.isnan(C.pearson(x[:2], y[:2]))
+
+
+def test_failed_output_frames_count_against_r():
+    """A frame where the output has no face carries the output's mean: r drops (never rises), r_detected
+    (the detected frames only) is reported beside it; frames without a driver face are left out."""
+    t = np.linspace(0, 4 * np.pi, 80)
+    driver = np.sin(t)
+    output = 0.5 * driver + 0.1
+    perfect = C.pearson_with_failures(driver, output)
+    assert perfect["r"] == pytest.approx(1.0) and perfect["failed"] == 0 and perfect["frames"] == 80
+    failed = output.copy()
+    failed[np.abs(driver) > 0.9] = np.nan  # the output loses the face exactly on the extreme poses
+    out = C.pearson_with_failures(driver, failed)
+    assert out["r_detected"] == pytest.approx(1.0)
+    assert out["r"] < 0.9 and out["failed"] == int(np.isnan(failed).sum())
+    no_driver = driver.copy()
+    no_driver[:10] = np.nan
+    out = C.pearson_with_failures(no_driver, output)
+    assert out["frames"] == 70 and out["failed"] == 0 and out["r"] == pytest.approx(1.0)
+    assert math.isnan(C.pearson_with_failures(driver, np.full(80, np.nan))["r"])
+
+
+def test_pearson_with_failures_never_exceeds_detected():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        d, o = rng.normal(size=40), rng.normal(size=40)
+        o[rng.random(40) < 0.3] = np.nan
+        out = C.pearson_with_failures(d, o)
+        assert abs(out["r"]) <= abs(out["r_detected"]) + 1e-12
+
+
+def test_identity_counts_no_face_as_not_kept():
+    out = C.identity_summary(np.array([0.3, 0.5, 0.7, np.nan]))
+    assert out["kept"] == 0.5 and out["mean_distance"] == pytest.approx(0.5)
+    assert C.identity_summary(np.array([np.nan, np.nan]))["kept"] == 0.0
+
+
+def test_mouth_agreement_counts_missing_output_as_disagreement():
+    out = C.mouth_agreement(["closed", "teeth", "open-dark", None], ["closed", None, "teeth", "teeth"])
+    assert out["agreement"] == pytest.approx(1 / 3) and out["frames"] == 3
+    assert out["driver_states"] == {"closed": 1, "open-dark": 1, "teeth": 1}
+
+
+def test_gaze_errors_absolute_relative_and_failures():
+    driver = np.zeros((4, 2, 2))
+    driver[:, :, 0] = [[0.1], [0.2], [0.0], [-0.1]]
+    output = driver + np.array([0.05, 0.0])
+    out = C.gaze_errors(driver, output)
+    assert out["mean"] == pytest.approx(0.05) and out["failed"] == 0
+    rel = C.gaze_errors(driver, output, driver_rest=np.zeros((2, 2)), output_rest=np.full((2, 2), [0.05, 0.0]))
+    assert rel["mean"] == pytest.approx(0.0, abs=1e-12)
+    output[1, 0] = np.nan  # one eye of one frame not found on the output: GAZE_FAIL for that eye
+    driver[3] = np.nan     # no driver iris: left out
+    out = C.gaze_errors(driver, output)
+    assert out["frames"] == 3 and out["failed"] == 1
+    assert out["mean"] == pytest.approx((0.05 + (C.GAZE_FAIL + 0.05) / 2 + 0.05) / 3)
+
+
+def test_jitter_ratio_is_one_for_the_driver_itself_and_grows_with_noise():
+    rng = np.random.default_rng(0)
+    base = base_landmarks()
+    track = np.stack([base + [3 * np.sin(k / 5), 0] + rng.normal(0, 0.3, base.shape) for k in range(40)])
+    out = C.jitter_ratio(track, track.copy())
+    assert out["ratio"] == pytest.approx(1.0) and out["coverage"] == 1.0
+    scaled = (track - 300) * 2 + 300  # twice the size, same motion relative to the face: same jitter
+    assert C.jitter_ratio(track, scaled)["ratio"] == pytest.approx(1.0)
+    noisy = track + rng.normal(0, 1.0, track.shape)
+    assert C.jitter_ratio(track, noisy)["ratio"] > 2
+    holes = track.copy()
+    holes[10] = np.nan
+    assert C.jitter_ratio(track, holes)["coverage"] == pytest.approx(35 / 38)
+
+
+def test_background_unchanged_plate_is_infinite_and_shift_is_low():
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, (600, 600, 3), dtype=np.uint8)
+    lms = base_landmarks()
+    mask = B.head_mask(photo.shape[:2], lms, lms)
+    assert 0.05 < mask.mean() < 0.6 and mask[300, 300] and not mask[5, 5]
+    same = photo.copy()
+    same[mask] = 0  # anything inside the head is allowed
+    assert B.psnr_from_sse(*B.outside_error(same, photo, mask)) == math.inf
+    shifted = np.roll(photo, 3, axis=1)
+    assert B.psnr_from_sse(*B.outside_error(shifted, photo, mask)) < 15
+    summary = background_summary([(*B.outside_error(same, photo, mask), float(mask.mean()))])
+    assert summary["background_psnr"] == 100.0 and summary["background_ok"] == 1.0
+
+
+def test_head_mask_uses_the_method_alpha():
+    lms = base_landmarks()
+    alpha = np.zeros((600, 600), np.float32)
+    alpha[500:560, 500:560] = 1.0
+    with_alpha = B.head_mask((600, 600), lms, None, alpha)
+    assert with_alpha[530, 530] and with_alpha[300, 300]  # the alpha, and the photo's head region
+    rest = np.zeros((600, 600), np.float32)
+    rest[10:20, 10:20] = 1.0
+    only_layers = B.head_mask((600, 600), lms, lms, alpha, rest)
+    assert only_layers[15, 15] and only_layers[530, 530] and not only_layers[300, 300]
