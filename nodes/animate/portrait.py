@@ -103,7 +103,8 @@ def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative") -> Pe
     from .targets import eyelid_targets, mouth_targets
 
     if len(driver) == 0 or not driver.valid.any():
-        raise BadInputError("the driving track has no frame with a valid face", driver.where)
+        raise BadInputError("the driving track has no frame with a valid face", driver.where,
+                            int(driver.frame_numbers[0]) if len(driver) else None)
     moved = retarget(driver, portrait.landmarks, mode, image_size=portrait.size)
     neutral = int(moved.extra["retarget"]["neutral"])
     drv = np.asarray(driver.landmarks, np.float64)

@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--residual", default="auto", choices=("auto", "on", "off"),
                         help="the network's residual on top: auto = when a meta-learned base is present (default)")
     parser.add_argument("--preset", default=DEFAULT_PRESET,
-                        help=f"network preset of the residual (default {DEFAULT_PRESET}; tiny-64 for tests)")
+                        help=f"default {DEFAULT_PRESET}: the network preset of the residual (tiny-64 for tests)")
     parser.add_argument("--steps", type=int, default=None, help="network fine-tuning steps (default: the time box)")
     parser.add_argument("--max-seconds", type=float, default=FINETUNE_SECONDS,
                         help=f"network fine-tuning time box (default {FINETUNE_SECONDS:.0f} s)")

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     info = person.info
     if person.has_network:
         print(f"{args.out}: person from T={info['T']} photo(s), network fine-tuned {info['steps']} steps in "
-              f"{info['seconds']:.0f} s; losses {', '.join(info['loss_terms'])}; reconstruction L1 "
+              f"{info['seconds']:.0f} s from {info['base_origin']}; losses {', '.join(info['loss_terms'])}; reconstruction L1 "
               f"{info['reconstruction_l1_before']:.3f} -> {info['reconstruction_l1_after']:.3f}")
     else:
         print(f"{args.out}: person from {len(images)} photo(s) ({info['network']})")

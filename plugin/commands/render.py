@@ -103,5 +103,6 @@ def run(args: argparse.Namespace) -> int:
     mouth = ", ".join(f"{k} {v}" for k, v in sorted(result["report"]["mouth"].items()))
     print(f"{args.out}: rendered {len(result['rendered'])} frame(s), kept {len(result['skipped'])} "
           f"valid existing frame(s){held}; {person.info.get('kind', 'network')} person"
+          + (f", network preset {person.config.get('name', '?')}" if person.has_network else "")
           + (f"; mouth interiors: {mouth}" if mouth else "") + (f"; {args.mp4}" if args.mp4 else ""))
     return 0
