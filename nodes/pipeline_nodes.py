@@ -51,7 +51,11 @@ class MakePerson:
 
 
 class Animate:
-    """Node: PersonModel + driving FaceTrack -> {"frames": iterator of ``pipeline.RenderedFrame``}."""
+    """Node: PersonModel + driving FaceTrack -> {"frames": iterator of ``pipeline.RenderedFrame``}.
+
+    Its frames leave the node watermarked (payload: the person's consent id prefix), so frames handed to any
+    host's own writer still carry the invisible mark; the talkinghead writers (``WriteFrames``, ComfyUI's
+    Save node) sign them or flag them unsigned (``provenance.output``) and do not mark them twice."""
 
     inputs: ClassVar[tuple[Port, ...]] = (
         Port("person", PersonModel, doc="the person (MakePerson, LoadPerson)"),
@@ -68,4 +72,14 @@ class Animate:
         from .pipeline import Pipeline, PipelineConfig
 
         pipeline = Pipeline(rt, PipelineConfig(retarget=retarget))
-        return {"frames": pipeline.frames(person, driver, frames, plate, clean_plate)}
+        return {"frames": watermarked(pipeline.frames(person, driver, frames, plate, clean_plate), person)}
+
+
+def watermarked(frames: Any, person: PersonModel) -> Any:
+    """The RenderedFrame stream with each image watermarked (payload: ``person``'s consent id prefix)."""
+    from .provenance.watermark import embed_watermark, payload_for
+
+    payload = payload_for(getattr(person.identity, "consent_id", "") or "")
+    for frame in frames:
+        frame.image = embed_watermark(frame.image, payload)
+        yield frame

@@ -297,7 +297,8 @@ class VideoWriter:
     An exception inside the ``with`` block removes the temp file and leaves ``path`` untouched.
     """
 
-    def __init__(self, path: str | Path, fps: float, width: int, height: int, crf: int = 18):
+    def __init__(self, path: str | Path, fps: float, width: int, height: int, crf: int = 18,
+                 metadata: dict[str, str] | None = None):
         import av
 
         if width % 2 or height % 2 or width < 2 or height < 2:
@@ -306,6 +307,7 @@ class VideoWriter:
         self._stack = contextlib.ExitStack()
         tmp = self._stack.enter_context(atomic_path(self.path))
         self._container = av.open(str(tmp), mode="w")
+        self._container.metadata.update(metadata or {})  # container tags, e.g. {"comment": ...}
         codec = "libx264" if "libx264" in av.codecs_available else "h264"
         self._stream = self._container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
         self._stream.width, self._stream.height, self._stream.pix_fmt = self.width, self.height, "yuv420p"

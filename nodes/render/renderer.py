@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...runtime.errors import BadInputError, UsageError
+from ...runtime.errors import BadInputError
 from .frames_on_disk import frame_is_valid, frame_path, read_frame, remove_stale_temps
 
 if TYPE_CHECKING:
@@ -109,21 +109,15 @@ def _even(image: np.ndarray) -> np.ndarray:
 
 def render_marker(person: Any, person_path: Path, cert: str | None, key: str | None,
                   no_consent_check: bool = False) -> Any:
-    """The Marker of a render: consent checked (or its skip recorded), signing credentials loaded.
+    """The Marker of a render (``provenance.output.output_marker``, signature required): consent checked (or
+    its skip recorded), signing credentials loaded.
 
     Raises:
         BadInputError: no / expired / edited consent record, naming ``person_path``.
         UsageError: no signing certificate (or only half of cert + key).
     """
-    from ..provenance.certs import ENV_CERT, ENV_KEY, SigningCredentials
-    from ..provenance.mark import Marker, describe_person, resolve_consent
+    from ..provenance.output import output_marker, signing_credentials
 
-    consent = resolve_consent(person, None, check=not no_consent_check, where=person_path)
-    if bool(cert) != bool(key):
-        raise UsageError("--sign-cert and --sign-key go together")
-    credentials = SigningCredentials.load(cert, key) if cert else SigningCredentials.from_env()
-    if credentials is None:
-        raise UsageError(f"no signing certificate for the C2PA manifests: pass --sign-cert/--sign-key or set "
-                         f"{ENV_CERT}/{ENV_KEY} (a studio certificate; for tests, a local test CA from "
-                         "'talkinghead verify --make-test-ca DIR')")
-    return Marker.create(credentials, consent, {**describe_person(person), "file": person_path.name})
+    return output_marker(person, credentials=signing_credentials(cert, key), require_signature=True,
+                         override="--no-consent-check" if no_consent_check else "", where=person_path,
+                         person_file=person_path.name)
