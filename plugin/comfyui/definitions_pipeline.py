@@ -9,6 +9,7 @@ import numpy as np
 from ...nodes.networks.presets import DEFAULT_PRESET
 from ...nodes.pipeline_nodes import Animate, MakePerson
 from . import host
+from .files import fingerprint_path
 from .spec import FACETRACK, PERSON, NodeSpec, Port, from_port
 from .tensors import image_to_uint8, to_mask, uint8_to_image
 
@@ -36,7 +37,7 @@ def make_person(images: Any, landmarks: Any = None, consent: str = "", preset: s
 
 def animate(person: Any, driver: Any, retarget: str = "relative", frame_range: str = "",
             plate: Any = None) -> tuple:
-    """PERSON + driving FACETRACK -> IMAGE (frames at the photo's size) and MASK (the moved head)."""
+    """PERSON + driving FACETRACK -> IMAGE (frames at the photo's size, watermarked) and MASK (the moved head)."""
     from ...nodes.render.shot import parse_frame_range
     from ...runtime.errors import BadInputError
 
@@ -70,10 +71,12 @@ SPECS = (
               from_port(MakePerson, "steps", default=0, tooltip="network fine-tuning steps; 0: the default"),
               from_port(MakePerson, "max_seconds", kind="FLOAT", default=0.0, tooltip="network time box; 0: none"),
               from_port(MakePerson, "backend")],
-             [Port("person", PERSON)], make_person),
+             [Port("person", PERSON)], make_person,
+             fingerprint=lambda consent="", **_: fingerprint_path(consent) if consent.strip() else ""),
     NodeSpec("TalkingheadAnimate", "Animate Person",
              "The person performing the driving track at the photo's resolution: the whole head moves, the mouth "
-             "and eyes follow the driver. MASK is the moved head.",
+             "and eyes follow the driver. MASK is the moved head. The frames are watermarked; save them with "
+             "Save Frames (talkinghead) to sign them.",
              [Port("person", PERSON), Port("driver", FACETRACK), from_port(Animate, "retarget"),
               Port("frame_range", "STRING", "", tooltip="driver frame range A-B; empty: all"),
               Port("plate", "IMAGE", optional=True, tooltip="composite over this plate (the photo's size)")],
