@@ -3,7 +3,7 @@ composited into a plate, watermarked and signed); every host renders through it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +16,13 @@ if TYPE_CHECKING:
     from ..pipeline import Pipeline
 
 def render(pipeline: Pipeline, person: Any, driver: Any, out: str | os.PathLike,
-           frames: tuple[int, int] | None = None, plate: Any = None, plate_where: str | None = None,
+           frames: Sequence[int] | None = None, plate: Any = None, plate_where: str | None = None,
            mp4: str | os.PathLike | None = None, alpha: bool = False, overwrite: bool = False,
            observe: Callable[[Any], None] | None = None, *, marker: Any, colour: str = "linear",
            clean_plate: np.ndarray | None = None, driver_media: Callable[[int], np.ndarray] | None = None
            ) -> dict[str, Any]:
-    """Render ``frames`` (driver frame numbers A..B, inclusive) of ``person`` driven by ``driver``.
+    """Render ``frames`` (driver frame numbers, e.g. ``shot.parse_frames('1001-1100x2')``) of ``person`` driven by
+    ``driver``.
 
     Args:
         pipeline: the chain (``nodes.pipeline.Pipeline``: its runtime and settings).
@@ -49,7 +50,7 @@ def render(pipeline: Pipeline, person: Any, driver: Any, out: str | os.PathLike,
     numbers = driver.frame_numbers
     if len(numbers) == 0:
         raise BadInputError("the driving track is empty", driver.where)
-    wanted = [int(numbers[i]) for i in frame_positions(driver, _range(frames))]
+    wanted = [int(numbers[i]) for i in frame_positions(driver, frames)]
     size = tuple(int(v) for v in person.identity.source_sizes[0])
     if plate is not None:
         check_plate(plate(wanted[0]) if callable(plate) else plate, size, plate_where, wanted[0])
@@ -90,10 +91,6 @@ def render(pipeline: Pipeline, person: Any, driver: Any, out: str | os.PathLike,
         bar.close()
     return {"rendered": todo, "skipped": [n for n in wanted if n not in todo_set], "held": held,
             "size": size, "paths": [paths[n] for n in wanted], "report": summarise(reports)}
-
-
-def _range(frames: tuple[int, int] | None) -> range | None:
-    return None if frames is None else range(frames[0], frames[1] + 1)
 
 
 def _mp4_writer(marker: Any, path: str | os.PathLike, fps: float, size: tuple[int, int]) -> Any:

@@ -95,13 +95,10 @@ def fine_tune_ports() -> list[Port]:
                  tooltip="fixed: the same photos and steps give the same person (a re-run is served from cache)")]
 
 
-def _frame_range(text: str) -> range | None:
-    from ...nodes.render.shot import parse_frame_range
+def _frame_range(text: str) -> tuple[int, ...] | None:
+    from ...nodes.render.shot import parse_frames
 
-    if not text.strip():
-        return None
-    first, last = parse_frame_range(text)
-    return range(first, last + 1)
+    return parse_frames(text) if text.strip() else None
 
 
 def generate_frames(person: Any, driver: Any, retarget: str = "relative", batch_size: int = 8,
@@ -202,7 +199,7 @@ SPECS = (
              "The person performing the driving track: face crops, their mattes, and frames for Composite.",
              [Port("person", PERSON), Port("driver", FACETRACK),
               from_port(GenerateFrames, "retarget"), from_port(GenerateFrames, "batch_size", max=256),
-              Port("frame_range", "STRING", "", tooltip="driver frame range A-B; empty: all"),
+              Port("frame_range", "STRING", "", tooltip="driver frames: A-B, A-BxN (every Nth), A-B,C-D; empty: all"),
               from_port(GenerateFrames, "backend"), from_port(Composite, "mode", name="matte")],
              [Port("frames", GENERATED), Port("crops", "IMAGE"), Port("mattes", "MASK")], generate_frames),
     NodeSpec("TalkingheadComposite", "Composite Into Plate",

@@ -38,13 +38,12 @@ def make_person(images: Any, landmarks: Any = None, consent: str = "", preset: s
 def animate(person: Any, driver: Any, retarget: str = "relative", frame_range: str = "",
             plate: Any = None) -> tuple:
     """PERSON + driving FACETRACK -> IMAGE (frames at the photo's size, watermarked) and MASK (the moved head)."""
-    from ...nodes.render.shot import parse_frame_range
+    from ...nodes.render.shot import parse_frames
     from ...runtime.errors import BadInputError
 
     frames = None
     if frame_range.strip():
-        first, last = parse_frame_range(frame_range)
-        frames = range(first, last + 1)
+        frames = parse_frames(frame_range)
     plates = None if plate is None else image_to_uint8(plate, "plate")
     rt = host.make_runtime()
     with host.host_errors():
@@ -78,7 +77,7 @@ SPECS = (
              "and eyes follow the driver. MASK is the moved head. The frames are watermarked; save them with "
              "Save Frames (talkinghead) to sign them.",
              [Port("person", PERSON), Port("driver", FACETRACK), from_port(Animate, "retarget"),
-              Port("frame_range", "STRING", "", tooltip="driver frame range A-B; empty: all"),
+              Port("frame_range", "STRING", "", tooltip="driver frames: A-B, A-BxN (every Nth), A-B,C-D; empty: all"),
               Port("plate", "IMAGE", optional=True, tooltip="composite over this plate (the photo's size)")],
              [Port("images", "IMAGE"), Port("alpha", "MASK")], animate),
 )

@@ -121,11 +121,12 @@ def resolve_path(text: str, *, outputs: bool = False) -> Path:
     Raises:
         BadInputError naming every place looked at.
     """
+    from ...nodes.media.io import is_pattern
     from ...runtime.errors import BadInputError
 
     path = Path(os.path.expanduser(str(text).strip()))
     if path.is_absolute():
-        if path.exists() or "#" in path.name:
+        if path.exists() or is_pattern(path):
             return path
         raise BadInputError("no such file", path)
     roots = [input_dir()]
@@ -134,7 +135,7 @@ def resolve_path(text: str, *, outputs: bool = False) -> Path:
     roots.append(PACKAGE_ROOT)
     for root in roots:
         candidate = root / path
-        if candidate.exists() or ("#" in candidate.name and candidate.parent.is_dir()):
+        if candidate.exists() or (is_pattern(candidate) and candidate.parent.is_dir()):
             return candidate
     raise BadInputError(f"not found in any of {', '.join(str(r) for r in roots)}", path)
 

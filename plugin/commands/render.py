@@ -38,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--person", required=True, help="PersonModel .safetensors (talkinghead finetune)")
     parser.add_argument("--driver", required=True, help="driving video, image sequence or FaceTrack .npz")
     parser.add_argument("--out", required=True, help="image sequence pattern, e.g. 'renders/sh010.####.png' (or .exr)")
-    parser.add_argument("--frames", default=None, help="driver frame range A-B (default: all)")
+    parser.add_argument("--frames", default=None,
+                        help="driver frames: A-B, A-BxN (every Nth), A-B,C-D (default: all)")
     parser.add_argument("--plate", default=None, help="composite into this image, video or #### sequence")
     parser.add_argument("--mp4", default=None, help="also write this MP4 (H.264) of the rendered range")
     parser.add_argument("--clean-plate", default=None,
@@ -73,14 +74,14 @@ def run(args: argparse.Namespace) -> int:
     from ...nodes.render.frames_on_disk import frame_path
     from ...nodes.render.plate import plate_source
     from ...nodes.render.renderer import render, render_marker
-    from ...nodes.render.shot import parse_frame_range
+    from ...nodes.render.shot import parse_frames
     from ...nodes.types import PersonModel
     from ...runtime.preflight import check_output_dir, check_output_file
 
     frame_path(args.out, 0)  # usage error early when the pattern has no ####
     if args.colorspace not in (None, "srgb") and Path(args.out).suffix.lower() != ".exr":
         raise UsageError(f"--colorspace {args.colorspace} applies to EXR frames; {Path(args.out).suffix} is sRGB")
-    frames = parse_frame_range(args.frames) if args.frames else None
+    frames = parse_frames(args.frames) if args.frames else None
     config = PipelineConfig(retarget=args.retarget, batch_size=args.batch, backend=args.backend)
     check_output_dir(Path(args.out).parent, "--out")  # before any work: never render all, then fail to write
     if args.mp4:
