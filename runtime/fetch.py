@@ -172,11 +172,14 @@ def fetch_files(items: Sequence, folder: Path, downloader: Callable[..., Any] | 
         if not getattr(spec, "member", ""):
             out.append(retrieve(spec.url, folder, spec.filename, spec.sha256, spec.url, spec.name, downloader))
             continue
+        target = folder / spec.filename
+        if target.is_file() and spec.sha256 and sha256_of(target).startswith(spec.sha256.lower()):
+            out.append(target)  # present and verified: its archive is not downloaded again
+            continue
         if spec.url not in archives:
             fname = Path(urllib.parse.urlparse(spec.url).path).name or "archive.zip"
             archives[spec.url] = retrieve(spec.url, downloads, fname, getattr(spec, "archive_sha256", ""), spec.url,
                                           spec.name, downloader)
-        target = folder / spec.filename
         extract_member(archives[spec.url], spec.member, target, spec.sha256, spec.name)
         out.append(target)
     if downloads.is_dir():

