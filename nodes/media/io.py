@@ -57,7 +57,8 @@ def _sequence(source: str | Path) -> Any:
         seq = fileseq.FileSequence(Path(source).name, pad_style=fileseq.PAD_STYLE_HASH1, allow_subframes=False)
     except (fileseq.ParseException, ValueError):
         return None
-    return seq if seq.padding() else None
+    # a placeholder written in the name (fileseq also reads "shot.1001.exr" as a one-frame sequence: not a pattern)
+    return seq if seq.padding() and seq.padding() in Path(source).name else None
 
 
 def is_pattern(source: str | Path) -> bool:

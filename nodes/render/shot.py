@@ -77,7 +77,7 @@ def parse_frames(text: str | int, where: str | os.PathLike | None = None) -> tup
     except (fileseq.ParseException, ValueError) as exc:
         numbers, error = [], f"expected A-B, A-BxN or a list of them: {str(exc).splitlines()[0]}"
     if not error and numbers != sorted(set(numbers)):
-        error = f"frames must increase; '{text}' goes from {numbers[0]} to {numbers[-1]}"
+        error = f"frames must increase: the end {numbers[-1]} comes before the start {numbers[0]}"
     if error:
         message = f"bad frame range {str(text)!r} ({error})"
         raise UsageError(message) if where is None else BadInputError(message, where)

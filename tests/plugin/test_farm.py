@@ -38,7 +38,7 @@ def test_shot_paths_resolved_and_errors_name_file(tmp_path):
     with pytest.raises(BadInputError, match="driver") as info:
         load_shot(bad)
     assert str(bad) in str(info.value)
-    with pytest.raises(UsageError, match="frames must increase; '20-10' goes from 20 to 10"):  # a flag: exit 2
+    with pytest.raises(UsageError, match="frames must increase: the end 10 comes before the start 20"):  # a flag: exit 2
         parse_frames("20-10")
     with pytest.raises(BadInputError, match="bad.yaml"):  # read from a file: bad input naming it
         parse_frames("20-10", bad)

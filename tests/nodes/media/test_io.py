@@ -25,6 +25,7 @@ def test_expand_pattern_hashes_and_printf(tmp_path):
     with pytest.raises(UsageError):
         io.expand_pattern("shot.png", 1)
     assert not io.is_pattern("photo 2.png") and io.is_pattern("v1/shot.%04d.png")
+    assert not io.is_pattern("plate.1001.exr") and not io.is_pattern("take_12.mp4")  # one frame, not a pattern
 
 
 def test_sequence_files_read_every_placeholder_and_a_range_in_the_name(tmp_path):
