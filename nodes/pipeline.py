@@ -194,10 +194,7 @@ class Pipeline:
         performance = perform(portrait, driver, self.config.retarget)
         positions = frame_positions(driver, frames)
         network = self._residuals(person, performance, positions) if person.has_network else None
-        held = int((~performance.valid).sum())
-        if held:
-            self.rt.say_once(f"held:{driver.where}", f"{driver.where or 'driver'}: {held} frame(s) without a valid "
-                             "face hold the previous pose and are marked invalid")
+        self._warn_range(portrait, performance, positions, driver)
         for position in positions.tolist():
             self.rt.check_cancelled()
             number = int(driver.frame_numbers[position])
@@ -215,6 +212,14 @@ class Pipeline:
                 check_plate(frame_plate, portrait.size, None, number)
                 image = over_plate(image, out.alpha, frame_plate, portrait.head.background)
             yield RenderedFrame(number, image, out.alpha, bool(performance.valid[position]), out.report)
+
+    def _warn_range(self, portrait: Any, performance: Any, positions: np.ndarray, driver: FaceTrack) -> None:
+        """Say (once per track) which requested frames hold a pose, leave the frame or turn past the range."""
+        from .animate.pose import range_warnings
+
+        targets = np.where(performance.valid[positions, None, None], performance.targets[positions], np.nan)
+        for message in range_warnings(portrait.landmarks, targets, portrait.size, performance.frame_numbers[positions]):
+            self.rt.say_once(f"range:{driver.where}:{message}", f"{driver.where or 'driver'}: {message}")
 
     def _residuals(self, person: PersonModel, performance: Any, positions: np.ndarray) -> Iterator[Any]:
         from .generate import GenerateFrames, crop_spec, generate_stream
