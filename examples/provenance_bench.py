@@ -49,7 +49,7 @@ def main() -> None:
     from talkinghead.nodes.provenance.certs import SigningCredentials, make_test_ca, trust_anchors
     from talkinghead.nodes.provenance.consent import new_record
     from talkinghead.nodes.provenance.manifest import read_manifest
-    from talkinghead.nodes.provenance.mark import mark_output
+    from talkinghead.nodes.provenance.output import mark_output
     from talkinghead.nodes.provenance.watermark import decode_watermark, embed_watermark
     from talkinghead.plugin.commands.demo import carphone_path
     from talkinghead.runtime.atomic import atomic_write_text

@@ -39,6 +39,8 @@ class GeneratedFrame(NamedTuple):
         matrix: (2, 3) float64 crop matrix (source-image px -> crop px); paste back with its inverse.
         valid: False where the driver had no valid face (pose held, see module docstring).
         landmarks: (68, 2) float32 landmarks the crop was generated from, in crop px.
+        warped: (S, S, 3) uint8 warped source the warp-conditioned G started from (its residual is
+            ``crop - warped``), or None for the paper's G.
     """
 
     frame_number: int
@@ -46,6 +48,7 @@ class GeneratedFrame(NamedTuple):
     matrix: np.ndarray
     valid: bool
     landmarks: np.ndarray
+    warped: np.ndarray | None = None
 
 
 def crop_spec(person: PersonModel) -> tuple[int, float | None]:
@@ -156,9 +159,11 @@ def generate_stream(rt: Runtime, generator: Any, poses: np.ndarray, valid: np.nd
         warped = warper.tensor(crop_lms, rt.device) if warper is not None else None
         with torch.inference_mode(), rt.precision.autocast():
             crops = tensor_to_uint8(generator(y) if warped is None else generator(y, warped))
+        starts = None if warped is None else tensor_to_uint8(warped)
         for j, i in enumerate(index.tolist()):
             if i in wanted:
-                yield GeneratedFrame(int(frame_numbers[i]), crops[j], matrix, bool(valid[i]), crop_lms[j])
+                yield GeneratedFrame(int(frame_numbers[i]), crops[j], matrix, bool(valid[i]), crop_lms[j],
+                                     None if starts is None else starts[j])
 
 
 class GenerateFrames:

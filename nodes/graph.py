@@ -73,8 +73,10 @@ def node_classes() -> tuple[type, ...]:
     from .finetune import FineTune
     from .generate import GenerateFrames
     from .landmarks.extract import ExtractLandmarks
+    from .pipeline_nodes import Animate, MakePerson
 
-    return (ExtractLandmarks, EmbedIdentity, FineTune, GenerateFrames, Composite, graph_io.ReadImages,
+    return (ExtractLandmarks, MakePerson, Animate, EmbedIdentity, FineTune, GenerateFrames, Composite,
+            graph_io.ReadImages,
             graph_io.LoadBase, graph_io.ReadFaceTrack, graph_io.SaveFaceTrack, graph_io.SavePerson,
             graph_io.LoadPerson, graph_io.WriteFrames)
 
@@ -172,6 +174,7 @@ def _resolve_paths(graph: Graph, value: Any) -> Any:
 def check_outputs(graph: Graph, types: Mapping[str, NodeType]) -> None:
     """Pre-flight (``runtime.preflight``) of every literal output path of the graph, before any node runs."""
     from ..runtime.preflight import check_output_dir, check_output_file
+    from .media.io import is_pattern
 
     for nid, node in graph.nodes.items():
         for name in types[node["type"]].writes:
@@ -179,7 +182,7 @@ def check_outputs(graph: Graph, types: Mapping[str, NodeType]) -> None:
             if isinstance(value, str):
                 path = Path(_resolve_paths(graph, value))
                 option = f"{_label(graph, nid)}: input '{name}'"
-                if "#" in path.name or "%" in path.name:  # a frame pattern: its folder
+                if is_pattern(path):  # a frame pattern: its folder
                     check_output_dir(path.parent, option)
                 else:
                     check_output_file(path, option)

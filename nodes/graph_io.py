@@ -117,49 +117,47 @@ class LoadPerson:
 class WriteFrames:
     """Write a frame stream to ``pattern`` (``name.####.png|exr``; # = frame number) -> {"paths", "count"}.
 
-    ``frames``: GenerateFrames' GeneratedFrame items (the crops are written) or Composite's
-    (frame_number, image, alpha) tuples; ``alpha`` writes RGBA PNGs with the matte.
+    ``frames``: Animate's RenderedFrame items, GenerateFrames' GeneratedFrame items (the crops are written) or
+    Composite's (frame_number, image, alpha) tuples; ``alpha`` writes RGBA PNGs with the matte.
+    Marked as every host's output is (``provenance.output``): watermarked, C2PA-signed with ``sign_cert`` /
+    ``sign_key`` or $TALKINGHEAD_SIGN_CERT / $TALKINGHEAD_SIGN_KEY (else flagged "unsigned"); ``person``'s
+    consent record must hold unless ``consent_override`` gives the reason, recorded in every file.
     """
 
     inputs: ClassVar[tuple[Port, ...]] = (
         Port("frames", object, doc="a frame stream"),
         Port("pattern", str, doc="name.####.png|exr (#### = frame number)", path=True, writes=True),
-        Port("alpha", bool, False, "RGBA PNGs with the matte as alpha"))
+        Port("alpha", bool, False, "RGBA PNGs with the matte as alpha"),
+        Port("person", object, None, "the PersonModel the frames show (its consent record is checked)"),
+        Port("consent_override", str, "", "a reason to write without a valid consent record (recorded)"),
+        Port("sign_cert", str, None, "C2PA signing certificate chain PEM (default $TALKINGHEAD_SIGN_CERT)", path=True),
+        Port("sign_key", str, None, "its private key PEM (default $TALKINGHEAD_SIGN_KEY)", path=True))
     outputs: ClassVar[tuple[Port, ...]] = (Port("paths", list), Port("count", int))
     models: ClassVar[tuple[str, ...]] = ()
 
-    def run(self, rt: Runtime, frames: Any, pattern: str, alpha: bool = False) -> dict[str, Any]:
+    def run(self, rt: Runtime, frames: Any, pattern: str, alpha: bool = False, person: Any = None,
+            consent_override: str = "", sign_cert: str | None = None, sign_key: str | None = None
+            ) -> dict[str, Any]:
+        from .composite import with_alpha
         from .media.io import expand_pattern
+        from .provenance.output import output_marker, signing_credentials
 
+        if alpha and Path(pattern).suffix.lower() != ".png":
+            raise BadInputError("alpha is written as RGBA PNG; use a .png pattern", pattern)
+        marker = output_marker(person, credentials=signing_credentials(sign_cert, sign_key, "sign_cert/sign_key"),
+                               override=consent_override, where=pattern,
+                               override_hint="set WriteFrames' consent_override to your reason (it is recorded)")
         paths = []
         for item in frames:
             rt.check_cancelled()
-            if hasattr(item, "crop"):
+            if hasattr(item, "image"):  # Animate's RenderedFrame
+                number, image, matte = item.frame_number, item.image, item.alpha
+            elif hasattr(item, "crop"):  # GenerateFrames' GeneratedFrame
                 number, image, matte = item.frame_number, item.crop, None
             else:
                 number, image, matte = item
+            rgb = marker.ensure_watermark(np.ascontiguousarray(image[..., :3]))
             path = expand_pattern(pattern, int(number))
-            _write(path, image, matte if alpha else None)
+            marker.write_image(path, with_alpha(rgb, matte) if alpha and matte is not None else rgb, int(number))
             paths.append(str(path))
         return {"paths": paths, "count": len(paths)}
-
-
-def _write(path: Path, image: np.ndarray, matte: np.ndarray | None) -> None:
-    from .media.io import write_image
-
-    if matte is None:
-        write_image(path, image)
-        return
-    import cv2
-
-    from ..runtime.atomic import atomic_path
-    from .composite import with_alpha
-
-    if path.suffix.lower() != ".png":
-        raise BadInputError("alpha is written as RGBA PNG; use a .png pattern", path)
-    rgba = with_alpha(image, matte)
-    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(rgba[..., [2, 1, 0, 3]]))
-    if not ok:  # pragma: no cover - cv2 encodes any uint8 RGBA
-        raise BadInputError("cannot encode frame", path)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(encoded.tobytes())

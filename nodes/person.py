@@ -133,6 +133,22 @@ def random_base(cfg: NetworkConfig, device: torch.device | str = "cpu", seed: in
                      False, {"crop": {"size": cfg.image_size, "margin": DEFAULT_MARGIN}})
 
 
+def meta_learned_base_present(rt: Runtime, preset: str = DEFAULT_PRESET, path: str | os.PathLike | None = None
+                              ) -> bool:
+    """Is there a meta-learned base for ``preset`` (an explicit ``path``, or ``base-<preset>`` found through the
+    runtime's weight resolution), without loading it?"""
+    from ..runtime.weights import get_spec
+
+    if path is not None:
+        return True
+    try:
+        get_spec(f"base-{preset}")
+        rt.resolve(f"base-{preset}", check_hash=False)
+    except MissingWeightsError:
+        return False
+    return True
+
+
 def load_base(rt: Runtime, preset: str = DEFAULT_PRESET, path: str | os.PathLike | None = None) -> BaseModel:
     """The best base model present for ``preset``, cached in the runtime.
 
@@ -264,5 +280,4 @@ def person_generator(person: PersonModel, device: torch.device | str = "cpu") ->
 
 
 __all__ = ["BASE_FORMAT", "BaseModel", "PersonGenerator", "base_tensors", "build_networks", "check_state_shapes",
-           "feed_forward_person",
-           "load_base", "person_generator", "random_base", "read_base", "save_base"]
+           "feed_forward_person", "load_base", "meta_learned_base_present", "person_generator", "random_base", "read_base", "save_base"]

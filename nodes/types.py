@@ -243,12 +243,15 @@ class Identity:
 
 @dataclass
 class PersonModel:
-    """A person-specific model after few-shot fine-tuning (paper §3.3).
+    """A person, ready to be animated: the source photos (the default path animates them, nodes/animate) and,
+    when a meta-learned base was present, the fine-tuned network whose residual is added on top (paper §3.3).
 
     Attributes:
-        config: the network preset as a dict (``NetworkConfig.to_dict()``), so the file rebuilds G and D.
-        generator: G's state dict (fine-tuned), spectral norm parametrisation included if present.
-        psi: (1, psi_dim) float32 tensor psi' (AdaIN parameters, initialised to P e_hat, then fine-tuned).
+        config: the network preset as a dict (``NetworkConfig.to_dict()``), so the file rebuilds G and D;
+            {} for a person without a network.
+        generator: G's state dict (fine-tuned), spectral norm parametrisation included if present; {}: none.
+        psi: (1, psi_dim) float32 tensor psi' (AdaIN parameters, initialised to P e_hat, then fine-tuned), or
+            None without a network.
         discriminator: D's state dict without the W table, or {} (kept to continue fine-tuning).
         w: (embed_dim,) tensor w' (initialised to w0 + e_hat), or None.
         identity: the Identity it was fine-tuned from.
@@ -256,6 +259,8 @@ class PersonModel:
         source_crops: (T, S, S, 3) uint8 tensor of the source frames' face crops, or None; the
             warp-conditioned variant (``config["g_warp"]``) warps them to each target pose.
         source_crop_landmarks: (T, 68, 2) float32 tensor of their landmarks in crop px, or None.
+        photos: the K source photos at full resolution, (H_k, W_k, 3) uint8 tensors (their landmarks are the
+            identity's ``source_landmarks``); empty for files made before the default path existed.
         path, tensors_digest, consent_binding: as ``Identity``'s, for the whole PersonModel file.
     """
 
@@ -268,15 +273,23 @@ class PersonModel:
     info: dict = field(default_factory=dict)
     source_crops: object = None
     source_crop_landmarks: object = None
+    photos: list = field(default_factory=list)
     path: str = ""
     tensors_digest: str = ""
     consent_binding: str = ""
+
+    @property
+    def has_network(self) -> bool:
+        """Does the person carry a fine-tuned generator (whose residual goes on top of the animation)?"""
+        return bool(self.generator)
 
     def tensors(self) -> dict:
         """Every tensor of the file: ``G.*``, ``D.*``, ``psi``, ``w``, ``sources.*``, ``identity.*``."""
         tensors = {f"G.{k}": v for k, v in self.generator.items()}
         tensors.update({f"D.{k}": v for k, v in self.discriminator.items()})
-        tensors["psi"] = self.psi
+        if self.psi is not None:
+            tensors["psi"] = self.psi
+        tensors.update({f"sources.photo.{k}": photo for k, photo in enumerate(self.photos)})
         if self.w is not None:
             tensors["w"] = self.w
         if self.source_crops is not None:
@@ -309,11 +322,14 @@ class PersonModel:
         def part(prefix: str) -> dict:
             return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
 
-        if "psi" not in tensors or "config" not in meta or "identity" not in meta:
+        generator = part("G.")
+        if (generator and "psi" not in tensors) or "config" not in meta or "identity" not in meta:
             raise BadInputError("incomplete PersonModel: missing the tensor 'psi' or the config / identity record",
                                 path)
         identity = Identity.from_parts(part("identity."), meta["identity"], path)
-        return cls(config=meta["config"], generator=part("G."), psi=tensors["psi"], identity=identity,
+        photos = part("sources.photo.")
+        return cls(config=meta["config"], generator=generator, psi=tensors.get("psi"), identity=identity,
                    discriminator=part("D."), w=tensors.get("w"), info=meta.get("info", {}),
                    source_crops=tensors.get("sources.crops"), source_crop_landmarks=tensors.get("sources.landmarks"),
-                   path=str(path), tensors_digest=digest, consent_binding=str(meta.get(BINDING_KEY) or ""))
+                   photos=[photos[str(k)] for k in range(len(photos))], path=str(path), tensors_digest=digest,
+                   consent_binding=str(meta.get(BINDING_KEY) or ""))

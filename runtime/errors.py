@@ -1,6 +1,6 @@
 """Errors with the command-line exit codes of DESIGN §4.
 
-0 success; 2 usage error; 3 bad input; 4 missing weights; 5 interrupted.
+0 success; 2 usage error; 3 bad input; 4 missing weights (or an optional package); 5 interrupted.
 Every error that concerns a file names it, and the frame where there is one.
 """
 from __future__ import annotations
@@ -44,6 +44,13 @@ class BadInputError(TalkingheadError):
 
 class MissingWeightsError(TalkingheadError):
     """A weights file was not found (or failed its checksum) in any of the places looked at."""
+
+    exit_code = 4
+
+
+class MissingDependencyError(TalkingheadError):
+    """An optional package a command needs is not installed (the message names the extra to install);
+    exit 4 like missing weights: something to install, not a wrong request."""
 
     exit_code = 4
 

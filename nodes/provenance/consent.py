@@ -152,8 +152,12 @@ def as_record(value: ConsentRecord | dict | str | os.PathLike | None,
     return ConsentRecord.load(value)
 
 
+CLI_OVERRIDE = "pass --no-consent-check (recorded in the output's provenance)"
+
+
 def check_consent(record: ConsentRecord | dict | None, where: str | os.PathLike | None,
-                  expected_id: str = "", today: dt.date | None = None) -> ConsentRecord:
+                  expected_id: str = "", today: dt.date | None = None,
+                  override_hint: str = CLI_OVERRIDE) -> ConsentRecord:
     """The checked record, or BadInputError naming ``where`` (missing, edited, another id, expired, not yet valid).
 
     Args:
@@ -161,9 +165,10 @@ def check_consent(record: ConsentRecord | dict | None, where: str | os.PathLike 
         where: the file named in the error (the PersonModel, the consent file).
         expected_id: the consent id the file claims (Identity.consent_id); "" = no claim to compare.
         today: the date to check against (default: the local date).
+        override_hint: how the user of this host overrides the check (said in the error).
     """
     hint = ("make one with 'talkinghead consent new' and embed/fine-tune with --consent CONSENT.json, "
-            "or pass --no-consent-check (recorded in the output's provenance)")
+            f"or {override_hint}")
     if record is None:
         claimed = f" (it names consent id {expected_id!r} but carries no record)" if expected_id else ""
         raise BadInputError(f"no consent record for this likeness{claimed}; {hint}", where)
@@ -172,7 +177,7 @@ def check_consent(record: ConsentRecord | dict | None, where: str | os.PathLike 
         raise BadInputError(f"consent id {expected_id!r} does not match the embedded record {record.id}", where)
     found = record.problems(today)
     if found:
-        raise BadInputError("; ".join(found) + "; renew the consent or pass --no-consent-check", where)
+        raise BadInputError("; ".join(found) + f"; renew the consent or {override_hint}", where)
     return record
 
 

@@ -5,7 +5,10 @@ Order per file: watermark the frame (``watermark.embed_watermark``, deterministi
 into a ``.c2pa`` sidecar for EXR), and only then rename onto the final name. A killed process leaves at
 most hidden ``.<stem>.*.tmp<suffix>`` files, never an unsigned file under the final name.
 
-``Marker`` is what ``talkinghead render`` uses; ``mark_output`` is the one call for host save nodes.
+Without signing credentials a Marker is UNSIGNED: frames are still watermarked, and every file carries a
+provenance note flagged "unsigned" instead of a manifest (``unsigned.py``). ``output.output_marker`` makes
+the Marker of an output (consent checked or overridden, credentials found); ``output.mark_output`` is the
+one call for host save nodes.
 """
 from __future__ import annotations
 
@@ -22,18 +25,20 @@ import numpy as np
 from ...runtime.atomic import atomic_path, atomic_write_bytes
 from ...runtime.errors import BadInputError, UsageError
 from .certs import ENV_CERT, ENV_KEY, SigningCredentials
-from .consent import ConsentRecord, as_record, check_consent
+from .consent import CLI_OVERRIDE, ConsentRecord, as_record, check_consent
 from .manifest import ManifestSigner, embeds, sidecar_path
 from .seal import check_binding, load_likeness
-from .watermark import SCHEME, embed_watermark, payload_for
+from .unsigned import UNSIGNED, add_note, embeds_note, note_path, note_text
+from .watermark import SCHEME, decode_watermark, embed_watermark, payload_for
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
 
-
-def consent_provenance(record: ConsentRecord | None, checked: bool, problems: list[str] | None = None) -> dict:
-    """The manifest's consent entry: the record (or None), whether it was checked, and what was wrong."""
-    return {"check": "passed" if checked else "skipped (--no-consent-check)",
-            "id": record.id if record else "", "record": record.to_dict() if record else None,
+def consent_provenance(record: ConsentRecord | None, checked: bool, problems: list[str] | None = None,
+                       override: str = "") -> dict:
+    """The manifest's consent entry: the record (or None), whether it was checked (or the override's reason
+    when the user made output without a valid record), and what was wrong."""
+    check = ("passed" if checked else "skipped (--no-consent-check)" if override in ("", "--no-consent-check")
+             else f"overridden: {override}")
+    return {"check": check, "id": record.id if record else "", "record": record.to_dict() if record else None,
             "problems": list(problems or [])}
 
 
@@ -42,26 +47,41 @@ class Marker:
     """Watermarks frames and writes signed files for one output (a render, a save node).
 
     Attributes:
-        signer: a ManifestSigner (credentials loaded once).
+        signer: a ManifestSigner (credentials loaded once), or None: unsigned output, flagged in a note.
         provenance: the talkinghead assertion put into every manifest (consent, person model, watermark).
         payload: the 24-bit watermark payload (consent id prefix).
     """
 
-    signer: ManifestSigner
+    signer: ManifestSigner | None
     provenance: dict = field(default_factory=dict)
     payload: int = 0
 
     @classmethod
-    def create(cls, credentials: SigningCredentials, consent: dict, person: dict | None = None) -> Marker:
-        """A Marker for output made under ``consent`` (``consent_provenance``) from ``person`` (its description)."""
+    def create(cls, credentials: SigningCredentials | None, consent: dict, person: dict | None = None) -> Marker:
+        """A Marker for output made under ``consent`` (``consent_provenance``) from ``person`` (its description);
+        ``credentials`` None makes an unsigned Marker."""
         payload = payload_for(consent.get("id", ""))
         provenance = {"consent": consent, "person": person or {},
                       "watermark": {"scheme": SCHEME, "payload": f"{payload:06x}"}}
-        return cls(ManifestSigner(credentials), provenance, payload)
+        return cls(None if credentials is None else ManifestSigner(credentials), provenance, payload)
+
+    @property
+    def signed(self) -> bool:
+        return self.signer is not None
+
+    def note(self, **extra: Any) -> dict:
+        """The provenance note of an unsigned file (``unsigned.py``)."""
+        return {"c2pa": UNSIGNED, "reason": f"no signing credentials were configured ({ENV_CERT}/{ENV_KEY})",
+                "generator": "talkinghead", "digital_source_type": "trainedAlgorithmicMedia",
+                **self.provenance, **extra}
 
     def watermark(self, image: np.ndarray) -> np.ndarray:
         """The frame with the invisible watermark (uint8 RGB/RGBA in, same out)."""
         return embed_watermark(image, self.payload)
+
+    def ensure_watermark(self, image: np.ndarray) -> np.ndarray:
+        """``image`` as is when it already carries this payload (e.g. Animate's frames), else watermarked."""
+        return image if decode_watermark(image) == self.payload else self.watermark(image)
 
     def write_image(self, path: str | os.PathLike, image: np.ndarray, frame: int | None = None,
                     colour: str = "linear") -> Path:
@@ -72,6 +92,8 @@ class Marker:
         """
         path = Path(path)
         provenance = {**self.provenance, "frame": frame}
+        if self.signer is None:
+            return _write_unsigned(path, image, self.note(frame=frame), colour)
         if path.suffix.lower() == ".exr":
             with atomic_path(path) as tmp:
                 _write_exr(tmp, image, colour)
@@ -85,9 +107,26 @@ class Marker:
         atomic_write_bytes(path, signed)
         return path
 
-    def video_writer(self, path: str | os.PathLike, fps: float, width: int, height: int) -> SignedVideoWriter:
-        """An H.264 writer whose ``close()`` signs the finished file, then renames it onto ``path``."""
+    def video_writer(self, path: str | os.PathLike, fps: float, width: int, height: int) -> Any:
+        """An H.264 writer whose ``close()`` signs the finished file, then renames it onto ``path`` (unsigned:
+        a ``media.io.VideoWriter`` whose container carries the note)."""
+        if self.signer is None:
+            from ..media.io import VideoWriter
+
+            return VideoWriter(path, fps, width, height, metadata={"comment": note_text(self.note())})
         return SignedVideoWriter(path, fps, width, height, self)
+
+
+def _write_unsigned(path: Path, image: np.ndarray, note: dict, colour: str) -> Path:
+    """Write an (already watermarked) frame with its provenance note (embedded, or a sidecar), atomically."""
+    if path.suffix.lower() == ".exr":
+        with atomic_path(path) as tmp:
+            _write_exr(tmp, image, colour)
+    else:
+        atomic_write_bytes(path, add_note(encode_image(path, image), path.suffix, note))
+    if not embeds_note(path.suffix):
+        atomic_write_bytes(note_path(path), note_text(note).encode("utf-8"))
+    return path
 
 
 def encode_image(path: Path, image: np.ndarray) -> bytes:
@@ -194,7 +233,8 @@ def _png_has_chunk(handle: Any, kind: bytes) -> bool:
 
 
 def resolve_consent(person: Any = None, consent: Any = None, check: bool = True,
-                    where: str | os.PathLike | None = None, today: dt.date | None = None) -> dict:
+                    where: str | os.PathLike | None = None, today: dt.date | None = None, *,
+                    override: str = "", override_hint: str = CLI_OVERRIDE) -> dict:
     """The consent entry for output made from ``person`` and/or under ``consent``.
 
     Args:
@@ -203,6 +243,9 @@ def resolve_consent(person: Any = None, consent: Any = None, check: bool = True,
         check: the record must be present, unedited, current on ``today``, (when both are given) the
             person's own and, for a person read from a file, bound to its tensors (``seal.check_binding``);
             BadInputError naming ``where`` otherwise. Without it, what was found is recorded.
+        override: the user's reason for making output without a valid record: the check runs, and what it
+            found is recorded with the reason instead of refusing (implies ``check=False``).
+        override_hint: how this host's user overrides (said in the refusal).
 
     Returns:
         ``consent_provenance(...)``: {"check", "id", "record", "problems"}.
@@ -217,66 +260,17 @@ def resolve_consent(person: Any = None, consent: Any = None, check: bool = True,
         if given is not None and embedded is not None and given.id != embedded.get("id"):
             raise BadInputError(f"consent record {given.id} is not the one this likeness was made under "
                                 f"({embedded.get('id')})", where)
-        record = check_consent(given or embedded, where, "" if given else claimed, today)
+        record = check_consent(given or embedded, where, "" if given else claimed, today, override_hint)
         if person is not None:
             check_binding(person, record, where)  # a file's record is the one its tensors were sealed with
     except BadInputError as exc:
-        if check:
+        if check and not override.strip():
             raise
         found = None
         with contextlib.suppress(BadInputError):
             found = given or as_record(embedded, where)
-        return consent_provenance(found, False, [str(exc)])
-    return consent_provenance(record, check)
-
-
-def mark_output(path: str | os.PathLike, images: Any, *, person: Any = None, consent: Any = None,
-                credentials: SigningCredentials | None = None, consent_check: bool = True, fps: float = 25.0,
-                frame_numbers: Any = None) -> list[Path]:
-    """Watermark, write and C2PA-sign ``images`` at ``path``: the one call for host save nodes (ComfyUI).
-
-    Args:
-        path: ``out.mp4`` / ``.mov`` (one video of all frames), ``name.####.png|jpg|exr`` (a sequence),
-            or a single image file (then ``images`` must hold one frame).
-        images: (N, H, W, 3|4) or (H, W, 3|4), uint8 or float in [0, 1] (numpy or torch; ComfyUI IMAGE).
-        person: the PersonModel (or Identity) the frames were generated from; its embedded consent is used.
-        consent: a ConsentRecord, its dict, or a CONSENT.json path (instead of, or matching, the person's).
-        credentials: signing credentials; default $TALKINGHEAD_SIGN_CERT / $TALKINGHEAD_SIGN_KEY.
-        consent_check: False records a skipped check in the manifest instead of refusing.
-        fps: video frame rate.
-        frame_numbers: numbers for a sequence pattern (default 0..N-1).
-
-    Returns:
-        The paths written.
-
-    Raises:
-        BadInputError: no / expired / edited consent (naming ``path``), bad frames.
-        UsageError: no signing credentials, unsupported format.
-    """
-    frames = _as_uint8_frames(images, path)
-    credentials = credentials or SigningCredentials.from_env()
-    if credentials is None:
-        raise UsageError(f"{path}: no signing certificate: set {ENV_CERT} and {ENV_KEY} (a studio certificate, "
-                         "or a local test CA from 'talkinghead verify --make-test-ca DIR')")
-    if isinstance(person, (str, os.PathLike)):
-        person = load_likeness(person)  # its tensors digest checked
-    marker = Marker.create(credentials, resolve_consent(person, consent, consent_check, path), describe_person(person))
-    path = Path(path)
-    marked = [marker.watermark(f) for f in frames]
-    if path.suffix.lower() in VIDEO_SUFFIXES:
-        h, w = marked[0].shape[:2]
-        with marker.video_writer(path, fps, w + w % 2, h + h % 2) as writer:
-            for image in marked:
-                writer.write(np.pad(image[..., :3], ((0, h % 2), (0, w % 2), (0, 0)), mode="edge"))
-        return [path]
-    from ..media.io import expand_pattern, is_pattern
-
-    if is_pattern(path):
-        numbers = list(range(len(marked))) if frame_numbers is None else [int(n) for n in frame_numbers]
-        return [marker.write_image(expand_pattern(path, n), image, n) for n, image in zip(numbers, marked)]
-    if len(marked) != 1:
-        raise UsageError(f"{path}: {len(marked)} frames need a #### pattern or a video file")
-    return [marker.write_image(path, marked[0])]
+        return consent_provenance(found, False, [str(exc)], override.strip())
+    return consent_provenance(record, True)
 
 
 def describe_person(person: Any) -> dict:
@@ -295,16 +289,3 @@ def describe_person(person: Any) -> dict:
     if digest:
         out["tensors_digest"] = digest
     return out
-
-
-def _as_uint8_frames(images: Any, where: str | os.PathLike) -> list[np.ndarray]:
-    if hasattr(images, "detach"):
-        images = images.detach().cpu().numpy()
-    array = np.asarray(images)
-    if array.ndim == 3:
-        array = array[None]
-    if array.ndim != 4 or array.shape[-1] not in (3, 4) or len(array) == 0:
-        raise BadInputError(f"expected (N, H, W, 3|4) frames, got shape {array.shape}", where)
-    if array.dtype != np.uint8:
-        array = np.clip(np.rint(np.nan_to_num(array.astype(np.float32)) * 255.0), 0, 255).astype(np.uint8)
-    return [np.ascontiguousarray(f) for f in array]

@@ -10,6 +10,7 @@ from typing import Any
 
 from ...runtime.errors import BadInputError
 from .manifest import read_manifest
+from .unsigned import read_note
 from .watermark import decode_watermark
 
 
@@ -56,12 +57,16 @@ def verify_file(path: str | os.PathLike, trust_pem: str = "", max_frames: int | 
 
         return inspect(path)
     manifest = read_manifest(path, trust_pem)
+    note = read_note(path) if manifest.state == "absent" else None
     watermark = watermark_report(path, max_frames)
     expected = manifest.provenance.get("watermark", {}).get("payload", "")
     consistent = not expected or not watermark["payload"] or expected == watermark["payload"]
     ok = manifest.state not in ("tampered", "invalid") and (manifest.ok or watermark["decoded"] > 0) and consistent
-    return {"file": str(path), "ok": ok, "manifest": asdict(manifest), "watermark": watermark,
-            "watermark_matches_manifest": consistent}
+    if note is not None:  # an unsigned output's note: its payload should match the pixels' too
+        expected = note.get("watermark", {}).get("payload", "")
+        consistent = not expected or not watermark["payload"] or expected == watermark["payload"]
+    return {"file": str(path), "ok": ok and consistent, "manifest": asdict(manifest), "watermark": watermark,
+            "watermark_matches_manifest": consistent, "unsigned_note": note}
 
 
 def describe(report: dict[str, Any]) -> str:
@@ -72,7 +77,13 @@ def describe(report: dict[str, Any]) -> str:
         return describe_seal(report)
     m, w = report["manifest"], report["watermark"]
     lines = [f"{report['file']}:"]
-    if m["state"] == "absent":
+    note = report.get("unsigned_note")
+    if m["state"] == "absent" and note:
+        consent = note.get("consent", {})
+        lines.append(f"  C2PA manifest: absent; UNSIGNED talkinghead output ({note.get('reason', 'no reason given')})")
+        lines.append(f"  consent: {consent.get('id') or 'none'} ({consent.get('check', '?')})"
+                     + "".join(f"; {p}" for p in consent.get("problems", [])))
+    elif m["state"] == "absent":
         lines.append("  C2PA manifest: absent")
     else:
         who = m["signer"].get("common_name") or "?"

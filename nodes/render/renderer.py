@@ -3,63 +3,66 @@ composited into a plate, watermarked and signed); every host renders through it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...runtime.errors import BadInputError, UsageError
+from ...runtime.errors import BadInputError
 from .frames_on_disk import frame_is_valid, frame_path, read_frame, remove_stale_temps
 
 if TYPE_CHECKING:
-    from ...runtime.runtime import Runtime
+    from ..pipeline import Pipeline
 
-def render(rt: Runtime, person: Any, driver: Any, out: str | os.PathLike, frames: tuple[int, int] | None = None,
-           plate: Any = None, plate_where: str | None = None, mp4: str | os.PathLike | None = None,
-           alpha: bool = False, batch_size: int = 8, retarget: str = "relative", matte: str = "hull",
-           backend: str = "torch", overwrite: bool = False,
-           observe: Callable[[Any, np.ndarray], None] | None = None, *, marker: Any,
-           colour: str = "linear") -> dict[str, Any]:
-    """Render ``frames`` (driver frame numbers A..B, inclusive) of ``person`` driven by ``driver``.
+def render(pipeline: Pipeline, person: Any, driver: Any, out: str | os.PathLike,
+           frames: Sequence[int] | None = None, plate: Any = None, plate_where: str | None = None,
+           mp4: str | os.PathLike | None = None, alpha: bool = False, overwrite: bool = False,
+           observe: Callable[[Any], None] | None = None, *, marker: Any, colour: str = "linear",
+           clean_plate: np.ndarray | None = None, driver_media: Callable[[int], np.ndarray] | None = None
+           ) -> dict[str, Any]:
+    """Render ``frames`` (driver frame numbers, e.g. ``shot.parse_frames('1001-1100x2')``) of ``person`` driven by
+    ``driver``.
 
     Args:
-        rt: Runtime.
+        pipeline: the chain (``nodes.pipeline.Pipeline``: its runtime and settings).
         person: PersonModel.
         driver: FaceTrack (full track; ``frames`` selects from it).
         out: pattern with ``####``.
-        plate: None (write crops), an (H, W, 3) image, or frame_number -> image.
+        plate: None (the photo's own filled background), an (H, W, 3) image, or frame_number -> image.
         mp4: optional MP4 path covering the rendered range (existing valid frames are read back).
-        alpha: RGBA output (matte as alpha).
+        alpha: RGBA output (the moved head's alpha).
         colour: colour space of EXR frames ("linear", "acescg", "srgb"; ignored for other formats).
-        observe: called with (GeneratedFrame, written RGB image) for every frame rendered now.
+        observe: called with every ``RenderedFrame`` rendered now (its image as written, watermarked).
         marker: ``nodes.provenance.mark.Marker``: watermarks each frame, signs each file (required).
+        clean_plate: the background behind the head (default: inpainted from the photo).
+        driver_media: frame number -> the driver's frame (its mouth interior is used).
 
     Returns:
-        {"rendered": [...], "skipped": [...], "held": [...], "size": (H, W), "paths": [...]}.
+        {"rendered": [...], "skipped": [...], "held": [...], "size": (H, W), "paths": [...], "report": counts}.
     """
-    from ..composite import check_plate, face_matte, matte_faces, paste, with_alpha
-    from ..generate import GenerateFrames, frame_positions
+    from ..animate.features import summarise
+    from ..composite import check_plate, with_alpha
+    from ..generate import frame_positions
+    from ..provenance.manifest import sidecar_path
 
+    rt = pipeline.rt
     numbers = driver.frame_numbers
     if len(numbers) == 0:
         raise BadInputError("the driving track is empty", driver.where)
-    wanted = [int(numbers[i]) for i in frame_positions(driver, _range(frames))]
-    source_hw = tuple(int(v) for v in person.identity.source_sizes[0])
-    size = _output_size(person, plate, plate_where, source_hw, wanted[0])
+    wanted = [int(numbers[i]) for i in frame_positions(driver, frames)]
+    size = tuple(int(v) for v in person.identity.source_sizes[0])
+    if plate is not None:
+        check_plate(plate(wanted[0]) if callable(plate) else plate, size, plate_where, wanted[0])
     channels = 4 if alpha else 3
     paths = {n: frame_path(out, n) for n in wanted}
     todo = [n for n in wanted if overwrite or not frame_is_valid(paths[n], size[1], size[0], channels)]
-    from ..provenance.manifest import sidecar_path
-
     for n in todo:
         remove_stale_temps(paths[n])
         remove_stale_temps(sidecar_path(paths[n]))
-    gen = GenerateFrames().run(rt, person=person, driver=driver, retarget=retarget, batch_size=batch_size,
-                               frames=todo, backend=backend) if todo else {"frames": iter(())}
-    stream: Iterator[Any] = gen["frames"]
+    stream: Iterator[Any] = pipeline.frames(person, driver, todo, plate, clean_plate, driver_media) if todo else iter(())
     writer = _mp4_writer(marker, mp4, driver.fps, size) if mp4 else None
-    held, todo_set = [], set(todo)
+    held, reports, todo_set = [], [], set(todo)
     bar = rt.progress(len(wanted), "render")
     try:
         for n in wanted:
@@ -67,19 +70,11 @@ def render(rt: Runtime, person: Any, driver: Any, out: str | os.PathLike, frames
                 item = next(stream)
                 assert item.frame_number == n, (item.frame_number, n)
                 held += [] if item.valid else [n]
-                faces = matte_faces(item, person.identity.source_landmarks[0])
-                face_alpha = face_matte(item.crop.shape[0], faces, matte)
-                if plate is None:
-                    image, a = item.crop, face_alpha
-                else:
-                    frame_plate = plate(n) if callable(plate) else plate
-                    check_plate(frame_plate, source_hw, plate_where, n)
-                    image, a = paste(frame_plate, item.crop, item.matrix, face_alpha, plate_where, n)
-                image = marker.watermark(image)
-                marker.write_image(paths[n], with_alpha(image, a) if alpha else image, frame=n, colour=colour)
-                rgb = image
+                reports.append(item.report)
+                item.image = rgb = marker.watermark(item.image)
+                marker.write_image(paths[n], with_alpha(rgb, item.alpha) if alpha else rgb, frame=n, colour=colour)
                 if observe:
-                    observe(item, image)
+                    observe(item)
             else:
                 rgb = read_frame(paths[n])[..., :3] if writer else None
             if writer:
@@ -95,24 +90,7 @@ def render(rt: Runtime, person: Any, driver: Any, out: str | os.PathLike, frames
     finally:
         bar.close()
     return {"rendered": todo, "skipped": [n for n in wanted if n not in todo_set], "held": held,
-            "size": size, "paths": [paths[n] for n in wanted]}
-
-
-def _range(frames: tuple[int, int] | None) -> range | None:
-    return None if frames is None else range(frames[0], frames[1] + 1)
-
-
-def _output_size(person: Any, plate: Any, where: str | None, source_hw: tuple[int, int],
-                 first: int) -> tuple[int, int]:
-    from ..composite import check_plate
-    from ..generate import crop_spec
-
-    if plate is None:
-        s = crop_spec(person)[0]
-        return s, s
-    image = plate(first) if callable(plate) else plate
-    check_plate(image, source_hw, where, first)
-    return source_hw
+            "size": size, "paths": [paths[n] for n in wanted], "report": summarise(reports)}
 
 
 def _mp4_writer(marker: Any, path: str | os.PathLike, fps: float, size: tuple[int, int]) -> Any:
@@ -128,21 +106,15 @@ def _even(image: np.ndarray) -> np.ndarray:
 
 def render_marker(person: Any, person_path: Path, cert: str | None, key: str | None,
                   no_consent_check: bool = False) -> Any:
-    """The Marker of a render: consent checked (or its skip recorded), signing credentials loaded.
+    """The Marker of a render (``provenance.output.output_marker``, signature required): consent checked (or
+    its skip recorded), signing credentials loaded.
 
     Raises:
         BadInputError: no / expired / edited consent record, naming ``person_path``.
         UsageError: no signing certificate (or only half of cert + key).
     """
-    from ..provenance.certs import ENV_CERT, ENV_KEY, SigningCredentials
-    from ..provenance.mark import Marker, describe_person, resolve_consent
+    from ..provenance.output import output_marker, signing_credentials
 
-    consent = resolve_consent(person, None, check=not no_consent_check, where=person_path)
-    if bool(cert) != bool(key):
-        raise UsageError("--sign-cert and --sign-key go together")
-    credentials = SigningCredentials.load(cert, key) if cert else SigningCredentials.from_env()
-    if credentials is None:
-        raise UsageError(f"no signing certificate for the C2PA manifests: pass --sign-cert/--sign-key or set "
-                         f"{ENV_CERT}/{ENV_KEY} (a studio certificate; for tests, a local test CA from "
-                         "'talkinghead verify --make-test-ca DIR')")
-    return Marker.create(credentials, consent, {**describe_person(person), "file": person_path.name})
+    return output_marker(person, credentials=signing_credentials(cert, key), require_signature=True,
+                         override="--no-consent-check" if no_consent_check else "", where=person_path,
+                         person_file=person_path.name)

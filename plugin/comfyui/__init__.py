@@ -3,7 +3,8 @@
 ComfyUI reads ``NODE_CLASS_MAPPINGS`` first and ``comfy_entrypoint`` only when that is absent or None, so:
 on a host with ``comfy_api.latest`` (V3) ``NODE_CLASS_MAPPINGS`` is None and ``comfy_entrypoint`` returns
 the extension; on an older host ``NODE_CLASS_MAPPINGS`` holds the classic classes. Everything is built on
-first access (no import-time side effects, no torch at import).
+first access (no import-time side effects, no torch at import); that access (ComfyUI loading the pack) also
+registers ``models/talkinghead`` with ``folder_paths`` and logs an ONNX Runtime clash (``on_load``).
 
 Sockets: TALKINGHEAD_FACETRACK / _IDENTITY / _PERSON carry the package's wire types, TALKINGHEAD_BASE a
 loaded base model, TALKINGHEAD_FRAMES generated frames for Composite; IMAGE (B, H, W, C) and MASK (B, H, W)
@@ -21,8 +22,22 @@ def node_specs() -> tuple:
     """Every node's spec, in menu order."""
     from .definitions_media import SPECS as MEDIA
     from .definitions_models import SPECS as MODELS
+    from .definitions_pipeline import SPECS as PIPELINE
+    from .definitions_save import SPECS as SAVE
 
-    return (*MEDIA, *MODELS)
+    return (*MEDIA, *PIPELINE, *SAVE, *MODELS)
+
+
+def on_load() -> None:
+    """What ComfyUI loading the pack does besides listing nodes: register models/talkinghead with
+    ``folder_paths`` and warn (in the server log) about a clashing ONNX Runtime install."""
+    from ...runtime.packages import onnxruntime_clash
+    from .host import log, register_models_folder
+
+    register_models_folder()
+    clash = onnxruntime_clash()
+    if clash:
+        log.warning("talkinghead: %s", clash)
 
 
 def host_has_v3() -> bool:
@@ -42,6 +57,8 @@ async def _entrypoint() -> Any:
 
 
 def __getattr__(name: str) -> Any:
+    if name in ("NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS", "comfy_entrypoint"):
+        on_load()
     if name in ("NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"):
         if host_has_v3():
             return None

@@ -16,6 +16,10 @@ def classic_input(port: Port) -> tuple:
         extra["default"] = port.default
     if port.tooltip:
         extra["tooltip"] = port.tooltip
+    if port.upload:
+        extra[f"{port.upload}_upload"] = True  # ComfyUI's upload button (image_upload / video_upload)
+    if port.control_after_generate is not None:
+        extra["control_after_generate"] = port.control_after_generate
     if port.kind == "COMBO":
         return combo_options(port), extra
     return port.kind, extra
@@ -34,8 +38,12 @@ def classic_node(spec: NodeSpec) -> type:
             result = as_result(spec.run(**kwargs))
         return {"ui": result.ui, "result": result.outputs} if result.ui else result.outputs
 
+    def is_changed(cls: type, **kwargs: Any) -> Any:
+        return spec.fingerprint(**kwargs)
+
+    extra = {"IS_CHANGED": classmethod(is_changed)} if spec.fingerprint else {}
     return type(spec.node_id, (), {
-        "__doc__": spec.description, "__module__": __name__, "INPUT_TYPES": classmethod(input_types),
+        **extra, "__doc__": spec.description, "__module__": __name__, "INPUT_TYPES": classmethod(input_types),
         "RETURN_TYPES": tuple(p.kind for p in spec.outputs), "RETURN_NAMES": tuple(p.name for p in spec.outputs),
         "FUNCTION": "run", "CATEGORY": spec.category, "DESCRIPTION": spec.description,
         "OUTPUT_NODE": spec.output_node, "run": run})

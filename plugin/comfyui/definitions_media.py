@@ -8,16 +8,26 @@ import numpy as np
 
 from ...nodes.landmarks.extract import ExtractLandmarks
 from . import host
+from .files import fingerprint_path, input_files, uploaded_path
 from .spec import FACETRACK, NodeSpec, Port, from_port
 from .tensors import image_to_uint8, uint8_to_image
 
 
 def load_media(path: str, start: int = 0, max_frames: int = 0) -> tuple:
     """An image, video, ``####`` sequence or folder -> (IMAGE, fps)."""
+    return read_media(host.resolve_path(path), start, max_frames)
+
+
+def load_upload(file: str, start: int = 0, max_frames: int = 0) -> tuple:
+    """A file picked (or uploaded) in ComfyUI's input folder -> (IMAGE, fps)."""
+    return read_media(uploaded_path(file), start, max_frames)
+
+
+def read_media(source: Any, start: int = 0, max_frames: int = 0) -> tuple:
+    """(IMAGE batch of frames ``start``.. (at most ``max_frames``; 0 all), fps) of a resolved source."""
     from ...nodes.media.io import iter_frames, probe
     from ...runtime.errors import BadInputError
 
-    source = host.resolve_path(path)
     frames = []
     for index, (_, image) in enumerate(iter_frames(source)):
         if index < start:
@@ -85,16 +95,33 @@ def retarget_track(driver: Any, source: Any, mode: str = "relative", neutral: in
     return (out,)
 
 
+def _frame_ports() -> list[Port]:
+    return [Port("start", "INT", 0, min=0), Port("max_frames", "INT", 0, min=0, tooltip="0: all")]
+
+
+def _upload_spec(kind: str) -> NodeSpec:
+    """Load Image / Load Video with ComfyUI's upload button (files in the input folder)."""
+    title = kind.capitalize()
+    return NodeSpec(f"TalkingheadLoad{title}", f"Load {title} (talkinghead)",
+                    f"A{'n' if kind == 'image' else ''} {kind} from ComfyUI's input folder (upload one with the "
+                    "button) as an IMAGE batch; re-read when the file changes.",
+                    lambda: [Port("file", "COMBO", None, lambda: input_files(kind), upload=kind), *_frame_ports()],
+                    [Port("images", "IMAGE"), Port("fps", "FLOAT")], load_upload,
+                    fingerprint=lambda file="", **_: fingerprint_path(str(uploaded_path(file))) if file else "")
+
+
 SPECS = (
     NodeSpec("TalkingheadLoadMedia", "Load Media (talkinghead)",
              "Image, video, name.####.ext sequence or folder as an IMAGE batch. Relative paths: ComfyUI's "
-             "input folder, then the talkinghead checkout.",
-             [Port("path", "STRING", "examples/media/astronaut.png"), Port("start", "INT", 0, min=0),
-              Port("max_frames", "INT", 0, min=0, tooltip="0: all")],
-             [Port("images", "IMAGE"), Port("fps", "FLOAT")], load_media),
+             "input folder, then the talkinghead package (its examples). Re-read when the files change.",
+             [Port("path", "STRING", "examples/media/astronaut.png"), *_frame_ports()],
+             [Port("images", "IMAGE"), Port("fps", "FLOAT")], load_media,
+             fingerprint=lambda path="", **_: fingerprint_path(path)),
+    _upload_spec("image"),
+    _upload_spec("video"),
     NodeSpec("TalkingheadLoadFaceTrack", "Load FaceTrack", "A .npz FaceTrack written by `talkinghead landmarks`.",
              [Port("path", "STRING", "examples/media/driver.track.npz")], [Port("track", FACETRACK)],
-             load_facetrack),
+             load_facetrack, fingerprint=lambda path="", **_: fingerprint_path(path, outputs=True)),
     NodeSpec("TalkingheadExtractLandmarks", "Extract Landmarks",
              "68-point landmarks of one face through the IMAGE batch (FAN when its weights are present, else dlib).",
              [Port("images", "IMAGE"), from_port(ExtractLandmarks, "backend"),

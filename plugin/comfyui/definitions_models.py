@@ -27,10 +27,9 @@ def preset_names() -> list[str]:
 
 
 def base_files() -> list[str]:
-    """BEST, then the .safetensors files in ComfyUI's models/talkinghead."""
-    folder = host.models_dir()
-    found = sorted(p.name for p in folder.glob("*.safetensors")) if folder and folder.is_dir() else []
-    return [BEST, *found]
+    """BEST, then the .safetensors files in every registered models/talkinghead folder."""
+    found = {p.name for folder in host.models_dirs() if folder.is_dir() for p in folder.glob("*.safetensors")}
+    return [BEST, *sorted(found)]
 
 
 def _landmarks(track: Any, k: int) -> np.ndarray | None:
@@ -45,12 +44,12 @@ def _landmarks(track: Any, k: int) -> np.ndarray | None:
 
 
 def load_base_model(preset: str = DEFAULT_PRESET, model: str = BEST, device: str = "comfyui",
-                    precision: str = "comfyui") -> tuple:
+                    precision: str = "auto") -> tuple:
     """The base model (meta-learned file, else ``base-<preset>`` found, else seeded random)."""
     from ...nodes.person import load_base
 
     rt = host.make_runtime(device, precision)
-    path = None if model == BEST else host.models_dir() / model
+    path = None if model == BEST else host.model_file(model)
     with host.host_errors(), host.autograd():  # FineTune trains copies of these modules
         base = load_base(rt, preset=preset, path=path)
     host.log.info("talkinghead base model (%s): %s", base.cfg.name, base.origin)
@@ -91,16 +90,15 @@ def fine_tune_ports() -> list[Port]:
     return [Port("base", BASE), Port("identity", IDENTITY), Port("images", "IMAGE"),
             Port("landmarks", FACETRACK, optional=True), from_port(FineTune, "steps", default=DEFAULT_STEPS, max=100000),
             from_port(FineTune, "max_seconds", kind="FLOAT", default=0.0, tooltip="time box in seconds; 0: none"),
-            Port("batch_size", "INT", 4, min=1, max=64), Port("seed", "INT", 0, min=0)]
+            Port("batch_size", "INT", 4, min=1, max=64),
+            Port("seed", "INT", 0, min=0, control_after_generate=False,
+                 tooltip="fixed: the same photos and steps give the same person (a re-run is served from cache)")]
 
 
-def _frame_range(text: str) -> range | None:
-    from ...nodes.render.shot import parse_frame_range
+def _frame_range(text: str) -> tuple[int, ...] | None:
+    from ...nodes.render.shot import parse_frames
 
-    if not text.strip():
-        return None
-    first, last = parse_frame_range(text)
-    return range(first, last + 1)
+    return parse_frames(text) if text.strip() else None
 
 
 def generate_frames(person: Any, driver: Any, retarget: str = "relative", batch_size: int = 8,
@@ -114,10 +112,14 @@ def generate_frames(person: Any, driver: Any, retarget: str = "relative", batch_
         out = GenerateFrames().run(rt, person=person, driver=driver, retarget=retarget, batch_size=batch_size,
                                    frames=_frame_range(frame_range), backend=backend)
         items = tuple(out["frames"])
+    from ...nodes.provenance.watermark import embed_watermark, payload_for
+
     source = np.asarray(person.identity.source_landmarks[0], np.float32)
     mattes = [face_matte(i.crop.shape[0], matte_faces(i, source), matte) for i in items]
-    clip = GeneratedClip(items, source, tuple(int(v) for v in person.identity.source_sizes[0]))
-    return clip, uint8_to_image([i.crop for i in items]), to_mask(mattes)
+    payload = payload_for(person.identity.consent_id or "")
+    clip = GeneratedClip(items, source, tuple(int(v) for v in person.identity.source_sizes[0]), payload)
+    crops = [embed_watermark(i.crop, payload) for i in items]  # IMAGE outputs leave watermarked
+    return clip, uint8_to_image(crops), to_mask(mattes)
 
 
 def composite(frames: GeneratedClip, plate: Any, crops: Any = None, matte: str = "hull",
@@ -145,9 +147,11 @@ def composite(frames: GeneratedClip, plate: Any, crops: Any = None, matte: str =
         raise UsageError(f"unknown matte mode {matte!r}; use {' or '.join(MATTE_MODES)}")
     stream = composite_stream(items, plate_for, frames.source_size, matte, "plate",
                               frames.source_landmarks if source_hull else None)
+    from ...nodes.provenance.watermark import embed_watermark
+
     images, alphas = [], []
     for _, image, alpha in stream:
-        images.append(image)
+        images.append(embed_watermark(image, frames.payload))  # IMAGE outputs leave watermarked
         alphas.append(alpha)
     return uint8_to_image(images), to_mask(alphas)
 
@@ -168,12 +172,19 @@ def load_person(path: str) -> tuple:
     return (PersonModel.load(host.resolve_path(path, outputs=True)),)
 
 
+def _path_fingerprint(path: str = "", **_: Any) -> str:
+    from .files import fingerprint_path
+
+    return fingerprint_path(path, outputs=True)
+
+
 SPECS = (
     NodeSpec("TalkingheadLoadBase", "Load Base Model (talkinghead)",
              "Meta-learned E, G, D from models/talkinghead (else a seeded random initialisation; the log says which).",
              [Port("preset", "COMBO", DEFAULT_PRESET, preset_names), Port("model", "COMBO", BEST, base_files),
               Port("device", "COMBO", "comfyui", host.DEVICES),
-              Port("precision", "COMBO", "comfyui", host.PRECISIONS)],
+              Port("precision", "COMBO", "auto", host.PRECISIONS,
+                   tooltip="auto: ComfyUI's (--force-fp32, the device's fp16/bf16 support)")],
              [Port("base", BASE)], load_base_model),
     NodeSpec("TalkingheadEmbedIdentity", "Embed Identity",
              "K photos of a person -> e_hat, the mean of E(x_k, y_k) (landmarks detected when not given).",
@@ -188,7 +199,7 @@ SPECS = (
              "The person performing the driving track: face crops, their mattes, and frames for Composite.",
              [Port("person", PERSON), Port("driver", FACETRACK),
               from_port(GenerateFrames, "retarget"), from_port(GenerateFrames, "batch_size", max=256),
-              Port("frame_range", "STRING", "", tooltip="driver frame range A-B; empty: all"),
+              Port("frame_range", "STRING", "", tooltip="driver frames: A-B, A-BxN (every Nth), A-B,C-D; empty: all"),
               from_port(GenerateFrames, "backend"), from_port(Composite, "mode", name="matte")],
              [Port("frames", GENERATED), Port("crops", "IMAGE"), Port("mattes", "MASK")], generate_frames),
     NodeSpec("TalkingheadComposite", "Composite Into Plate",
@@ -204,5 +215,5 @@ SPECS = (
     NodeSpec("TalkingheadLoadPerson", "Load Person Model",
              "A .person.safetensors file (absolute, or in ComfyUI's input/output/models/talkinghead folder).",
              [Port("path", "STRING", "talkinghead/person_00001.person.safetensors")], [Port("person", PERSON)],
-             load_person),
+             load_person, fingerprint=_path_fingerprint),
 )

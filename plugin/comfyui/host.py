@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-PRECISIONS = ("comfyui", "32-true", "16-mixed", "bf16-mixed")
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")  # auto: what ComfyUI's flags and device ask for
+RUNTIME_PRECISION = {"fp32": "32-true", "fp16": "16-mixed", "bf16": "bf16-mixed"}
 DEVICES = ("comfyui", "cpu", "auto")
 MODELS_SUBDIR = "talkinghead"
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
@@ -51,14 +52,54 @@ def comfy_precision(device: str) -> str:
     return "32-true"
 
 
-def models_dir() -> Path | None:
-    """``<ComfyUI>/models/talkinghead``; None outside ComfyUI (no ``folder_paths``)."""
+def precision_name(choice: str, device: str) -> str:
+    """The runtime's precision name for a node's choice: auto (ComfyUI's), fp32, fp16, bf16; the runtime's
+    own names ("32-true", ...) pass through."""
+    if choice in ("auto", "comfyui"):
+        return comfy_precision(device)
+    return RUNTIME_PRECISION.get(choice, choice)
+
+
+def register_models_folder() -> None:
+    """Register ``models/talkinghead`` with ComfyUI's ``folder_paths`` (listed by GET /models; the sidebar;
+    ``extra_model_paths.yaml`` entries under ``talkinghead:`` add more folders). Called when ComfyUI loads
+    the pack; nothing outside ComfyUI."""
     try:
         import folder_paths
     except ImportError:
-        return None
+        return
     root = getattr(folder_paths, "models_dir", None)
-    return None if root is None else Path(root) / MODELS_SUBDIR
+    if root is not None and hasattr(folder_paths, "add_model_folder_path"):
+        folder_paths.add_model_folder_path(MODELS_SUBDIR, str(Path(root) / MODELS_SUBDIR), is_default=True)
+
+
+def models_dirs() -> list[Path]:
+    """Every folder ComfyUI lists for ``talkinghead`` (its own first, then extra_model_paths.yaml's)."""
+    try:
+        import folder_paths
+    except ImportError:
+        return []
+    try:
+        return [Path(p) for p in folder_paths.get_folder_paths(MODELS_SUBDIR)]
+    except (KeyError, AttributeError):
+        root = getattr(folder_paths, "models_dir", None)
+        return [] if root is None else [Path(root) / MODELS_SUBDIR]
+
+
+def models_dir() -> Path | None:
+    """``<ComfyUI>/models/talkinghead`` (the first registered folder); None outside ComfyUI."""
+    folders = models_dirs()
+    return folders[0] if folders else None
+
+
+def model_file(name: str) -> Path:
+    """A file in any registered ``talkinghead`` folder; BadInputError naming them when absent."""
+    from ...runtime.errors import BadInputError
+
+    for folder in models_dirs():
+        if (folder / name).is_file():
+            return folder / name
+    raise BadInputError(f"not in any of {', '.join(str(f) for f in models_dirs())}", name)
 
 
 def output_dir() -> Path:
@@ -80,20 +121,21 @@ def resolve_path(text: str, *, outputs: bool = False) -> Path:
     Raises:
         BadInputError naming every place looked at.
     """
+    from ...nodes.media.io import is_pattern
     from ...runtime.errors import BadInputError
 
     path = Path(os.path.expanduser(str(text).strip()))
     if path.is_absolute():
-        if path.exists() or "#" in path.name:
+        if path.exists() or is_pattern(path):
             return path
         raise BadInputError("no such file", path)
     roots = [input_dir()]
     if outputs:
-        roots += [output_dir(), *([models_dir()] if models_dir() else [])]
+        roots += [output_dir(), *models_dirs()]
     roots.append(PACKAGE_ROOT)
     for root in roots:
         candidate = root / path
-        if candidate.exists() or ("#" in candidate.name and candidate.parent.is_dir()):
+        if candidate.exists() or (is_pattern(candidate) and candidate.parent.is_dir()):
             return candidate
     raise BadInputError(f"not found in any of {', '.join(str(r) for r in roots)}", path)
 
@@ -134,16 +176,20 @@ def interrupt_requested() -> bool:
     return False
 
 
-def make_runtime(device: str = "comfyui", precision: str = "comfyui") -> Any:
-    """A Runtime on ComfyUI's device/precision (or the ones chosen), its progress bar and interrupt."""
+def make_runtime(device: str = "comfyui", precision: str = "auto") -> Any:
+    """A Runtime on ComfyUI's device/precision (or the ones chosen), its progress bar and interrupt; its models
+    are cached across runs and loaded/offloaded through ComfyUI's model management (``memory.py``)."""
     from ...runtime.progress import CancelToken
     from ...runtime.runtime import Runtime
+    from .memory import shared_cache
 
     dev = comfy_device() if device == "comfyui" else device
-    prec = comfy_precision(dev) if precision == "comfyui" else precision
-    # models_dir stays None: runtime.weights already searches models/talkinghead when folder_paths is loaded
-    return Runtime(device=dev, precision=prec, models_dir=None, progress=ComfyProgress,
-                   cancel=CancelToken(poll=interrupt_requested))
+    prec = precision_name(precision, dev)
+    # models_dir stays None: runtime.weights searches every registered models/talkinghead folder itself
+    rt = Runtime(device=dev, precision=prec, models_dir=None, progress=ComfyProgress,
+                 cancel=CancelToken(poll=interrupt_requested))
+    rt.cache = shared_cache()
+    return rt
 
 
 @contextlib.contextmanager

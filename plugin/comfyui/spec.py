@@ -35,6 +35,8 @@ class Port:
         optional: an optional input (may be left unconnected).
         min, max, step: numeric widget limits.
         tooltip: shown on hover.
+        upload: "image" or "video": a COMBO of the input folder's files with ComfyUI's upload button.
+        control_after_generate: an INT widget's "control after generate" (False keeps a seed fixed).
     """
 
     name: str
@@ -46,6 +48,8 @@ class Port:
     max: float | None = None
     step: float | None = None
     tooltip: str = ""
+    upload: str = ""
+    control_after_generate: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,12 @@ class NodeResult:
 
 @dataclass(frozen=True)
 class NodeSpec:
-    """A node: id (globally unique, prefixed), display name, ports and the function that runs it."""
+    """A node: id (globally unique, prefixed), display name, ports and the function that runs it.
+
+    ``fingerprint``: called with the node's inputs before each run; a different value than last time
+    re-runs the node even when its inputs are unchanged (ComfyUI's IS_CHANGED / ``fingerprint_inputs``):
+    loaders return a digest of their files' content, so a file overwritten at the same path is re-read.
+    """
 
     node_id: str
     display_name: str
@@ -68,6 +77,7 @@ class NodeSpec:
     run: Callable[..., tuple | NodeResult]
     output_node: bool = False
     category: str = CATEGORY
+    fingerprint: Callable[..., Any] | None = None
 
     @property
     def inputs(self) -> Sequence[Port]:

@@ -20,7 +20,8 @@ def v3_input(io: Any, port: Port) -> Any:
     if port.kind == "MASK":
         return io.Mask.Input(port.name, **common)
     if port.kind == "INT":
-        return io.Int.Input(port.name, default=port.default, **_numbers(port), **common)
+        control = {} if port.control_after_generate is None else {"control_after_generate": port.control_after_generate}
+        return io.Int.Input(port.name, default=port.default, **_numbers(port), **control, **common)
     if port.kind == "FLOAT":
         return io.Float.Input(port.name, default=port.default, **_numbers(port), **common)
     if port.kind == "STRING":
@@ -28,7 +29,8 @@ def v3_input(io: Any, port: Port) -> Any:
     if port.kind == "BOOLEAN":
         return io.Boolean.Input(port.name, default=port.default, **common)
     if port.kind == "COMBO":
-        return io.Combo.Input(port.name, options=combo_options(port), default=port.default, **common)
+        upload = {"upload": getattr(io.UploadType, port.upload)} if port.upload else {}
+        return io.Combo.Input(port.name, options=combo_options(port), default=port.default, **upload, **common)
     if port.kind in CUSTOM_TYPES:
         return io.Custom(port.kind).Input(port.name, **common)
     raise ValueError(f"{port.name}: unknown socket kind {port.kind!r}")
@@ -57,8 +59,12 @@ def v3_node(io: Any, spec: NodeSpec) -> type:
             result = as_result(spec.run(**kwargs))
         return io.NodeOutput(*result.outputs, ui=result.ui or None)
 
+    def fingerprint_inputs(cls: type, **kwargs: Any) -> Any:
+        return spec.fingerprint(**kwargs)
+
+    extra = {"fingerprint_inputs": classmethod(fingerprint_inputs)} if spec.fingerprint else {}
     return type(spec.node_id, (io.ComfyNode,), {
-        "__doc__": spec.description, "__module__": __name__,
+        **extra, "__doc__": spec.description, "__module__": __name__,
         "define_schema": classmethod(define_schema), "execute": classmethod(execute)})
 
 

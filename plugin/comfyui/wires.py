@@ -15,7 +15,7 @@ class BaseHandle:
     Attributes:
         base: ``nodes.person.BaseModel``.
         device: device string the modules live on.
-        precision: precision name ("32-true", "16-mixed", "bf16-mixed").
+        precision: the runtime's precision name ("32-true", "16-mixed", "bf16-mixed").
     """
 
     base: Any
@@ -31,8 +31,10 @@ class GeneratedClip:
         items: ``nodes.generate.GeneratedFrame`` per frame (crop, crop matrix, landmarks).
         source_landmarks: (68, 2) the person's source face in source-image px (joins the matte hull).
         source_size: (H, W) of the source image: the plate must have this size.
+        payload: the watermark payload (the person's consent id prefix) Composite marks its frames with.
     """
 
     items: tuple
     source_landmarks: np.ndarray
     source_size: tuple[int, int]
+    payload: int = 0

@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run, noisy figures)")
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats (default 7; 2 with --quick)")
     parser.add_argument("--skip", default="", help="comma-separated sections to skip: "
-                        "ort-variants,embedder,landmarks,face-features,animate,generator")
+                        "ort-variants,embedder,landmarks,face-features,animate,portrait,demo,generator")
 
 
 def _csv(text: str, kind=str) -> list:
@@ -98,6 +98,16 @@ def run(args: argparse.Namespace) -> int:
 
         report["animate"] = bench_animate(rt, repeats)
         _write(args.out, report)
+    if "portrait" not in skip:
+        from ..bench.bench_animate import bench_portrait
+
+        report["portrait"] = {str(side): bench_portrait(rt, side) for side in (512, 1024)}
+        _write(args.out, report)
+    if "demo" not in skip:
+        from ..bench.bench_animate import bench_demo
+
+        report["demo"] = bench_demo(rt)
+        _write(args.out, report)
     report["seconds"] = round(time.time() - started, 1)
     _write(args.out, report)
     _print_summary(report)
@@ -135,6 +145,14 @@ def _print_summary(report: dict) -> None:
         print(f"animate {animate['photo']}: {row['frames_per_s']:.1f} frames/s (motion + warp + composite; "
               f"target {animate['target']['frames_per_s']:.0f}, met: {animate['target']['met']}); "
               f"head layer {animate['head_layer_s']} s, {animate['head_layer']}")
+    for row in report.get("portrait", {}).values():
+        if "frames_per_s" in row:
+            print(f"portrait {row['photo']}: {row['frames_per_s']:.1f} frames/s ({row['ms_per_frame']} ms/frame, the "
+                  f"whole per-frame path); prepare {row['prepare_s']} s")
+    demo = report.get("demo", {})
+    if "seconds" in demo:
+        print(f"demo: {demo['frames']} frames end to end in {demo['seconds']} s (target {demo['target']['seconds']:.0f}"
+              f" s, met: {demo['target']['met']}); stages {demo['stages_s']}")
     for preset, gen in report["generator"].items():
         for batch, rows in gen["batches"].items():
             cells = [f"{name} {row['frames_per_s']:.2f} fps ({row['median_ms']:.0f} ms)"

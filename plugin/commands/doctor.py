@@ -19,6 +19,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ...runtime.packages import onnxruntime_clash
+
+    clash = onnxruntime_clash()  # before importing onnxruntime: a broken mix may not import at all
+    if clash:
+        print(f"WARNING: {clash}")
     import onnxruntime
     import torch
 

@@ -8,10 +8,9 @@ and landmark error are measured on faces re-detected on each output: an output w
 and counts against the re-detection rate. Writes REPORT.json, REPORT.md, one PNG grid per clip
 (REPORT_grids/ unless --grids) and, with --save-frames, the scored frames as PNG.
 
-``--cross --source PHOTO --driver CLIP``: the cross-identity evaluation instead (one photo driven by another
-person's clip; methods warp, product, rendered): identity kept, Pearson r of mouth, eyes, roll, yaw and
-pitch against the driver, mouth state, gaze, jitter, re-detection, background PSNR, contact sheets
-(``plugin/commands/eval_cross.py``, ``nodes/evaluation/cross.py``).
+--cross --source PHOTO --driver CLIP: the cross-identity evaluation instead (one photo driven by another
+person's clip): identity kept, Pearson r of mouth, eyes, roll, yaw and pitch against the driver, mouth state,
+gaze, jitter, re-detection, background PSNR outside the head, contact sheets.
 """
 # Paper §4.1 (self-reenactment); scoring in nodes/evaluation/scoring.py.
 from __future__ import annotations
@@ -61,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--identity-weight", type=float, default=0.0,
                         help="identity term of the face-feature loss (makes dlib CSIM non-independent)")
     parser.add_argument("--no-augment", action="store_true", help="fine-tune without augmentation")
-    parser.add_argument("--preset", default=None, help=f"base model preset (default {DEFAULT_PRESET})")
+    parser.add_argument("--preset", default=DEFAULT_PRESET, help=f"base model preset (default {DEFAULT_PRESET})")
     parser.add_argument("--model", type=Path, default=None, help="explicit base model file")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--margin", type=float, default=None, help="crop margin (default: the base's, else 0.4)")

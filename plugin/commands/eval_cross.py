@@ -60,7 +60,7 @@ def cross_config(args: argparse.Namespace):
     if sheets is None and args.sheet is None and args.out is not None:
         sheets = args.out.with_name(args.out.stem + "_sheets")
     return CrossConfig(sources=tuple(args.sources), drivers=tuple(args.drivers), methods=methods,
-                       frames=args.frames, preset=args.preset or "small-128-warp", rendered=args.rendered,
+                       frames=args.frames, preset=args.preset, rendered=args.rendered,
                        sheets=sheets, sheet=args.sheet, sheet_rows=args.sheet_rows, sheet_cell=args.sheet_cell,
                        sheet_crop=args.sheet_crop, exact_identity=not args.no_exact_identity, iris=args.iris,
                        cache_dir=args.landmark_cache, command=tuple(sys.argv))

@@ -25,8 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...nodes.export.person_export import export_person_file
+    from ...runtime.packages import require_extra
     from ...runtime.preflight import check_output_file
+
+    if args.format == "onnx":  # onnx + onnxscript are the [export] extra, not core dependencies
+        require_extra("export", ("onnx", "onnxscript"), "export --format onnx")
+    from ...nodes.export.person_export import export_person_file
 
     check_output_file(args.out, "--out")  # before any work
     report = export_person_file(args.person, args.format, args.out, size=args.size, opset=args.opset)

@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ...nodes.render.shot import load_shot, parse_frame_range
+from ...nodes.render.shot import frames_text, load_shot, parse_frames
 from ...runtime.atomic import atomic_write_text
 from ...runtime.errors import BadInputError, UsageError
 from ...runtime.preflight import check_output_file
@@ -25,7 +25,8 @@ EXAMPLE = """\
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("shot", help="shot description YAML")
     parser.add_argument("--chunk", type=int, default=10, help="frames per render task (default 10)")
-    parser.add_argument("--frames", default=None, help="frame range A-B (default: the shot's, else the driver's)")
+    parser.add_argument("--frames", default=None,
+                        help="frames: A-B, A-BxN (every Nth), A-B,C-D (default: the shot's, else the driver's)")
     parser.add_argument("--out", default=None, help="template path (default: <shot output>/<shot>.openjd.yaml)")
     parser.add_argument("--command", default=COMMAND,
                         help=f"the talkinghead command on the workers (default {COMMAND!r}, found on their PATH; "
@@ -34,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="GPUs each worker must have (host requirement amount.worker.gpu; default 0: any host)")
 
 
-def _driver_range(driver: Path) -> tuple[int, int]:
+def _driver_frames(driver: Path) -> tuple[int, ...]:
     if driver.suffix == ".npz":
         from ...nodes.types import FaceTrack
 
@@ -42,11 +43,10 @@ def _driver_range(driver: Path) -> tuple[int, int]:
     else:
         from ...nodes.media.io import probe
 
-        info = probe(driver)
-        numbers = range(info.n_frames)
+        numbers = range(probe(driver).n_frames)
     if len(numbers) == 0:
         raise BadInputError("driver has no frames", driver)
-    return int(numbers[0]), int(numbers[-1])
+    return tuple(int(n) for n in numbers)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,16 +55,11 @@ def run(args: argparse.Namespace) -> int:
     if args.chunk < 1 or args.gpus < 0:
         raise UsageError("--chunk must be >= 1 and --gpus >= 0")
     shot = load_shot(args.shot)
-    if args.frames:
-        first, last = parse_frame_range(args.frames)
-    elif shot.frames:
-        first, last = shot.frames
-    else:
-        first, last = _driver_range(shot.driver)
+    frames = parse_frames(args.frames) if args.frames else shot.frames or _driver_frames(shot.driver)
     out = check_output_file(Path(args.out) if args.out else shot.output / f"{shot.name}.openjd.yaml", "--out")
-    template = job_template(shot, first, last, args.chunk, out.parent, args.command, args.gpus)
+    template = job_template(shot, frames, args.chunk, out.parent, args.command, args.gpus)
     text = json.dumps(template, indent=2) if out.suffix == ".json" else yaml.safe_dump(template, sort_keys=False)
     atomic_write_text(out, text)
     n_tasks = len(template["steps"][1]["parameterSpace"]["taskParameterDefinitions"][0]["range"])
-    print(f"{out}: fine-tune, then {n_tasks} render task(s) of up to {args.chunk} frames ({first}-{last})")
+    print(f"{out}: fine-tune, then {n_tasks} render task(s) of up to {args.chunk} frames ({frames_text(frames)})")
     return 0

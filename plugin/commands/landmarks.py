@@ -35,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true",
                         help="stop (exit 3) when a video holds fewer frames than its container says (a truncated "
                              "file); default: a warning naming the file and both counts")
+    parser.add_argument("--iris", action=argparse.BooleanOptionalAction, default=True,
+                        help="also locate both irises on every frame, so a driven face follows the gaze (default on)")
 
 
 def track_name(source: str) -> str:
@@ -75,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     for source, out in zip(args.inputs, outs):
         try:
             track = node.run(rt, source, backend=args.backend, face=args.face, smooth=args.smooth,
-                             fill=args.fill, strict=args.strict)["track"]
+                             fill=args.fill, strict=args.strict, iris=args.iris)["track"]
         except BadInputError as exc:
             if len(outs) == 1:
                 raise
@@ -85,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         track.save(out)
         print(f"{out}: {len(track)} frames, face found in {int(track.valid.sum())}"
               f"{f', {int(track.filled.sum())} filled' if args.fill else ''}; backend {track.backend}"
-              f"{', smoothed' if track.smoothed else ''}")
+              f"{', smoothed' if track.smoothed else ''}{', irises' if track.iris is not None else ''}")
     if failed:
         raise BadInputError(f"{len(failed)} of {len(outs)} input(s) failed, the other tracks were written:\n  "
                             + "\n  ".join(str(exc) for exc in failed))

@@ -15,6 +15,7 @@ default), never this machine's interpreter; ``gpus`` > 0 adds a host requirement
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,14 @@ from ...nodes.render.shot import Shot
 COMMAND = "talkinghead"
 
 
-def frame_chunks(first: int, last: int, chunk: int) -> list[str]:
-    """['1001-1010', '1011-1020', ...] covering first..last inclusive."""
+def frame_chunks(frames: Sequence[int], chunk: int) -> list[str]:
+    """Consecutive groups of ``chunk`` frame numbers in fileseq's range notation (what ``render --frames``
+    reads): 1001..1025 by 10 -> ['1001-1010', '1011-1020', '1021-1025']; every 2nd -> ['1001-1019x2', ...]."""
+    from ...nodes.render.shot import frames_text
+
     if chunk < 1:
         raise ValueError("chunk must be >= 1")
-    return [f"{a}-{min(a + chunk - 1, last)}" for a in range(first, last + 1, chunk)]
+    return [frames_text(frames[a:a + chunk]) for a in range(0, len(frames), chunk)]
 
 
 def path_parameter(name: str, path: Path, kind: str | None, flow: str, description: str,
@@ -70,12 +74,12 @@ def host_requirements(gpus: int) -> dict[str, Any]:
     return {"hostRequirements": {"amounts": [{"name": "amount.worker.gpu", "min": gpus}]}} if gpus > 0 else {}
 
 
-def job_template(shot: Shot, first: int, last: int, chunk: int, folder: Path, command: str = COMMAND,
+def job_template(shot: Shot, frames: Sequence[int], chunk: int, folder: Path, command: str = COMMAND,
                  gpus: int = 0) -> dict:
     """The job template as a dict (dump it as YAML or JSON into ``folder``)."""
     params, ref = shot_parameters(shot, command, Path(folder).resolve())
     person = f"{ref['output']}/{shot.person_path.name}"
-    finetune_args = ["finetune", *ref["sources"], "--out", person, "--preset", shot.preset]
+    finetune_args = ["finetune", *ref["sources"], "--out", person, "--preset", shot.preset, "--residual", shot.residual]
     for flag, value in (("--steps", shot.finetune.steps), ("--max-seconds", shot.finetune.max_seconds)):
         finetune_args += [] if value is None else [flag, str(value)]
     for key, flag in (("model", "--model"), ("consent", "--consent")):  # consent: render refuses a likeness without
@@ -95,7 +99,7 @@ def job_template(shot: Shot, first: int, last: int, chunk: int, folder: Path, co
             {"name": "Render", **host_requirements(gpus),
              "dependencies": [{"dependsOn": "FineTune"}],
              "parameterSpace": {"taskParameterDefinitions": [
-                 {"name": "Frames", "type": "STRING", "range": frame_chunks(first, last, chunk)}]},
+                 {"name": "Frames", "type": "STRING", "range": frame_chunks(list(frames), chunk)}]},
              "script": {"actions": {"onRun": {**run, "args": render_args}}}},
         ],
     }

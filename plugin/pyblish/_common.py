@@ -15,6 +15,19 @@ def runtime(context: Any) -> Any:
     return context.data["runtime"]
 
 
+def pipeline(context: Any) -> Any:
+    """The shot's Pipeline (its preset, base model and fine-tuning budget; the context may override the budget
+    with ``finetuneSteps`` / ``finetuneMaxSeconds``)."""
+    from talkinghead.nodes.budget import Budget
+    from talkinghead.nodes.pipeline import Pipeline, PipelineConfig
+
+    sh = shot(context)
+    budget = Budget(context.data.get("finetuneSteps", sh.finetune.steps),
+                    context.data.get("finetuneMaxSeconds", sh.finetune.max_seconds))
+    return Pipeline(runtime(context), PipelineConfig(preset=sh.preset, model=sh.model, residual=sh.residual,
+                                                     budget=budget))
+
+
 def shot(context: Any) -> Any:
     """The collected Shot."""
     return context.data["shot"]

@@ -22,12 +22,13 @@ def next_version(root: Path) -> int:
 def build_manifest(folder: Path, shot: Any, version: int, consent: dict | None = None) -> dict:
     """Every file under ``folder`` (relative path, bytes, sha256), the shot and the package version."""
     from talkinghead import __version__
+    from talkinghead.nodes.render.shot import frames_text
     from talkinghead.runtime.weights import sha256_file
 
     files = [{"path": p.relative_to(folder).as_posix(), "bytes": p.stat().st_size, "sha256": sha256_file(p)}
              for p in sorted(folder.rglob("*")) if p.is_file() and p.name != MANIFEST]
     return {"format": MANIFEST_FORMAT, "shot": shot.name, "version": version, "shot_file": str(shot.path),
-            "frames": list(shot.frames) if shot.frames else None, "preset": shot.preset,
+            "frames": frames_text(shot.frames) if shot.frames else None, "preset": shot.preset,
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "talkinghead": __version__, "consent": consent, "files": files}
 

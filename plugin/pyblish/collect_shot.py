@@ -12,7 +12,7 @@ class CollectTalkingheadShot(pyblish.api.ContextPlugin):
     label = "talkinghead: collect shot"
 
     def process(self, context) -> None:
-        from talkinghead.nodes.render.shot import load_shot
+        from talkinghead.nodes.render.shot import frames_text, load_shot
 
         path = context.data.get("shotPath")
         if not path:
@@ -28,4 +28,4 @@ class CollectTalkingheadShot(pyblish.api.ContextPlugin):
         render = context.create_instance(f"{shot.name}.render", family="talkinghead.render")
         render.data.update(common, files=[])
         self.log.info("shot %s: %d source(s), driver %s, frames %s", shot.name, len(shot.sources), shot.driver,
-                      shot.frames or "all")
+                      frames_text(shot.frames) if shot.frames else "all")

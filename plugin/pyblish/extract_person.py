@@ -1,4 +1,5 @@
-"""pyblish extractor: few-shot fine-tune the shot's person model (consent record embedded) into staging."""
+"""pyblish extractor: the shot's person (photos, landmarks, consent record; a fine-tuned network when a
+meta-learned base is present) into staging."""
 from __future__ import annotations
 
 from typing import ClassVar
@@ -7,34 +8,24 @@ import pyblish.api
 
 
 class ExtractPerson(pyblish.api.InstancePlugin):
-    """Embed the source portraits and fine-tune a PersonModel (shot's steps/time box unless the context
-    overrides them) -> ``<staging>/<shot>.person.safetensors``."""
+    """The person of the source portraits (``Pipeline.person``; the shot's fine-tuning budget unless the
+    context overrides it) -> ``<staging>/<shot>.person.safetensors``."""
 
     order = pyblish.api.ExtractorOrder
-    label = "talkinghead: fine-tune person model"
+    label = "talkinghead: person"
     families: ClassVar[list[str]] = ["talkinghead.render"]
 
     def process(self, instance) -> None:
-        from talkinghead.nodes.embedding import EmbedIdentity
-        from talkinghead.nodes.finetune import FineTune
-        from talkinghead.nodes.person import load_base
-        from talkinghead.nodes.provenance.consent import attach_consent, consent_for_model
-        from talkinghead.plugin.pyblish._common import instance_of, runtime, shot, staging
+        from talkinghead.nodes.provenance.consent import consent_for_model
+        from talkinghead.plugin.pyblish._common import instance_of, pipeline, shot, staging
 
         context = instance.context
-        sh, rt = shot(context), runtime(context)
+        sh = shot(context)
         sources = instance_of(context, "talkinghead.sources").data
-        base = load_base(rt, preset=sh.preset, path=sh.model)
-        self.log.info("base model (%s): %s", base.cfg.name, base.origin)
-        identity = EmbedIdentity().run(rt, base, sources["images"], sources["landmarks"],
-                                       names=sources["names"])["identity"]
-        identity = attach_consent(identity, consent_for_model(sh.consent))
-        steps = context.data.get("finetuneSteps", sh.finetune.steps)
-        seconds = context.data.get("finetuneMaxSeconds", sh.finetune.max_seconds)
-        person = FineTune().run(rt, base, identity, sources["images"], sources["landmarks"], steps=steps,
-                                max_seconds=seconds, names=sources["names"])["person"]
+        person = pipeline(context).person(sources["images"], sources["names"], sources["landmarks"],
+                                          consent=consent_for_model(sh.consent))
         path = staging(context) / f"{sh.name}.person.safetensors"
         person.save(path)
         instance.data["personPath"] = str(path)
         instance.data["files"].append(str(path))
-        self.log.info("%s: %d steps in %.0f s", path.name, person.info["steps"], person.info["seconds"])
+        self.log.info("%s: %s", path.name, person.info.get("network", ""))

@@ -20,16 +20,16 @@ class ExtractRender(pyblish.api.InstancePlugin):
         from talkinghead.nodes.render.plate import plate_source
         from talkinghead.nodes.render.renderer import render, render_marker
         from talkinghead.nodes.types import PersonModel
-        from talkinghead.plugin.pyblish._common import instance_of, runtime, shot, staging
+        from talkinghead.plugin.pyblish._common import instance_of, pipeline, shot, staging
 
         context = instance.context
-        sh, rt = shot(context), runtime(context)
+        sh = shot(context)
         person_path = Path(instance.data["personPath"])
         person = PersonModel.load(person_path)
         marker = render_marker(person, person_path, context.data.get("signCert"), context.data.get("signKey"))
         track = instance_of(context, "talkinghead.driver").data["track"]
         plate, where = plate_source(sh.plate, int(track.frame_numbers[0]))
         out = staging(context) / sh.pattern
-        result = render(rt, person, track, out, sh.frames, plate, where, marker=marker)
+        result = render(pipeline(context), person, track, out, sh.frames, plate, where, marker=marker)
         instance.data["files"].extend(str(p) for p in result["paths"])
         self.log.info("rendered %d frame(s) to %s", len(result["paths"]), out)

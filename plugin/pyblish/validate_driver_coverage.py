@@ -26,11 +26,13 @@ class ValidateDriverCoverage(pyblish.api.InstancePlugin):
         numbers = track.frame_numbers
         inside = np.ones(len(track), bool)
         if instance.data.get("frames"):
-            first, last = instance.data["frames"]
-            inside = (numbers >= first) & (numbers <= last)
-            if inside.sum() != last - first + 1:
-                raise AssertionError(f"{instance.data['path']}: the shot's frames {first}-{last} are not all in "
-                                     f"the driver (frames {numbers[0]}-{numbers[-1]})")
+            from talkinghead.nodes.render.shot import frames_text
+
+            wanted = instance.data["frames"]
+            inside = np.isin(numbers, wanted)
+            if inside.sum() != len(wanted):
+                raise AssertionError(f"{instance.data['path']}: the shot's frames {frames_text(wanted)} are not all "
+                                     f"in the driver (frames {numbers[0]}-{numbers[-1]})")
         valid = track.valid[inside]
         coverage = float(valid.mean()) if len(valid) else 0.0
         threshold = float(instance.data.get("minCoverage", 0.9))

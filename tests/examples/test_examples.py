@@ -38,7 +38,7 @@ def localise(shot: Path, folder: Path, **changes) -> Path:
 
 def test_python_graph_script(tmp_path):
     script = load_script(EXAMPLES / "graph" / "animate.py")
-    paths = script.animate(tmp_path, preset="tiny-64", steps=1, device="cpu")
+    paths = script.animate(tmp_path, device="cpu")
     assert [p.name for p in paths[:2]] == ["frame.1001.png", "frame.1002.png"] and len(paths) == 12
     assert all(p.is_file() for p in paths) and (tmp_path / "astronaut.person.safetensors").is_file()
 

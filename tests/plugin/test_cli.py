@@ -127,3 +127,8 @@ def test_one_default_preset_everywhere():
     assert EvalConfig(clips=".").preset == Shot.__dataclass_fields__["preset"].default == DEFAULT_PRESET
     port = next(p for spec in SPECS if spec.node_id == "TalkingheadLoadBase" for p in spec.inputs if p.name == "preset")
     assert port.default == DEFAULT_PRESET
+    from talkinghead.nodes.base import port as core_port
+    from talkinghead.nodes.pipeline import PipelineConfig
+    from talkinghead.nodes.pipeline_nodes import MakePerson
+
+    assert PipelineConfig().preset == core_port(MakePerson, "preset").default == DEFAULT_PRESET

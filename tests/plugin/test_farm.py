@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 import yaml
-from talkinghead.nodes.render.shot import load_shot, parse_frame_range
+from talkinghead.nodes.render.shot import frames_text, load_shot, parse_frames
 from talkinghead.plugin import cli
 from talkinghead.plugin.farm.openjd import frame_chunks
 from talkinghead.runtime.errors import BadInputError, UsageError
@@ -18,24 +18,33 @@ def _shot(tmp_path, **extra):
 
 
 def test_frame_chunks_cover_range_exactly():
-    chunks = frame_chunks(1001, 1025, 10)
+    chunks = frame_chunks(list(range(1001, 1026)), 10)
     assert chunks == ["1001-1010", "1011-1020", "1021-1025"]
-    frames = [f for c in chunks for f in range(parse_frame_range(c)[0], parse_frame_range(c)[1] + 1)]
-    assert frames == list(range(1001, 1026))
+    assert [f for c in chunks for f in parse_frames(c)] == list(range(1001, 1026))
+    stepped = parse_frames("1001-1100x2")  # fileseq's notation: every 2nd frame
+    assert len(stepped) == 50 and stepped[:2] == (1001, 1003) and stepped[-1] == 1099
+    chunks = frame_chunks(stepped, 10)
+    assert chunks[0] == "1001-1019x2" and len(chunks) == 5
+    assert [f for c in chunks for f in parse_frames(c)] == list(stepped)
+    assert parse_frames("1-3,10") == (1, 2, 3, 10) and frames_text((1, 2, 3, 10)) == "1-3,10"
+    assert parse_frames(1001) == (1001,) and parse_frames("-3--1") == (-3, -2, -1)
 
 
 def test_shot_paths_resolved_and_errors_name_file(tmp_path):
     shot = load_shot(_shot(tmp_path))
-    assert shot.sources == ((tmp_path / "a.png").resolve(),) and shot.frames == (1001, 1025)
+    assert shot.sources == ((tmp_path / "a.png").resolve(),) and shot.frames == tuple(range(1001, 1026))
     bad = tmp_path / "bad.yaml"
     bad.write_text("shot: x\nsources: [a.png]\n")
     with pytest.raises(BadInputError, match="driver") as info:
         load_shot(bad)
     assert str(bad) in str(info.value)
-    with pytest.raises(UsageError, match="the end 10 comes before the start 20"):  # a flag: usage, exit 2
-        parse_frame_range("20-10")
+    with pytest.raises(UsageError, match="frames must increase: the end 10 comes before the start 20"):  # a flag: exit 2
+        parse_frames("20-10")
     with pytest.raises(BadInputError, match="bad.yaml"):  # read from a file: bad input naming it
-        parse_frame_range("20-10", bad)
+        parse_frames("20-10", bad)
+    for text in ("a-b", "1001-1100x0", ""):
+        with pytest.raises(UsageError, match="bad frame range"):
+            parse_frames(text)
 
 
 def test_farm_writes_valid_openjd_template(tmp_path, capsys):

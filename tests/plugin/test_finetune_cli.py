@@ -28,10 +28,17 @@ def test_embed_and_finetune_write_their_files(tmp_path, photo, capsys):
     identity = Identity.load(tmp_path / "id.safetensors")
     assert identity.k == 1 and identity.e_hat.shape == (64,)
     assert main(["--device", "cpu", "finetune", str(photo), "--out", str(tmp_path / "p.safetensors"),
-                 "--preset", "tiny-64", "--steps", "3", "--batch", "2", "--backend", "dlib"]) == 0
+                 "--preset", "tiny-64", "--steps", "3", "--batch", "2", "--backend", "dlib", "--residual", "on"]) == 0
     person = PersonModel.load(tmp_path / "p.safetensors")
     assert person.info["steps"] == 3 and person.identity.source_digests == identity.source_digests
+    assert person.has_network and len(person.photos) == 1 and tuple(person.photos[0].shape) == (512, 512, 3)
     assert "random initialisation" in capsys.readouterr().out  # says which base it started from
+    # without a meta-learned base (and no --residual on) nothing is fine-tuned, and it says why
+    assert main(["--device", "cpu", "finetune", str(photo), "--out", str(tmp_path / "plain.safetensors"),
+                 "--preset", "tiny-64", "--backend", "dlib"]) == 0
+    plain = PersonModel.load(tmp_path / "plain.safetensors")
+    assert not plain.has_network and plain.info["kind"] == "portrait" and len(plain.photos) == 1
+    assert "no meta-learned base-tiny-64" in capsys.readouterr().out
     assert main(["--device", "cpu", "finetune", str(tmp_path / "missing.png"), "--out",
                  str(tmp_path / "q.safetensors"), "--preset", "tiny-64"]) == 3
     assert main(["--device", "cpu", "finetune", str(photo), "--out", str(tmp_path / "q.npz")]) == 2
@@ -41,7 +48,7 @@ def test_sigterm_checkpoints_and_resume_finishes(tmp_path, photo):
     out, state = tmp_path / "p.safetensors", tmp_path / "p.state.safetensors"
     cmd = [sys.executable, "-m", "talkinghead.plugin.cli", "--device", "cpu", "finetune", str(photo), "--out",
            str(out), "--preset", "tiny-64", "--steps", "400", "--batch", "2", "--checkpoint-every", "1",
-           "--backend", "dlib"]
+           "--backend", "dlib", "--residual", "on"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not state.exists() and time.monotonic() < deadline and proc.poll() is None:

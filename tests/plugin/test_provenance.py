@@ -25,7 +25,10 @@ def _render_test_module():
 
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory) -> dict:
-    """PersonModels (tiny-64, feed-forward) with a valid, an expired and no consent record; a track; a test CA."""
+    """PersonModels (a textured photo + a tiny-64 feed-forward network) with a valid, an expired and no consent
+    record; a track; a test CA."""
+    from dataclasses import replace
+
     import torch
     from talkinghead.nodes.person import feed_forward_person, load_base
     from talkinghead.nodes.provenance.certs import make_test_ca
@@ -41,16 +44,17 @@ def kit(tmp_path_factory) -> dict:
     valid = new_record("Ada", "licensed", "tests", "Ada (agreement T-1)")
     expired = new_record("Ada", "licensed", "tests", "Ada", granted="2020-01-01", expires="2021-01-01")
     paths = {}
+    rng = np.random.default_rng(2)  # a textured photo and plate: 64 px crops alone are too small to carry the mark
+    plate = (rng.random((180, 220, 3)) * 80 + np.linspace(40, 200, 220)[None, :, None]).astype(np.uint8)
     for name, record in (("valid", valid), ("expired", expired), ("none", None)):
-        person = feed_forward_person(base, attach_consent(identity, record))
+        person = replace(feed_forward_person(base, attach_consent(identity, record)),
+                         photos=[torch.from_numpy(plate[..., ::-1].copy())])
         person.info["crop"] = {"size": 64, "margin": 0.4}
         paths[name] = root / f"{name}.safetensors"
         person.save(paths[name])
     ca = make_test_ca(root / "ca")
     import cv2
 
-    rng = np.random.default_rng(2)  # a textured plate: 64 px crops alone are too small to carry the mark in H.264
-    plate = (rng.random((180, 220, 3)) * 80 + np.linspace(40, 200, 220)[None, :, None]).astype(np.uint8)
     cv2.imwrite(str(root / "plate.png"), plate)
     return {**paths, "root": root, "plate": root / "plate.png", "track": helpers.write_track(root / "driver.npz", n=3), "valid_id": valid.id,
             "sign": ["--sign-cert", str(ca["cert"]), "--sign-key", str(ca["key"])], "ca": ca["ca"]}

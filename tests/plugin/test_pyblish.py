@@ -57,7 +57,7 @@ def test_publish_writes_versioned_folder_with_manifest(tmp_path, signing):
     manifest = json.loads((v1 / "manifest.json").read_text())
     assert [f["path"] for f in manifest["files"]] == ["sh010.1001.png", "sh010.1002.png", "sh010.1003.png",
                                                       "sh010.person.safetensors"]
-    assert manifest["version"] == 1 and manifest["shot"] == "sh010" and manifest["frames"] == [1001, 1003]
+    assert manifest["version"] == 1 and manifest["shot"] == "sh010" and manifest["frames"] == "1001-1003"
     assert verify_manifest(v1) == []
     (v1 / "sh010.1002.png").write_bytes(b"tampered")
     assert verify_manifest(v1) == ["sh010.1002.png: sha256 differs"]

@@ -29,7 +29,9 @@ helpers = _render_test_module()
 
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory) -> dict:
-    """A tiny-64 PersonModel file with a consent record, a driver track and a local test CA."""
+    """A PersonModel file (a photo + a tiny-64 network) with a consent record, a driver track and a test CA."""
+    from dataclasses import replace
+
     import torch
     from talkinghead.nodes.person import feed_forward_person, load_base
     from talkinghead.nodes.provenance.certs import make_test_ca
@@ -42,7 +44,9 @@ def kit(tmp_path_factory) -> dict:
     e_hat = np.random.default_rng(1).standard_normal(base.cfg.embed_dim).astype(np.float32)
     identity = Identity(e_hat, 1, ["0" * 64], helpers.face68(110, 90, 40)[None], np.array([[180, 220]]),
                         base.model_id)
-    person = feed_forward_person(base, attach_consent(identity, new_record("Ada", "self", "tests", "Ada")))
+    photo = np.random.default_rng(2).integers(0, 255, (180, 220, 3), dtype=np.uint8)
+    person = replace(feed_forward_person(base, attach_consent(identity, new_record("Ada", "self", "tests", "Ada"))),
+                     photos=[torch.from_numpy(photo)])
     person.info["crop"] = {"size": 64, "margin": 0.4}
     person.save(root / "person.safetensors")
     ca = make_test_ca(root / "ca")

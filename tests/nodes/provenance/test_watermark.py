@@ -84,3 +84,20 @@ def test_survives_h264_reencoding_at_crf_23_on_a_real_clip(tmp_path):
     assert rate >= 0.95, rate
     assert all(d in (None, 0x5EED42) for d in decoded)  # never a wrong payload
     assert not any(decode_watermark(f) for f in frames[:10])  # the pristine clip carries no mark
+
+
+GOLDEN = __import__("pathlib").Path(__file__).resolve().parents[2] / "golden"
+
+
+def test_crc_is_the_standard_ccitt_false_and_old_watermarks_still_decode():
+    """crc16 is binascii.crc_hqx: the CRC-16/CCITT-FALSE check value, the CRCs the earlier bitwise
+    implementation gave (recorded), and a frame watermarked by that implementation decodes."""
+    import cv2
+    from talkinghead.nodes.provenance.watermark import TAG, crc16
+
+    assert crc16(b"123456789") == 0x29B1
+    recorded = {0: 0x343F, 1: 0x241E, 0x5A17C3: 0xDEFB, 0xABC123: 0x4836, 0xFFFFFF: 0xE653}
+    assert {p: crc16(TAG + p.to_bytes(3, "big")) for p in recorded} == recorded
+    assert code_bits(0x5A17C3)[24:].tolist() == [int(b) for b in f"{0xDEFB:016b}"]
+    old = cv2.imread(str(GOLDEN / "watermark_crc16_5a17c3.png"))[..., ::-1]  # made by the bitwise CRC
+    assert decode_watermark(np.ascontiguousarray(old)) == 0x5A17C3

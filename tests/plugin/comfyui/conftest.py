@@ -1,6 +1,7 @@
 """Stub ComfyUI host modules (comfy, comfy_api, folder_paths) injected into sys.modules."""
 from __future__ import annotations
 
+import enum
 import sys
 import types
 from abc import ABC, abstractmethod
@@ -17,6 +18,8 @@ class FakeHost:
         self.updates: list[tuple[int, int]] = []
         self.bars: list[int] = []
         self.interrupt = False
+        self.loaded: list[list] = []  # the modules of each load_models_gpu call
+        self.folders: dict[str, list[str]] = {}
         for name in ("models", "output", "input"):
             (root / name).mkdir(parents=True, exist_ok=True)
 
@@ -41,6 +44,15 @@ def _comfy_modules(host: FakeHost) -> dict[str, types.ModuleType]:
     mm.get_torch_device = lambda: torch.device("cpu")
     mm.should_use_fp16 = lambda device=None, **kw: False
     mm.should_use_bf16 = lambda device=None, **kw: False
+    mm.unet_offload_device = lambda: torch.device("cpu")
+    mm.load_models_gpu = lambda patchers, **kw: host.loaded.append([p.model for p in patchers])
+    patcher = types.ModuleType("comfy.model_patcher")
+
+    class ModelPatcher:
+        def __init__(self, model, load_device, offload_device, **kw):
+            self.model, self.load_device, self.offload_device = model, load_device, offload_device
+
+    patcher.ModelPatcher = ModelPatcher
     utils = types.ModuleType("comfy.utils")
 
     class ProgressBar:
@@ -60,13 +72,22 @@ def _comfy_modules(host: FakeHost) -> dict[str, types.ModuleType]:
     utils.ProgressBar = ProgressBar
     cli_args = types.ModuleType("comfy.cli_args")
     cli_args.args = types.SimpleNamespace(force_fp32=False)
-    comfy.model_management, comfy.utils, comfy.cli_args = mm, utils, cli_args
+    comfy.model_management, comfy.utils, comfy.cli_args, comfy.model_patcher = mm, utils, cli_args, patcher
     folder_paths = types.ModuleType("folder_paths")
     folder_paths.models_dir = str(host.root / "models")
+
+    def add_model_folder_path(name, path, is_default=False):
+        paths = host.folders.setdefault(name, [])
+        if path not in paths:
+            paths.insert(0, path) if is_default else paths.append(path)
+
+    folder_paths.add_model_folder_path = add_model_folder_path
+    folder_paths.get_folder_paths = lambda name: list(host.folders[name])
+    folder_paths.get_annotated_filepath = lambda name: str(host.root / "input" / name.removesuffix(" [input]"))
     folder_paths.get_output_directory = lambda: str(host.root / "output")
     folder_paths.get_input_directory = lambda: str(host.root / "input")
     return {"comfy": comfy, "comfy.model_management": mm, "comfy.utils": utils, "comfy.cli_args": cli_args,
-            "folder_paths": folder_paths}
+            "comfy.model_patcher": patcher, "folder_paths": folder_paths}
 
 
 def _comfy_api_modules() -> dict[str, types.ModuleType]:
@@ -91,6 +112,12 @@ def _comfy_api_modules() -> dict[str, types.ModuleType]:
                           ("String", "STRING"), ("Boolean", "BOOLEAN"), ("Combo", "COMBO")):
         setattr(io, name, comfytype(io_type))
     io.Custom = comfytype
+
+    class UploadType(str, enum.Enum):
+        image = "image_upload"
+        video = "video_upload"
+
+    io.UploadType = UploadType
 
     class Schema:
         def __init__(self, node_id, display_name=None, category="sd", inputs=None, outputs=None,
@@ -131,6 +158,9 @@ def _comfy_api_modules() -> dict[str, types.ModuleType]:
 
 
 def _install(monkeypatch, modules: dict[str, types.ModuleType], v3: bool) -> None:
+    from talkinghead.plugin.comfyui.memory import shared_cache
+
+    shared_cache().clear()  # the server-lifetime model cache: each stub host starts empty
     for name, module in modules.items():
         monkeypatch.setitem(sys.modules, name, module)
     if not v3:  # a classic host: comfy_api must not import

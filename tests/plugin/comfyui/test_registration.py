@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[3]
 NODE_IDS = {"TalkingheadLoadMedia", "TalkingheadLoadFaceTrack", "TalkingheadExtractLandmarks",
             "TalkingheadLandmarkPreview", "TalkingheadRetarget", "TalkingheadLoadBase", "TalkingheadEmbedIdentity",
             "TalkingheadFineTune", "TalkingheadGenerateFrames", "TalkingheadComposite", "TalkingheadSavePerson",
-            "TalkingheadLoadPerson"}
+            "TalkingheadLoadPerson", "TalkingheadMakePerson", "TalkingheadAnimate", "TalkingheadLoadImage",
+            "TalkingheadLoadVideo", "TalkingheadSaveFrames"}
 
 
 def test_classic_host_gets_class_mappings(classic_host):
@@ -38,7 +39,34 @@ def test_classic_host_gets_class_mappings(classic_host):
     assert mappings["TalkingheadSavePerson"].OUTPUT_NODE is True
     base = mappings["TalkingheadLoadBase"].INPUT_TYPES()["required"]
     assert "tiny-64" in base["preset"][0] and base["model"][0][0] == "(best present)"
-    assert base["precision"][0][0] == "comfyui"
+    assert base["precision"][0] == ["auto", "fp32", "fp16", "bf16"] and base["precision"][1]["default"] == "auto"
+    seed = mappings["TalkingheadFineTune"].INPUT_TYPES()["required"]["seed"]
+    assert seed[1]["control_after_generate"] is False and seed[1]["default"] == 0  # fixed, not randomize
+    (classic_host.root / "input" / "me.png").write_bytes(b"x")
+    (classic_host.root / "input" / "take.mp4").write_bytes(b"x")
+    image = mappings["TalkingheadLoadImage"].INPUT_TYPES()["required"]["file"]
+    video = mappings["TalkingheadLoadVideo"].INPUT_TYPES()["required"]["file"]
+    assert image == (["me.png"], {"image_upload": True}) and video == (["take.mp4"], {"video_upload": True})
+    save = mappings["TalkingheadSaveFrames"]
+    assert save.OUTPUT_NODE and save.INPUT_TYPES()["optional"] == {"person": ("TALKINGHEAD_PERSON", {
+        "tooltip": "the person the frames show: its consent is checked"})}
+
+
+def test_loading_the_pack_registers_the_models_folder(classic_host):
+    """models/talkinghead is registered with folder_paths (GET /models lists it; extra_model_paths.yaml
+    entries for it are searched after it) and the weights resolver searches every registered folder."""
+    import talkinghead
+    from talkinghead.plugin.comfyui import host
+    from talkinghead.runtime import weights
+
+    extra = str(classic_host.root / "extra" / "talkinghead")  # as extra_model_paths.yaml adds it, before us
+    classic_host.folders["talkinghead"] = [extra]
+    assert talkinghead.NODE_CLASS_MAPPINGS
+    own = str(classic_host.root / "models" / "talkinghead")
+    assert classic_host.folders["talkinghead"] == [own, extra]
+    assert host.models_dirs() == [Path(own), Path(extra)]
+    spec = weights.get_spec("base-small-128")
+    assert [p.parent for p in weights.search_locations(spec)][-3:-1] == [Path(own), Path(extra)]
 
 
 def test_v3_host_gets_entrypoint_and_no_class_mappings(v3_host):
@@ -60,6 +88,13 @@ def test_v3_host_gets_entrypoint_and_no_class_mappings(v3_host):
     assert embed["landmarks"].optional and not embed["images"].optional
     assert schemas["TalkingheadSavePerson"].is_output_node
     assert [o.io_type for o in schemas["TalkingheadFineTune"].outputs] == ["TALKINGHEAD_PERSON"]
+    seed = {i.id: i for i in schemas["TalkingheadFineTune"].inputs}["seed"]
+    assert seed.kw["control_after_generate"] is False
+    upload = {i.id: i for i in schemas["TalkingheadLoadVideo"].inputs}["file"]
+    assert upload.kw["upload"] == "video_upload"
+    loaders = {n.define_schema().node_id: n for n in nodes}
+    assert hasattr(loaders["TalkingheadLoadMedia"], "fingerprint_inputs")
+    assert not hasattr(loaders["TalkingheadAnimate"], "fingerprint_inputs")
 
 
 def test_v3_execute_returns_node_output(v3_host):
