@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 MOUTH_OUTLIER = 8.0      # Lab a/b distance of the lips from the clip's median (and 4 MADs): "covered"
+TEETH_GAP_PX = (3.0, 8.0)   # driver's inner-lip gap in its own px: below the first its teeth cannot be seen,
+                            # from the second they are measured alone; between, measure and prior blend
 
 
 @dataclass
@@ -67,9 +69,32 @@ def covered_mouths(lip_ab: np.ndarray, threshold: float = MOUTH_OUTLIER) -> np.n
     return good & (dist > max(threshold, 4 * 1.4826 * mad))
 
 
+def teeth_weight(landmarks: np.ndarray) -> np.ndarray:
+    """(N,) in [0, 1]: how far the teeth a driver frame shows can be measured, from its inner-lip gap in px
+    (``TEETH_GAP_PX``). A parted mouth a few px high (a small or low-resolution face) reads as dark whatever
+    it holds."""
+    p = np.asarray(landmarks, np.float64).reshape(-1, 68, 2)
+    gap = np.linalg.norm(p[:, [61, 62, 63]] - p[:, [67, 66, 65]], axis=-1).mean(1)
+    lo, hi = TEETH_GAP_PX
+    return np.clip((np.nan_to_num(gap) - lo) / (hi - lo), 0.0, 1.0)
+
+
+def with_teeth_prior(measured: np.ndarray, landmarks: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """(N, 2) teeth shown: ``measured`` (N, 2) where the driver's parted mouth is large enough to see them
+    (``teeth_weight``), else the photo's own ``prior`` (2,) (a person who shows teeth when parting the lips
+    keeps doing so); a closed mouth (measured 0 because ``teeth.OPEN_THRESHOLD`` is not reached) stays 0."""
+    from .regions import mouth_opening
+    from .teeth import OPEN_THRESHOLD
+
+    w = teeth_weight(landmarks)[:, None]
+    opened = np.array([np.isfinite(p).all() and mouth_opening(p) >= 0.5 * OPEN_THRESHOLD for p in landmarks])
+    blended = w * measured + (1.0 - w) * np.asarray(prior, np.float64)[None]
+    return np.where(opened[:, None] & np.isfinite(measured), blended, measured)
+
+
 def measure_driver(frames: Iterable[np.ndarray] | None, landmarks: np.ndarray, valid: np.ndarray, fps: float,
-                   iris_run: Callable | None = None, iris: np.ndarray | None = None, keep: tuple[int, ...] = ()
-                   ) -> DriverMeasures:
+                   iris_run: Callable | None = None, iris: np.ndarray | None = None, keep: tuple[int, ...] = (),
+                   teeth_prior: np.ndarray | None = None) -> DriverMeasures:
     """Measure the driving track (module docstring).
 
     Args:
@@ -79,6 +104,8 @@ def measure_driver(frames: Iterable[np.ndarray] | None, landmarks: np.ndarray, v
         iris_run: the iris model runner (None: the classical locator).
         iris: (N, 2, 3) the track's irises (x, y, r px; NaN where absent), used instead of locating them.
         keep: frame indices whose images to return (``DriverMeasures.kept``).
+        teeth_prior: (2,) the teeth the photo shows (``teeth.teeth_visibility``), for frames whose parted
+            mouth is too small to measure (``with_teeth_prior``); None: measured only.
     """
     from .colour_match import lab_stats
     from .features import locate_both
@@ -116,8 +143,11 @@ def measure_driver(frames: Iterable[np.ndarray] | None, landmarks: np.ndarray, v
     has = np.isfinite(teeth).all(axis=1)
     if not seen:
         return DriverMeasures(gaze, found, None, None)
+    if teeth_prior is not None:
+        teeth[:, :2] = with_teeth_prior(teeth[:, :2], landmarks, teeth_prior)
     shades = smooth_teeth(teeth, has)
     return DriverMeasures(gaze, found, shades[:, :2], covered_mouths(lip_ab), kept, shades[:, 2])
 
 
-__all__ = ["MOUTH_OUTLIER", "DriverMeasures", "covered_mouths", "measure_driver", "smooth_teeth"]
+__all__ = ["MOUTH_OUTLIER", "TEETH_GAP_PX", "DriverMeasures", "covered_mouths", "measure_driver", "smooth_teeth",
+           "teeth_weight", "with_teeth_prior"]

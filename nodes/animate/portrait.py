@@ -130,6 +130,7 @@ def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative",
     from .drive import drive_targets, steadied
     from .driver_measures import measure_driver
     from .head3d import depth_68
+    from .teeth import teeth_visibility
 
     if len(driver) == 0 or not driver.valid.any():
         raise BadInputError("the driving track has no frame with a valid face", driver.where,
@@ -139,7 +140,9 @@ def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative",
     valid = steady.valid & np.isfinite(drv).all(axis=(1, 2))
     neutral = pick_neutral(drv, valid, driver.where)                     # the clip's typical pose
     rest = pick_neutral(drv, valid, driver.where, photo=portrait.landmarks)   # ... with the photo's expression
-    measures = measure_driver(frames, drv, valid, driver.fps or 25.0, portrait.iris_run, driver.iris, keep=(neutral,))
+    prior = teeth_visibility(portrait.photo, portrait.landmarks)
+    measures = measure_driver(frames, drv, valid, driver.fps or 25.0, portrait.iris_run, driver.iris, keep=(neutral,),
+                              teeth_prior=prior)
     neutral_depth = None
     if portrait.depth is not None:
         image = measures.kept.get(neutral)

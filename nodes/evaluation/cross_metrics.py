@@ -22,6 +22,7 @@ IDENTITY_THRESHOLD = 0.6
 GAZE_FAIL = 0.5     # eye widths: the distance from the eye's centre to its corner
 STABLE_POINTS = (27, 28, 29, 30, 31, 33, 35, 36, 39, 42, 45)  # eye corners + nose: move little with expression
 SIGNALS = ("mouth", "eye_left", "eye_right", "roll", "yaw", "pitch")
+JUDGED_GAP_PX = 8.0   # a driver's inner-lip gap below this (its own px) cannot show whether it holds teeth
 
 
 def frame_signals(image: np.ndarray, landmarks: np.ndarray | None, locator) -> dict:
@@ -95,13 +96,29 @@ def identity_summary(distances: np.ndarray, threshold: float = IDENTITY_THRESHOL
             "threshold": threshold}
 
 
-def mouth_agreement(driver: list, output: list) -> dict:
-    """Fraction of driver frames with a known mouth state whose output state is the same (None = failure)."""
+def mouth_agreement(driver: list, output: list, judged: list[bool] | None = None) -> dict:
+    """Fraction of driver frames with a known mouth state whose output state is the same (None = failure).
+
+    ``judged`` (N,) bool: the driver frames whose state can be judged from their pixels (``judged_mouths``);
+    the agreement over those alone is reported as ``agreement_judged`` (with ``frames_judged``)."""
     pairs = [(d, o) for d, o in zip(driver, output) if d is not None]
     counts = {s: sum(1 for d, _ in pairs if d == s) for s in ("closed", "open-dark", "teeth")}
     agree = sum(1 for d, o in pairs if d == o)
-    return {"agreement": agree / len(pairs) if pairs else float("nan"), "frames": len(pairs),
-            "driver_states": counts, "output_states": {s: sum(1 for _, o in pairs if o == s) for s in counts}}
+    out = {"agreement": agree / len(pairs) if pairs else float("nan"), "frames": len(pairs),
+           "driver_states": counts, "output_states": {s: sum(1 for _, o in pairs if o == s) for s in counts}}
+    if judged is not None:
+        sure = [(d, o) for d, o, j in zip(driver, output, judged) if d is not None and j]
+        out["agreement_judged"] = sum(1 for d, o in sure if d == o) / len(sure) if sure else float("nan")
+        out["frames_judged"] = len(sure)
+    return out
+
+
+def judged_mouths(landmarks: np.ndarray, states: list) -> list[bool]:
+    """(N,) bool: driver frames whose mouth state its pixels can show: closed, or parted by at least
+    ``JUDGED_GAP_PX`` px in the driver's own frame (a gap of a few px reads as dark whatever it holds)."""
+    p = np.asarray(landmarks, np.float64)
+    gap = np.linalg.norm(p[:, [61, 62, 63]] - p[:, [67, 66, 65]], axis=-1).mean(1)
+    return [s == "closed" or bool(np.isfinite(g) and g >= JUDGED_GAP_PX) for g, s in zip(gap, states)]
 
 
 def gaze_errors(driver: np.ndarray, output: np.ndarray, driver_rest: np.ndarray | None = None,
@@ -164,6 +181,6 @@ def jitter_ratio(driver: np.ndarray, output: np.ndarray) -> dict:
             "coverage": float(both.sum() / max(ref.sum(), 1))}
 
 
-__all__ = ["GAZE_FAIL", "IDENTITY_THRESHOLD", "SIGNALS", "STABLE_POINTS", "frame_signals", "gaze_errors",
-           "identity_summary", "jitter_ratio", "jitter_series", "mouth_agreement", "pearson",
+__all__ = ["GAZE_FAIL", "IDENTITY_THRESHOLD", "JUDGED_GAP_PX", "SIGNALS", "STABLE_POINTS", "frame_signals", "gaze_errors",
+           "identity_summary", "jitter_ratio", "jitter_series", "judged_mouths", "mouth_agreement", "pearson",
            "pearson_with_failures"]

@@ -9,7 +9,8 @@ JSON schema ``talkinghead.eval-cross/1``::
     rows       [{source, driver, method, frames, summary {...}, details {...}, per_frame {...}, info,
                  identity_backend, identity_rechecked, seconds {setup, method_per_frame, scoring_per_frame}}]
       summary  identity_kept, identity_distance, r_mouth, r_eye_left, r_eye_right, r_roll, r_yaw, r_pitch,
-               mouth_agreement, gaze_mean, gaze_p90 (absolute offsets), gaze_rel_mean, gaze_rel_p90
+               mouth_agreement, mouth_agreement_judged (on the driver frames whose state their pixels show:
+               closed, or parted by >= 8 px), gaze_mean, gaze_p90 (absolute offsets), gaze_rel_mean, gaze_rel_p90
                (offsets relative to the rest: the photo's own and the driver's at the retargeting neutral
                frame), jitter_ratio, redetect_rate, driver_redetect_rate, background_psnr (pooled over the
                frames; capped at 100 = identical), background_psnr_min, background_ok (frames >= 35 dB),
@@ -43,7 +44,9 @@ NOTES = (
     ("pose: roll is the angle of the eye line; yaw and pitch come from cv2.solvePnP on a generic rigid 3-D face "
      "(nose and eye corners), f = 10 x the image's longer side"),
     ("mouth state: inner-lip opening + the pixels inside it (dark cavity vs teeth: not dark, less saturated "
-     "than skin), one classifier for driver and output"),
+     "than skin), one classifier for driver and output; 'mouth agree judged' counts only the driver frames whose "
+     "state their pixels can show (closed, or an inner-lip gap of at least 8 px in the driver's frame: a "
+     "narrower gap reads as dark whatever it holds)"),
     ("background PSNR is measured on the method's lossless frames (no watermark, no MP4) outside a dilated head "
      "mask (the method's alpha when it gives one, else head regions of the photo's and the output's landmarks)"),
     ("jitter ratio: mean |second difference| of stable landmarks (eye corners, nose) over the inter-ocular "
@@ -82,6 +85,7 @@ def summarise_pair(photo: dict, drv: dict, landmarks: np.ndarray, signals: list[
         gaze_errors,
         identity_summary,
         jitter_ratio,
+        judged_mouths,
         mouth_agreement,
         pearson_with_failures,
     )
@@ -89,7 +93,8 @@ def summarise_pair(photo: dict, drv: dict, landmarks: np.ndarray, signals: list[
     d_sig = drv["signals"]
     r = {k: pearson_with_failures(_arr(d_sig, k), _arr(signals, k)) for k in SIGNALS}
     ident = identity_summary(distances)
-    mouth = mouth_agreement([s["mouth_state"] for s in d_sig], [s["mouth_state"] for s in signals])
+    d_states = [s["mouth_state"] for s in d_sig]
+    mouth = mouth_agreement(d_states, [s["mouth_state"] for s in signals], judged_mouths(drv["landmarks"], d_states))
     d_iris, o_iris = np.stack([s["iris"] for s in d_sig]), np.stack([s["iris"] for s in signals])
     gaze = gaze_errors(d_iris, o_iris)
     gaze_rel = gaze_errors(d_iris, o_iris, _rest(d_iris, drv["neutral"]), photo["signals"]["iris"])
@@ -99,6 +104,7 @@ def summarise_pair(photo: dict, drv: dict, landmarks: np.ndarray, signals: list[
     back = background_summary(bg)
     summary = {"identity_kept": ident["kept"], "identity_distance": ident["mean_distance"],
                **{f"r_{k}": r[k]["r"] for k in SIGNALS}, "mouth_agreement": mouth["agreement"],
+               "mouth_agreement_judged": mouth["agreement_judged"],
                "gaze_mean": gaze["mean"], "gaze_p90": gaze["p90"], "gaze_rel_mean": gaze_rel["mean"],
                "gaze_rel_p90": gaze_rel["p90"], "jitter_ratio": jitter["ratio"],
                "redetect_rate": float(found.mean()), "driver_redetect_rate": float(d_found.mean()),
@@ -143,7 +149,8 @@ def _fmt(value: Any, digits: int = 2, percent: bool = False) -> str:
 TABLE = (("id kept", "identity_kept", 0, True), ("id dist", "identity_distance", 2, False),
          ("r mouth", "r_mouth", 2, False), ("r eye L", "r_eye_left", 2, False), ("r eye R", "r_eye_right", 2, False),
          ("r roll", "r_roll", 2, False), ("r yaw", "r_yaw", 2, False), ("r pitch", "r_pitch", 2, False),
-         ("mouth agree", "mouth_agreement", 0, True), ("gaze mean", "gaze_mean", 3, False),
+         ("mouth agree", "mouth_agreement", 0, True), ("mouth agree judged", "mouth_agreement_judged", 0, True),
+         ("gaze mean", "gaze_mean", 3, False),
          ("gaze p90", "gaze_p90", 3, False), ("gaze rel", "gaze_rel_mean", 3, False),
          ("jitter x", "jitter_ratio", 2, False), ("re-detect", "redetect_rate", 0, True),
          ("bg PSNR", "background_psnr", 1, False))

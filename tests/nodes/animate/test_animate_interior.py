@@ -90,5 +90,26 @@ def test_one_pass_over_the_driver_measures_teeth_darkness_and_keeps_frames():
     assert flicker.max() < 0.3                                        # a one-frame flash does not show
 
 
+def _parted(lms: np.ndarray, gap: float) -> np.ndarray:
+    """``lms`` with the lower inner lip ``gap`` px under the upper inner lip."""
+    out = lms.copy()
+    out[[67, 66, 65]] = out[[61, 62, 63]] + [0.0, gap]
+    return out
+
+
+def test_a_parted_mouth_too_small_to_show_its_teeth_takes_the_photos():
+    """A driver whose lips part by 2.5 px (a small or low-resolution face) reads dark whatever it holds: the
+    photo's own teeth prior decides there; from 8 px the driver's measure alone; closed lips show none."""
+    lms = template()
+    for gap, expect in ((2.5, 1.0), (14.0, 0.0), (0.0, 0.0)):
+        track = np.array([_parted(lms, gap)] * 5)
+        frames = [draw_face(track[0])] * 5                            # a dark interior, no teeth seen
+        measured = measure_driver(iter(frames), track, np.ones(5, bool), 25.0)
+        prior = measure_driver(iter(frames), track, np.ones(5, bool), 25.0, teeth_prior=np.array([1.0, 0.4]))
+        assert measured.teeth.max() == 0.0
+        np.testing.assert_allclose(prior.teeth[:, 0], expect, atol=1e-6)
+        assert prior.teeth[:, 1].max() <= 0.4 + 1e-6
+
+
 def test_skin_colour_is_what_the_drawn_faces_use():
     assert SKIN == (200, 160, 140)      # the detectors above take the nose as their skin reference

@@ -57,6 +57,19 @@ def test_mouth_agreement_counts_missing_output_as_disagreement():
     assert out["driver_states"] == {"closed": 1, "open-dark": 1, "teeth": 1}
 
 
+def test_mouth_agreement_judged_only_where_the_drivers_pixels_show_the_state():
+    """A mouth parted by 2 px cannot show teeth; closed and wide-open (12 px) frames can be judged."""
+    base = np.zeros((68, 2))
+    lms = np.stack([base, base, base])
+    for k, gap in enumerate((0.0, 2.0, 12.0)):
+        lms[k, [67, 66, 65], 1] = gap
+    states = ["closed", "open-dark", "open-dark"]
+    assert C.judged_mouths(lms, states) == [True, False, True]
+    out = C.mouth_agreement(states, ["closed", "teeth", "teeth"], C.judged_mouths(lms, states))
+    assert out["agreement"] == pytest.approx(1 / 3)
+    assert out["agreement_judged"] == pytest.approx(1 / 2) and out["frames_judged"] == 2
+
+
 def test_gaze_errors_absolute_relative_and_failures():
     driver = np.zeros((4, 2, 2))
     driver[:, :, 0] = [[0.1], [0.2], [0.0], [-0.1]]
