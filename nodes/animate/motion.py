@@ -36,11 +36,9 @@ OUTER_SCALE = 1.8      # outer anchors: zero residual (hair and ears beyond foll
 RING_FADE = 1.3        # the face residual fades from the outer ring (rho = 1) to zero at rho = RING_FADE
 TPS_SMOOTH = 0.03      # thin-plate regulariser (face-height units): on 4 real drivers it removes every fold
                        # (lp_d3, dagan_drv fold at 1e-3) and moves landmarks by < 1 % of the face height
-FEATURE_SMOOTH = 1e-4  # the regulariser at the nose, eyes and lips (FEATURE_POINTS): they land on their targets
-                       # (on the demo pair the lips missed by 3 px, 11 px at worst, at 0.03; with the nose at
-                       # 0.03 the output's re-detected pose followed its targets at r 0.74-0.84 on lia_macron x
-                       # lp_d6, the nose 0.025 inter-ocular off, 0.018 held)
-FEATURE_POINTS = np.arange(27, 68)
+FEATURE_SMOOTH = 1e-4  # the regulariser at the eyes and lips (FEATURE_POINTS): they land on their targets
+                       # (on the demo pair the lips missed by 3 px, 11 px at worst, at 0.03)
+FEATURE_POINTS = np.arange(36, 68)
 FOLD_EPS = 0.05        # a map whose local area ratio (Jacobian determinant) is below this is folded
 
 
@@ -243,8 +241,8 @@ def fit_head_motion(source: np.ndarray, target: np.ndarray, neck: NeckLine | Non
 
     q(p) = S^-1(p) + fade(rho) * TPS(p), with the TPS through the residuals src_k - S^-1(dst_k) at the
     landmarks and forehead points, through half of them at the inner ring anchors S(ring_k) and through
-    zero at the outer ones. The nose, eyes and lips (``FEATURE_POINTS``) are held closer (``FEATURE_SMOOTH``)
-    than the rest (``TPS_SMOOTH``): the head's pose, the lids and the lips land where their targets are.
+    zero at the outer ones. The eyes and lips (``FEATURE_POINTS``) are held closer (``FEATURE_SMOOTH``)
+    than the rest (``TPS_SMOOTH``): the lids and lips must land where their targets are.
     """
     source, target = np.asarray(source, np.float64), np.asarray(target, np.float64)
     neck = neck or NeckLine.from_landmarks(source)
