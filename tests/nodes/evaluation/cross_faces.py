@@ -88,3 +88,19 @@ def draw_eye(image: np.ndarray, lms: np.ndarray, a: int, offset) -> None:
     poly(mask, lms[a:a + 6], 255)
     image[mask > 0] = (eye[mask > 0].astype(np.float32) * (mask[mask > 0, None] / 255.0)
                        + image[mask > 0] * (1 - mask[mask > 0, None] / 255.0)).astype(np.uint8)
+
+
+def tilting_astronaut(folder: Path) -> tuple[Path, Path]:
+    """``folder``/astro.png (512 px) and ``folder``/drive.mp4: 10 frames of the astronaut, at 256 px, rotating
+    by up to 8 degrees and drifting. Returns (photo, clip)."""
+    import skimage.data
+    from talkinghead.nodes.media.io import VideoWriter, write_image
+
+    photo = skimage.data.astronaut()
+    write_image(folder / "astro.png", photo)
+    still = cv2.resize(photo, (256, 256), interpolation=cv2.INTER_AREA)
+    with VideoWriter(folder / "drive.mp4", 25, 256, 256) as writer:
+        for i in range(10):
+            a = cv2.getRotationMatrix2D((110.0 + i, 70.0), 8.0 * np.sin(i / 3), 1.0)
+            writer.write(cv2.warpAffine(still, a, (256, 256), borderMode=cv2.BORDER_REFLECT))
+    return folder / "astro.png", folder / "drive.mp4"

@@ -20,16 +20,10 @@ def rt():
 @pytest.fixture(scope="module")
 def case(tmp_path_factory):
     """astro.png (512 px) and drive.mp4: 10 frames of the astronaut rotating by up to 8 degrees and drifting."""
-    from talkinghead.nodes.media.io import VideoWriter, write_image
+    from cross_faces import tilting_astronaut
 
     folder = tmp_path_factory.mktemp("cross")
-    photo = skimage.data.astronaut()
-    write_image(folder / "astro.png", photo)
-    still = cv2.resize(photo, (256, 256), interpolation=cv2.INTER_AREA)
-    with VideoWriter(folder / "drive.mp4", 25, 256, 256) as writer:
-        for i in range(10):
-            a = cv2.getRotationMatrix2D((110.0 + i, 70.0), 8.0 * np.sin(i / 3), 1.0)
-            writer.write(cv2.warpAffine(still, a, (256, 256), borderMode=cv2.BORDER_REFLECT))
+    tilting_astronaut(folder)
     return folder
 
 

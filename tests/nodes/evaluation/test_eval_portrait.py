@@ -3,10 +3,9 @@ pipeline) and self-reenactment (``eval --method portrait``), where its mouth nev
 import os
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
-import skimage.data
+from cross_faces import tilting_astronaut
 from talkinghead.runtime.runtime import Runtime
 
 pytest.importorskip("dlib", reason="dlib (the evaluation's landmark backend) is not installed")
@@ -23,17 +22,10 @@ def test_cross_method_portrait_end_to_end(rt, tmp_path):
     leaves everything outside its matte as it was."""
     from talkinghead.nodes.evaluation.cross import CrossConfig, evaluate_cross
     from talkinghead.nodes.evaluation.cross_methods import METHODS
-    from talkinghead.nodes.media.io import VideoWriter, write_image
 
     assert "product" in METHODS
-    photo = skimage.data.astronaut()
-    write_image(tmp_path / "astro.png", photo)
-    still = cv2.resize(photo, (256, 256), interpolation=cv2.INTER_AREA)
-    with VideoWriter(tmp_path / "drive.mp4", 25, 256, 256) as writer:
-        for i in range(10):
-            a = cv2.getRotationMatrix2D((110.0 + i, 70.0), 8.0 * np.sin(i / 3), 1.0)
-            writer.write(cv2.warpAffine(still, a, (256, 256), borderMode=cv2.BORDER_REFLECT))
-    cfg = CrossConfig(sources=(tmp_path / "astro.png",), drivers=(tmp_path / "drive.mp4",), methods=("product",),
+    photo, clip = tilting_astronaut(tmp_path)
+    cfg = CrossConfig(sources=(photo,), drivers=(clip,), methods=("product",),
                       cache_dir=tmp_path / "cache")
     row = evaluate_cross(rt, cfg)["rows"][0]
     s = row["summary"]
