@@ -60,11 +60,8 @@ TONGUE = np.array([0.62, 0.48, 0.48], np.float32)   # the tongue's back, as a fr
 TONGUE_OPENING = (0.15, 0.35)   # it shows from this mouth opening, fully from this one
 TONGUE_ALPHA = 0.7
 LIP_STRIP = 0.8         # a parted mouth that is not dark inside shows this much of the lips' colour ...
-DARK_FLOOR = 0.6        # ... but at least this much of the cavity's shade once the mouth is open wide
-FLOOR_OPENING = (0.06, 0.14)   # (``regions.mouth_opening``): a landmark tracker reads a light interior as
-                        # lips and a wide mouth as closed; a narrow gap takes the driver's shade as it is
-                        # (lips parted over a lip-coloured strip: with the floor at every opening, 46 of 106
-                        # such frames of sadtalker_happy x lia_vox2 read as open and dark)
+DARK_FLOOR = 0.6        # ... but at least this much of the cavity's shade: a landmark tracker reads a light
+                        # interior as lips and the mouth as closed (mouth states then disagree)
 SOURCES = ("own", "driver", "synth", "closed", "fallback")
 
 
@@ -104,7 +101,7 @@ def cavity(landmarks: np.ndarray, box: tuple[int, int, int, int], src: SourceMou
     """A dark, shaded mouth cavity in ``box``: lip-coloured shadow at the lips, darkest inside, and in a
     wide-open mouth the tongue's back lit at the bottom. ``dark`` in [0, 1] blends it with a lip-coloured
     strip (0: the lips barely part and nothing shows between them, as the driver's; at least
-    ``DARK_FLOOR`` once the mouth is open wide, ``FLOOR_OPENING``). Returns (h, w, 3) float32."""
+    ``DARK_FLOOR``). Returns (h, w, 3) float32."""
     import cv2
 
     x0, y0, x1, y1 = box
@@ -127,8 +124,7 @@ def cavity(landmarks: np.ndarray, box: tuple[int, int, int, int], src: SourceMou
         tongue = cv2.GaussianBlur(tongue, (0, 0), max(0.6, 0.08 * gap)) * inside * show * TONGUE_ALPHA
         shade += tongue[..., None] * (TONGUE * lips - shade)
     strip = LIP_STRIP * lips
-    floor = DARK_FLOOR * float(np.clip((opening - FLOOR_OPENING[0]) / (FLOOR_OPENING[1] - FLOOR_OPENING[0]), 0, 1))
-    return (strip + max(float(np.clip(dark, 0, 1)), floor) * (shade - strip)).astype(np.float32)
+    return (strip + max(float(np.clip(dark, 0, 1)), DARK_FLOOR) * (shade - strip)).astype(np.float32)
 
 
 def teeth_interior(landmarks: np.ndarray, box: tuple[int, int, int, int], src: SourceMouth,
