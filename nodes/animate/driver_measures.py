@@ -73,10 +73,10 @@ def teeth_weight(landmarks: np.ndarray) -> np.ndarray:
     """(N,) in [0, 1]: how far the teeth a driver frame shows can be measured, from its inner-lip gap in px
     (``TEETH_GAP_PX``). A parted mouth a few px high (a small or low-resolution face) reads as dark whatever
     it holds."""
-    p = np.asarray(landmarks, np.float64).reshape(-1, 68, 2)
-    gap = np.linalg.norm(p[:, [61, 62, 63]] - p[:, [67, 66, 65]], axis=-1).mean(1)
+    from .pose import inner_lip_gap
+
     lo, hi = TEETH_GAP_PX
-    return np.clip((np.nan_to_num(gap) - lo) / (hi - lo), 0.0, 1.0)
+    return np.clip((np.nan_to_num(inner_lip_gap(landmarks)) - lo) / (hi - lo), 0.0, 1.0)
 
 
 def with_teeth_prior(measured: np.ndarray, landmarks: np.ndarray, prior: np.ndarray) -> np.ndarray:

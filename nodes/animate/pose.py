@@ -42,12 +42,17 @@ def _along(point: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return ((point - a) * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-12)
 
 
+def inner_lip_gap(landmarks: np.ndarray) -> np.ndarray:
+    """(N,) inner-lip gap in px (mean of 61-67, 62-66, 63-65) for (N, 68, 2) or (68, 2)."""
+    p = np.asarray(landmarks, np.float64).reshape(-1, 68, 2)
+    return np.linalg.norm(p[:, [61, 62, 63]] - p[:, [67, 66, 65]], axis=-1).mean(1)
+
+
 def mouth_opening(landmarks: np.ndarray) -> np.ndarray:
     """(N,) inner-lip gap over the face height (brows' centre to chin) for (N, 68, 2)."""
     p = np.asarray(landmarks, np.float64).reshape(-1, 68, 2)
-    gap = np.linalg.norm(p[:, [61, 62, 63]] - p[:, [67, 66, 65]], axis=-1).mean(1)
     height = np.linalg.norm(p[:, 8] - p[:, 17:27].mean(1), axis=-1)
-    return gap / np.maximum(height, 1e-9)
+    return inner_lip_gap(p) / np.maximum(height, 1e-9)
 
 
 def frame_ranges(frames: list[int]) -> str:
