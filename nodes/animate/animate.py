@@ -20,7 +20,7 @@ import numpy as np
 from ...runtime.errors import BadInputError
 from .compose import composite, snap_roi, upsample_map, warp_layer
 from .head_layer import HeadLayer
-from .motion import NeckLine, apply_affine, frame_motion, head_similarity, in_layer, lattice, repair_folds
+from .motion import NeckLine, apply_affine, frame_motion, head_similarity, in_layer, lattice, opening_cells, repair_folds
 from .pose import range_warnings
 from .refine import refine_features
 
@@ -79,7 +79,8 @@ def animate_frame(photo_size: tuple[int, int], source: np.ndarray, target: np.nd
     points = lattice(roi, step)
     motion = frame_motion(source, target, points, neck)
     coarse = motion.backward(points)
-    coarse, rounds = repair_folds(coarse, points, float(step), where=in_layer(layer.alpha, coarse))
+    coarse, rounds = repair_folds(coarse, points, float(step), where=in_layer(layer.alpha, coarse),
+                                  ignore=opening_cells(points, target, step))
     map_x, map_y = upsample_map(coarse, points, roi, photo_size)
     if fine:
         rounds += refine_features(map_x, map_y, roi, motion, target, neck.height, layer.alpha)

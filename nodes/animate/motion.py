@@ -25,6 +25,7 @@ import numpy as np
 
 from ..landmarks.retarget import RIGID_POINTS, similarity
 from ..warping.warp import forehead_points
+from .regions import smooth_closed
 
 JAW = np.arange(0, 17)
 NECK_TOP = 0.15        # neck weight 1 (full head motion) above chin + NECK_TOP x face height
@@ -40,6 +41,7 @@ FEATURE_SMOOTH = 1e-4  # the regulariser at the eyes and lips (FEATURE_POINTS): 
                        # (on the demo pair the lips missed by 3 px, 11 px at worst, at 0.03)
 FEATURE_POINTS = np.arange(36, 68)
 FOLD_EPS = 0.05        # a map whose local area ratio (Jacobian determinant) is below this is folded
+OPENING_MARGIN = 0.15  # the opening's cells (``opening_cells``) reach this x its height past the lip line
 
 
 def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
@@ -331,19 +333,55 @@ def jacobian_det(mapping: np.ndarray, spacing: float = 1.0) -> np.ndarray:
 
 
 def fold_mask(mapping: np.ndarray, spacing: float = 1.0, eps: float = FOLD_EPS,
-              where: np.ndarray | None = None) -> np.ndarray:
+              where: np.ndarray | None = None, ignore: np.ndarray | None = None) -> np.ndarray:
     """Cells where the map folds or nearly collapses (Jacobian determinant < ``eps``): bool (gh-1, gw-1).
 
     Args:
         where: (gh, gw) bool, the samples whose source is in the layer (``in_layer``); a cell counts only
             if one of its corners is. Outside the layer the map samples nothing visible, so a fold there
             is harmless (the head's rotation about a far pivot may shear empty background).
+        ignore: (gh-1, gw-1) bool, cells that never count (``opening_cells``: the mouth's opening).
     """
     folded = jacobian_det(mapping, spacing) < eps
     if where is not None:
         w = np.asarray(where, bool)
         folded &= w[:-1, :-1] | w[1:, :-1] | w[:-1, 1:] | w[1:, 1:]
+    if ignore is not None:
+        folded &= ~np.asarray(ignore, bool)
     return folded
+
+
+def opening_cells(points: np.ndarray, target: np.ndarray, spacing: float) -> np.ndarray:
+    """(gh-1, gw-1) bool: lattice cells whose centre is inside the target's inner-lip opening (the rounded
+    curve the mouth renderer paints, ``regions.smooth_closed``), or near its edge (half a cell, or
+    ``OPENING_MARGIN`` of the opening's height if more), for ``points`` (gh, gw, 2) spaced ``spacing`` px.
+
+    A photo's closed lips opened by the driver map the whole opening onto the thin line between the lips:
+    the map nearly collapses there (Jacobian determinant ~ source gap / target gap, 0.03 for a 1.4 px gap
+    opened to 45 px) by design, not by a fold, and the mouth renderer paints the opening. Repairing it
+    smoothed the lips' own motion away (in self-reenactment of lp_d3 the lips then missed their targets).
+    The spline's squeeze does not stop at the lip line: it spills onto the lips' inner edge by a few
+    percent of the opening, hence the margin.
+    """
+    import cv2
+
+    points = np.asarray(points, np.float64)
+    if points.shape[0] < 2 or points.shape[1] < 2:
+        return np.zeros((max(points.shape[0] - 1, 0), max(points.shape[1] - 1, 0)), bool)
+    centres = 0.25 * (points[:-1, :-1] + points[1:, :-1] + points[:-1, 1:] + points[1:, 1:])
+    inner = np.asarray(target, np.float64)[60:68]
+    lips = smooth_closed(inner)
+    height = max(float(np.linalg.norm(inner[lower] - inner[upper])) for upper, lower in
+                 ((1, 7), (2, 6), (3, 5)))
+    margin = max(0.5 * spacing, OPENING_MARGIN * height)
+    lo, hi = lips.min(0) - margin, lips.max(0) + margin
+    out = np.zeros(centres.shape[:2], bool)
+    near = ((centres >= lo) & (centres <= hi)).all(-1)
+    contour = lips.astype(np.float32).reshape(-1, 1, 2)
+    for i, j in zip(*np.nonzero(near)):
+        out[i, j] = cv2.pointPolygonTest(contour, (float(centres[i, j, 0]), float(centres[i, j, 1])), True) \
+            >= -margin
+    return out
 
 
 def in_layer(alpha: np.ndarray, mapping: np.ndarray, radius: int = 1) -> np.ndarray:
@@ -359,8 +397,10 @@ def in_layer(alpha: np.ndarray, mapping: np.ndarray, radius: int = 1) -> np.ndar
 
 
 def repair_folds(mapping: np.ndarray, points: np.ndarray, spacing: float, max_iter: int = 30,
-                 eps: float = FOLD_EPS, where: np.ndarray | None = None) -> tuple[np.ndarray, int]:
-    """Smooth the displacement (map - points) around folded cells until no cell folds (within ``where``).
+                 eps: float = FOLD_EPS, where: np.ndarray | None = None,
+                 ignore: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """Smooth the displacement (map - points) around folded cells until no cell folds (``fold_mask`` with
+    ``where`` and ``ignore``).
 
     Each round blurs the displacement with a 3x3 box filter where cells fold (and their neighbours);
     if folds remain after ``max_iter`` rounds, the displacement is scaled down globally until none is left.
@@ -372,7 +412,7 @@ def repair_folds(mapping: np.ndarray, points: np.ndarray, spacing: float, max_it
 
     disp = (np.asarray(mapping, np.float64) - points).astype(np.float32)
     for rounds in range(max_iter + 1):
-        bad = fold_mask(points + disp, spacing, eps, where)
+        bad = fold_mask(points + disp, spacing, eps, where, ignore)
         if not bad.any():
             return points + disp, rounds
         region = np.zeros(disp.shape[:2], np.uint8)
@@ -383,6 +423,6 @@ def repair_folds(mapping: np.ndarray, points: np.ndarray, spacing: float, max_it
         blurred = cv2.blur(disp, (3, 3), borderType=cv2.BORDER_REPLICATE)
         disp[region] = blurred[region]
     for factor in np.linspace(0.9, 0.0, 10):
-        if not fold_mask(points + factor * disp, spacing, eps, where).any():
+        if not fold_mask(points + factor * disp, spacing, eps, where, ignore).any():
             return points + factor * disp, max_iter + 1
     return points.copy(), max_iter + 1

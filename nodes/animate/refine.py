@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .compose import upsample_map
-from .motion import FrameMotion, in_layer, lattice, repair_folds, smoothstep
+from .motion import FrameMotion, in_layer, lattice, opening_cells, repair_folds, smoothstep
 
 FINE_SAMPLES = 80       # samples per face height in the feature windows (the lips are ~0.05 face heights thick)
 RAMP = 0.25             # blend ramp at a window's border, as a fraction of its smaller side
@@ -79,7 +79,8 @@ def refine_features(map_x: np.ndarray, map_y: np.ndarray, roi: tuple[int, int, i
     for box in feature_windows(target, roi, size, step):
         points = lattice(box, step)
         fine = motion.backward(points)
-        fine, used = repair_folds(fine, points, float(step), where=in_layer(alpha, fine))
+        fine, used = repair_folds(fine, points, float(step), where=in_layer(alpha, fine),
+                                  ignore=opening_cells(points, target, step))
         rounds += used
         fx, fy = upsample_map(fine, points, box, size)
         bx0, by0 = box[0] - roi[0], box[1] - roi[1]
