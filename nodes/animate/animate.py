@@ -20,7 +20,16 @@ import numpy as np
 from ...runtime.errors import BadInputError
 from .compose import composite, snap_roi, upsample_map, warp_layer
 from .head_layer import HeadLayer
-from .motion import NeckLine, apply_affine, frame_motion, head_similarity, in_layer, lattice, opening_cells, repair_folds
+from .motion import (
+    NeckLine,
+    apply_affine,
+    frame_motion,
+    head_similarity,
+    in_layer,
+    lattice,
+    opening_cells,
+    repair_folds,
+)
 from .pose import range_warnings
 from .refine import refine_features
 
