@@ -1,9 +1,10 @@
 """The background the moving head may uncover, filled once per shot (when no clean plate is given).
 
 Telea inpainting (Telea 2004, ``cv2.inpaint``) of the region behind the head, run at a reduced scale (it is
-only seen in the thin bands the moving head uncovers) and continued from the background ESTIMATED at the
-matte's edge (pymatting's, where the hair thins out), so that the fill meets the local background without
-a step; then regrained, so the band does not read as a clean halo on film grain, canvas or sensor noise.
+only seen in the thin bands the moving head uncovers), continued from the photo OUTSIDE the matte (the
+background estimated behind thin hair carries the hair's colour, and a fill continued from it shows the
+old hair line as a halo once the head moves); then regrained, so the band does not read as a clean patch
+on film grain, canvas or sensor noise.
 
 Shapes: (H, W, 3) images, (H, W) masks.
 """

@@ -23,6 +23,8 @@ from .motion import NECK_BOTTOM, NeckLine
 from .segment import face_hull_mask, segment_head
 
 NECK_CUT = (NECK_BOTTOM, NECK_BOTTOM + 0.25)   # the layer's alpha fades out here (face heights below the chin)
+FILL_FROM = 0.02                                # the background is filled wherever alpha exceeds this: the
+                                                # estimate behind thin hair carries the hair's colour (a halo)
 HAIR_MIN = 0.15                                 # mask area above the brows / face area below which "no hair"
 
 
@@ -109,14 +111,13 @@ def build_head_layer(rt: Any, photo: np.ndarray, landmarks: np.ndarray, clean_pl
     alpha[alpha < 1 / 255] = 0
     from .matting import estimate_fb, split_layers
 
-    f0, b_est = estimate_fb(photo, alpha)
+    f0, _ = estimate_fb(photo, alpha)
     if clean_plate is not None:
         b0 = clean_plate.astype(np.float32)
     else:
         from .fill import inpaint_background
 
-        known = np.where(alpha[..., None] > 0, b_est, photo.astype(np.float32))
-        b0 = inpaint_background(known, alpha > 0.5, photo)
+        b0 = inpaint_background(photo.astype(np.float32), alpha > FILL_FROM, photo)
     fg, bg = split_layers(photo, alpha, f0, b0)
     premult = np.concatenate([fg * alpha[..., None], alpha[..., None]], -1).astype(np.float32)
     layer = HeadLayer(alpha, premult, bg, np.clip(bg + 0.5, 0, 255).astype(np.uint8), _box(alpha),

@@ -19,6 +19,7 @@ import numpy as np
 MATTE_SIDE = 384      # closed-form matting runs on the head box scaled to this long side
 BAND = 0.04           # the trimap's unknown band reaches this far inside the mask, in face heights
 OUTWARD = 2.5         # ... and this many times as far outside it (stray hair)
+B_STIFFNESS = 10.0    # split_layers: a change of B costs this many times a change of F (B keeps the fill)
 
 
 def trimap(mask: np.ndarray, radius: int, outward: float = OUTWARD) -> np.ndarray:
@@ -101,10 +102,11 @@ def split_layers(photo: np.ndarray, alpha: np.ndarray, f0: np.ndarray, b0: np.nd
     """Foreground F and background B (H, W, 3) float32 with photo == alpha F + (1 - alpha) B exactly.
 
     Starting from estimates F0 (``estimate_fb``) and B0 (the clean plate, or the filled background), the
-    residual r = I - alpha F0 - (1 - alpha) B0 is split by least squares (the smallest change dF, dB with
-    alpha dF + (1 - alpha) dB = r): dF = r alpha / n, dB = r (1 - alpha) / n, n = alpha^2 + (1 - alpha)^2
-    >= 0.5. No value is divided by a small alpha (no speckle where hair thins out), and B takes only a
-    share of any error of F0 (a faint halo at most). F is kept in 0-255; what clipping leaves goes into B.
+    residual r = I - alpha F0 - (1 - alpha) B0 is split by weighted least squares (the smallest
+    |dF|^2 + K |dB|^2 with alpha dF + (1 - alpha) dB = r, K = ``B_STIFFNESS``): dF = r alpha / n,
+    dB = r (1 - alpha) / (K n), n = alpha^2 + (1 - alpha)^2 / K. No value is divided by a small alpha (no
+    speckle where hair thins out: n >= 1 / (K + 1)), and B keeps the fill: a hair-coloured share of r left
+    in B is the halo the moving head uncovers. F is kept in 0-255; what clipping leaves goes into B.
 
     Args:
         photo: (H, W, 3) uint8; alpha: (H, W) float32; f0, b0: (H, W, 3) float 0-255.
@@ -113,9 +115,9 @@ def split_layers(photo: np.ndarray, alpha: np.ndarray, f0: np.ndarray, b0: np.nd
     a = alpha[..., None].astype(np.float32)
     f0, b0 = np.asarray(f0, np.float32), np.asarray(b0, np.float32)
     residual = image - (a * f0 + (1 - a) * b0)
-    norm = a * a + (1 - a) * (1 - a)
+    norm = a * a + (1 - a) * (1 - a) / B_STIFFNESS
     f = np.clip(f0 + residual * a / norm, 0, 255)
-    b = b0 + residual * (1 - a) / norm
+    b = b0 + residual * (1 - a) / (B_STIFFNESS * norm)
     residual = image - (a * f + (1 - a) * b)  # left by clipping F (zero where alpha == 1: F = I there)
     b = np.where(a < 1, b + residual / np.maximum(1 - a, 1e-6), b)
     b[alpha <= 0] = image[alpha <= 0]

@@ -182,3 +182,43 @@ def test_bad_inputs_and_warnings(drawn, landmarks):
     frames = list(animate_frames(photo, landmarks, poses, layer, warn=said.append))
     assert len(frames) == 4 and len(said) == 3
     assert np.array_equal(frames[3].image, frames[2].image)  # the invalid frame held the previous pose
+
+
+
+def test_the_fill_never_starts_from_the_estimate_behind_the_hair(drawn, landmarks, monkeypatch):
+    """The background estimated behind a soft edge carries the hair's colour (pymatting, on real hair): the
+    fill starts outside the matte, so the band the moving head uncovers shows no hair-coloured halo."""
+    from talkinghead.nodes.animate import matting
+
+    photo, _, _ = drawn
+    real = matting.estimate_fb
+
+    def tainted(image, alpha):
+        f, b = real(image, alpha)
+        b[alpha > 0] = HAIR          # the worst estimate: hair behind the hair
+        return f, b
+
+    monkeypatch.setattr(matting, "estimate_fb", tainted)
+    layer = build_head_layer(None, photo, landmarks, method="grabcut")
+    neck = NeckLine.from_landmarks(landmarks)
+    ys, xs = np.mgrid[0:SIZE[0], 0:SIZE[1]]
+    band = (layer.alpha > 0.5) & (neck.depth(np.stack([xs, ys], -1)) < -0.5)
+    truth = background().astype(np.float64)
+    error = np.abs(layer.background[band] - truth[band]).mean()
+    hair = np.abs(np.asarray(HAIR, np.float64) - truth[band]).mean()
+    assert error < 0.25 * hair, (error, hair)
+
+
+def test_the_split_keeps_the_fill_where_the_foreground_estimate_misses():
+    """photo == alpha F + (1 - alpha) B exactly, and an error of F's estimate goes mostly into F: B (what the
+    moving head uncovers) stays near the fill."""
+    from talkinghead.nodes.animate.matting import split_layers
+
+    alpha = np.linspace(0.0, 1.0, 101, dtype=np.float32)[None].repeat(4, 0)
+    f_true, b_true = np.full((4, 101, 3), 60.0, np.float32), np.full((4, 101, 3), 180.0, np.float32)
+    photo = np.round(alpha[..., None] * f_true + (1 - alpha[..., None]) * b_true).astype(np.uint8)
+    f, b = split_layers(photo, alpha, f_true + 40.0, b_true)       # F's estimate 40 levels too light
+    a = alpha[..., None]
+    assert np.abs(a * f + (1 - a) * b - photo).max() < 1e-3
+    mid = (alpha > 0.2) & (alpha < 0.8)
+    assert np.abs(b[mid] - b_true[mid]).max() < 8.0
