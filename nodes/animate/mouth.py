@@ -40,6 +40,7 @@ from .regions import (
 from .teeth import (
     OPEN_THRESHOLD,
     TeethLayer,
+    eye_white,
     interior_darkness,
     lip_halves,
     lip_mask,
@@ -74,12 +75,15 @@ class SourceMouth:
         lips: Lab (mean, std) of the photo's lips.
         lip_rgb: (3,) mean lip colour, float [0, 1].
         light: the face's lightness (Lab L of the lips / 100), scales the cavity and neutral teeth.
+        white: (3,) the photo's eye white, float [0, 1] (``teeth.eye_white``): the colour and light of neutral
+            teeth, or None (no eye white seen: a tone from ``light``).
     """
 
     teeth: tuple[TeethLayer, TeethLayer] | None
     lips: tuple[np.ndarray, np.ndarray] | None
     lip_rgb: np.ndarray
     light: float
+    white: np.ndarray | None = None
 
 
 def analyse_source(photo: np.ndarray, landmarks: np.ndarray) -> SourceMouth:
@@ -89,7 +93,8 @@ def analyse_source(photo: np.ndarray, landmarks: np.ndarray) -> SourceMouth:
     wts = mask.reshape(-1)
     lip_rgb = (photo.reshape(-1, 3).astype(np.float64) / 255 * wts[:, None]).sum(0) / max(wts.sum(), 1e-9)
     light = float(lips[0][0] / 100) if lips is not None else 0.5
-    return SourceMouth(source_teeth(photo, landmarks), lips, lip_rgb.astype(np.float32), light)
+    return SourceMouth(source_teeth(photo, landmarks), lips, lip_rgb.astype(np.float32), light,
+                       eye_white(photo, landmarks))
 
 
 def mouth_box(landmarks: np.ndarray, size: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -145,6 +150,8 @@ def photo_teeth(landmarks: np.ndarray, src: SourceMouth) -> tuple[TeethLayer, Te
     if src.teeth is not None:
         return src.teeth
     p = np.asarray(landmarks, np.float64)
+    if src.white is not None:
+        return neutral_teeth(float(np.linalg.norm(p[64] - p[60])), white=src.white)
     tone = float(np.clip(0.35 + 0.6 * src.light, 0.45, 0.9))
     return neutral_teeth(float(np.linalg.norm(p[64] - p[60])), tone)
 

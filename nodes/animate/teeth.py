@@ -26,6 +26,8 @@ TEETH_L_MARGIN = 6.0      # without skin: teeth are at least this much lighter (
 TEETH_CHROMA = 0.7        # ... and at most this fraction of the lips' chroma
 NEUTRAL_UPPER = 0.11      # neutral band heights as fractions of the mouth width
 NEUTRAL_LOWER = 0.06
+EYE_WHITE_MIN = 12          # eye-opening pixels needed to measure the eye white
+TEETH_OF_WHITE = 0.85       # neutral front teeth: this x the eye white
 MOUTH_STATES = ("closed", "open", "teeth")
 VISIBLE_SHARE = (0.05, 0.25)   # teeth-like share of a lip half: no teeth below, fully shown above
 DARK_LUMA = 0.45               # interior pixels this dark relative to the skin are shadow (``interior_darkness``)
@@ -189,13 +191,42 @@ def _lip_curve(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return points[order, 0], points[order, 1]
 
 
-def neutral_teeth(width_px: float, tone: float = 0.8) -> tuple[TeethLayer, TeethLayer]:
+def eye_white(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
+    """(3,) float [0, 1]: the eye white of a face, the mean colour of the brighter half (by luma) of the
+    pixels inside both eye openings (the sclera, not the iris), or None when the openings hold fewer than
+    ``EYE_WHITE_MIN`` pixels (shut or tiny eyes). The nearest thing to teeth in a photo: off-white, and lit
+    and white-balanced as the face is."""
+    from .regions import EYES
+
+    p = np.asarray(landmarks, np.float64)
+    if not np.isfinite(p).all():
+        return None
+    pixels = []
+    for idx in EYES:
+        x0, y0 = np.clip(np.floor(p[idx].min(0)).astype(int), 0, None)
+        x1, y1 = np.ceil(p[idx].max(0)).astype(int) + 1
+        crop = image[y0:y1, x0:x1]
+        if crop.size == 0:
+            continue
+        inside = polygon_mask(p[idx] - [x0, y0], crop.shape[:2]) > 0.99
+        pixels.append(crop[inside].reshape(-1, 3))
+    rgb = np.concatenate(pixels).astype(np.float64) / 255.0 if pixels else np.zeros((0, 3))
+    if len(rgb) < EYE_WHITE_MIN:
+        return None
+    luma = rgb @ np.array([0.299, 0.587, 0.114])
+    return rgb[luma >= np.median(luma)].mean(0).astype(np.float32)
+
+
+def neutral_teeth(width_px: float, tone: float = 0.8, white: np.ndarray | None = None
+                  ) -> tuple[TeethLayer, TeethLayer]:
     """Synthetic upper and lower teeth bands for a mouth ``width_px`` wide (inner corners to corners):
     off-white, darker towards the corners and the gum line, faint gaps between the front teeth.
 
     Args:
         width_px: inner mouth width in px in the target (the band is made at that scale).
         tone: brightness of the front teeth in [0, 1] (matched to the face by the caller).
+        white: (3,) float [0, 1] the face's eye white (``eye_white``): the front teeth take its colour
+            x ``TEETH_OF_WHITE`` (teeth sit in the mouth's shade), instead of ``tone`` and a warm grey.
     """
     w = max(round(width_px), 8)
     layers = []
@@ -207,7 +238,8 @@ def neutral_teeth(width_px: float, tone: float = 0.8) -> tuple[TeethLayer, Teeth
         gaps = 1 - 0.12 * np.exp(-((np.mod(x * 3.5 + 0.5, 1.0) - 0.5) / 0.04) ** 2)
         along = 0.8 + 0.2 * np.sin(np.pi * np.clip(y, 0, 1) * 0.9)
         shade = tone * (across * gaps)[None, :] * along[:, None]
-        rgb = np.stack([shade * 1.0, shade * 0.97, shade * 0.9], -1).astype(np.float32)
+        colour = np.array([1.0, 0.97, 0.9]) if white is None else np.asarray(white, np.float64) * TEETH_OF_WHITE / tone
+        rgb = np.clip(shade[..., None] * colour, 0, 1).astype(np.float32)
         edge = np.clip((1 - y) * h, 0, 1)[:, None] * np.ones((1, w))  # soft free edge
         alpha = (edge * np.clip(1.3 - np.abs(x), 0, 1)[None, :]).astype(np.float32)
         if not upper:
@@ -221,15 +253,20 @@ def neutral_teeth(width_px: float, tone: float = 0.8) -> tuple[TeethLayer, Teeth
 
 def place_layer(layer: TeethLayer, landmarks: np.ndarray, box: tuple[int, int, int, int]
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """``layer`` moved by the similarity from its anchors onto ``landmarks[layer.lip]``, rendered into the
-    window ``box`` (x0, y0, x1, y1): (rgb (h, w, 3) float32, alpha (h, w) float32)."""
+    """``layer`` moved onto ``landmarks[layer.lip]``, rendered into the window ``box`` (x0, y0, x1, y1): (rgb
+    (h, w, 3) float32, alpha (h, w) float32). The similarity takes the anchors' end points (the mouth's inner
+    corners) onto the lip's, and the middle anchors onto the lip's middle by a shift: the teeth scale with
+    the mouth's width only, so a lip raised or dropped in the middle moves them, never stretches them."""
     import cv2
 
     from ..warping.warp import align_similarity
 
     x0, y0, x1, y1 = box
     dst = np.asarray(landmarks, np.float64)[layer.lip] - [x0, y0]
-    m = align_similarity(layer.anchors, dst)
+    src = np.asarray(layer.anchors, np.float64)
+    m = align_similarity(src[[0, -1]], dst[[0, -1]])       # turned and scaled by the mouth's corners ...
+    middle = src[1:-1].mean(0) @ m[:, :2].T + m[:, 2]
+    m[:, 2] += dst[1:-1].mean(0) - middle                   # ... and hung from the lip's middle
     size = (x1 - x0, y1 - y0)
     rgb = cv2.warpAffine(layer.rgb, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     alpha = cv2.warpAffine(layer.alpha, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
@@ -241,6 +278,7 @@ __all__ = [
     "OPEN_THRESHOLD",
     "TEETH_THRESHOLD",
     "TeethLayer",
+    "eye_white",
     "interior_darkness",
     "lip_halves",
     "lip_mask",

@@ -54,7 +54,8 @@ def test_synthesised_teeth_hang_from_the_upper_lip_and_do_not_stretch():
         assert len(rows)
         upper_lip_y = target[[61, 62, 63], 1].mean() - box[1]
         assert abs(rows[0] - upper_lip_y) <= 2                # the band starts at the upper lip
-        heights.append(np.flatnonzero(bright[:, bright.shape[1] // 2]).size)
+        column = bright[rows[0]:, bright.shape[1] // 2]
+        heights.append(int(np.argmin(column)) if not column.all() else column.size)   # the upper band's run
     assert abs(heights[0] - heights[1]) <= 2                  # teeth keep their size when the mouth opens more
 
 
@@ -139,3 +140,25 @@ def test_mouth_outliers_flags_a_covered_mouth():
     frames[5] = covered
     flags = F.mouth_outliers(frames, np.array([lms] * 8), np.ones(8, bool))
     assert flags.tolist() == [False] * 5 + [True] + [False] * 2
+
+
+def test_neutral_teeth_take_the_light_of_the_eye_whites():
+    """Without teeth of its own, the photo's neutral teeth are its eye whites in the mouth's shade: under a
+    warm light they are warm (not a grey that reads blue beside warm skin), and shut eyes fall back to a
+    tone from the lips."""
+    from talkinghead.nodes.animate.teeth import TEETH_OF_WHITE, eye_white
+
+    src = template()
+    neutral = draw_face(src)
+    warm = np.clip(neutral * np.array([1.0, 0.85, 0.7]), 0, 255).astype(np.uint8)
+    white = eye_white(warm, src)
+    assert white is not None and white[0] > 1.25 * white[2]                 # the cast is measured ...
+    target = open_mouth(src, 20.0)
+    upper, _ = M.photo_teeth(target, F.prepare(warm, src).mouth)
+    front = upper.rgb[upper.alpha > 0.5].max(0)
+    assert front[0] > 1.25 * front[2]                                       # ... and the teeth take it
+    assert abs(front.max() - TEETH_OF_WHITE * white.max()) < 0.1
+    shut = src.copy()
+    for upper_i, lower_i in ((37, 41), (38, 40), (43, 47), (44, 46)):
+        shut[[upper_i, lower_i]] = (src[upper_i] + src[lower_i]) / 2
+    assert eye_white(neutral, shut) is None
