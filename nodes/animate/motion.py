@@ -366,21 +366,24 @@ def opening_cells(points: np.ndarray, target: np.ndarray, spacing: float) -> np.
     import cv2
 
     points = np.asarray(points, np.float64)
-    if points.shape[0] < 2 or points.shape[1] < 2:
-        return np.zeros((max(points.shape[0] - 1, 0), max(points.shape[1] - 1, 0)), bool)
-    centres = 0.25 * (points[:-1, :-1] + points[1:, :-1] + points[:-1, 1:] + points[1:, 1:])
+    shape = (max(points.shape[0] - 1, 0), max(points.shape[1] - 1, 0))
+    if not shape[0] or not shape[1]:
+        return np.zeros(shape, bool)
     inner = np.asarray(target, np.float64)[60:68]
-    lips = smooth_closed(inner)
-    height = max(float(np.linalg.norm(inner[lower] - inner[upper])) for upper, lower in
-                 ((1, 7), (2, 6), (3, 5)))
+    height = max(float(np.linalg.norm(inner[lower] - inner[upper])) for upper, lower in ((1, 7), (2, 6), (3, 5)))
     margin = max(0.5 * spacing, OPENING_MARGIN * height)
-    lo, hi = lips.min(0) - margin, lips.max(0) + margin
-    out = np.zeros(centres.shape[:2], bool)
-    near = ((centres >= lo) & (centres <= hi)).all(-1)
-    contour = lips.astype(np.float32).reshape(-1, 1, 2)
-    for i, j in zip(*np.nonzero(near)):
-        out[i, j] = cv2.pointPolygonTest(contour, (float(centres[i, j, 0]), float(centres[i, j, 1])), True) \
-            >= -margin
+    origin = 0.5 * (points[0, 0] + points[1, 1])               # the first cell's centre; cells are ``spacing`` apart
+    curve = (smooth_closed(inner) - origin) / spacing           # in cell units
+    reach = margin / spacing + 1
+    i0, j0 = (max(0, int(np.floor(curve[:, k].min() - reach))) for k in (1, 0))
+    i1, j1 = (min(shape[k], int(np.ceil(curve[:, 1 - k].max() + reach)) + 1) for k in (0, 1))
+    out = np.zeros(shape, bool)
+    if i1 <= i0 or j1 <= j0:
+        return out
+    inside = np.zeros((i1 - i0, j1 - j0), np.uint8)
+    cv2.fillPoly(inside, [np.round((curve - [j0, i0]) * 16).astype(np.int32)], 1, cv2.LINE_8, shift=4)
+    if inside.any():
+        out[i0:i1, j0:j1] = cv2.distanceTransform(1 - inside, cv2.DIST_L2, 5) <= margin / spacing
     return out
 
 
