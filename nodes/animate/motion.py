@@ -373,6 +373,9 @@ def opening_cells(points: np.ndarray, target: np.ndarray, spacing: float) -> np.
     height = max(float(np.linalg.norm(inner[lower] - inner[upper])) for upper, lower in ((1, 7), (2, 6), (3, 5)))
     margin = max(0.5 * spacing, OPENING_MARGIN * height)
     origin = 0.5 * (points[0, 0] + points[1, 1])               # the first cell's centre; cells are ``spacing`` apart
+    lo, hi = (inner.min(0) - origin) / spacing, (inner.max(0) - origin) / spacing
+    if height < 1.0 or (hi < -1).any() or (lo > np.array(shape[::-1])).any():
+        return np.zeros(shape, bool)                            # no opening, or not in this lattice (an eye window)
     curve = (smooth_closed(inner) - origin) / spacing           # in cell units
     reach = margin / spacing + 1
     i0, j0 = (max(0, int(np.floor(curve[:, k].min() - reach))) for k in (1, 0))
