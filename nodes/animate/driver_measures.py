@@ -2,10 +2,10 @@
 
 Per frame with a face: each eye's iris offset (``features.locate_both``: the iris model when a runner is
 given, else the classical locator; or the track's own ``FaceTrack.iris``), how much upper and lower teeth
-the mouth shows (``teeth.teeth_visibility``) and the lips' mean chroma (a hand or a microphone over the mouth
-changes it). Then, over the whole track: the gaze stabilised (``iris.stabilise``: no jumps, no flicker,
-failures held), the teeth smoothed (a 3-frame median, then a 1-2-1 filter: no flicker) and the covered
-mouths flagged (``covered_mouths``). Doing this on the full track is what lets any frame be rendered alone.
+the mouth shows (``teeth.teeth_visibility``), the lips' mean chroma (a hand or a microphone over the mouth
+changes it) and glare over each eye (glasses). Then, over the whole track: the gaze stabilised
+(``iris.stabilise``: no jumps, no flicker, failures held), the teeth smoothed (a 3-frame median, then a 1-2-1
+filter: no flicker), the covered mouths flagged (``covered_mouths``) and the covered eyes (``covered_eyes``). Doing this on the full track is what lets any frame be rendered alone.
 
 Shapes: landmarks (N, 68, 2) in the driver's px; frames (H, W, 3) uint8 RGB.
 """
@@ -33,6 +33,8 @@ class DriverMeasures:
             None without frames.
         mouth_covered: (N,) bool, the lips do not look like the clip's lips; None without frames.
         kept: the frames asked for (``keep``), by index.
+        eyes_covered: (N, 2) bool, the eye is hidden by glare (glasses: ``eyes.eye_occluded``) on this frame
+            or the next or previous one (no flicker between animated and plain); None without frames.
     """
 
     gaze: np.ndarray | None
@@ -41,6 +43,7 @@ class DriverMeasures:
     mouth_covered: np.ndarray | None
     kept: dict = field(default_factory=dict)
     dark: np.ndarray | None = None
+    eyes_covered: np.ndarray | None = None
 
 
 def smooth_teeth(teeth: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -67,6 +70,15 @@ def covered_mouths(lip_ab: np.ndarray, threshold: float = MOUTH_OUTLIER) -> np.n
     dist = np.linalg.norm(lip_ab - med, axis=1)
     mad = float(np.median(dist[good]))
     return good & (dist > max(threshold, 4 * 1.4826 * mad))
+
+
+def covered_eyes(glare: np.ndarray) -> np.ndarray:
+    """(N, 2) bool: eyes hidden on a frame (``glare`` (N, 2) bool) or on a frame next to it."""
+    g = np.asarray(glare, bool)
+    out = g.copy()
+    out[1:] |= g[:-1]
+    out[:-1] |= g[1:]
+    return out
 
 
 def teeth_weight(landmarks: np.ndarray) -> np.ndarray:
@@ -108,6 +120,7 @@ def measure_driver(frames: Iterable[np.ndarray] | None, landmarks: np.ndarray, v
             mouth is too small to measure (``with_teeth_prior``); None: measured only.
     """
     from .colour_match import lab_stats
+    from .eyes import eye_occluded
     from .features import locate_both
     from .iris import stabilise
     from .regions import OUTER_LIP, box_around, to_eye_units
@@ -116,6 +129,7 @@ def measure_driver(frames: Iterable[np.ndarray] | None, landmarks: np.ndarray, v
     n = len(landmarks)
     raw = np.full((n, 2, 2), np.nan)
     teeth, lip_ab = np.full((n, 3), np.nan), np.full((n, 2), np.nan)
+    glare = np.zeros((n, 2), bool)
     if iris is not None:
         for t in np.flatnonzero(valid):
             for e in (0, 1):
@@ -134,6 +148,7 @@ def measure_driver(frames: Iterable[np.ndarray] | None, landmarks: np.ndarray, v
                 if est.ok:
                     raw[t, e] = to_eye_units(est.centre, lms, e)
         teeth[t] = [*teeth_visibility(image, lms), interior_darkness(image, lms)]
+        glare[t] = [eye_occluded(image, lms, e) for e in (0, 1)]
         x0, y0, x1, y1 = box_around(lms[OUTER_LIP], image.shape[:2], grow=0.2)
         stats = lab_stats(image[y0:y1, x0:x1], lip_mask((y1 - y0, x1 - x0), lms - [x0, y0]))
         if stats is not None:
@@ -146,8 +161,9 @@ def measure_driver(frames: Iterable[np.ndarray] | None, landmarks: np.ndarray, v
     if teeth_prior is not None:
         teeth[:, :2] = with_teeth_prior(teeth[:, :2], landmarks, teeth_prior)
     shades = smooth_teeth(teeth, has)
-    return DriverMeasures(gaze, found, shades[:, :2], covered_mouths(lip_ab), kept, shades[:, 2])
+    return DriverMeasures(gaze, found, shades[:, :2], covered_mouths(lip_ab), kept, shades[:, 2],
+                          covered_eyes(glare))
 
 
-__all__ = ["MOUTH_OUTLIER", "TEETH_GAP_PX", "DriverMeasures", "covered_mouths", "measure_driver", "smooth_teeth",
-           "teeth_weight", "with_teeth_prior"]
+__all__ = ["MOUTH_OUTLIER", "TEETH_GAP_PX", "DriverMeasures", "covered_eyes", "covered_mouths", "measure_driver",
+           "smooth_teeth", "teeth_weight", "with_teeth_prior"]

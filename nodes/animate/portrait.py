@@ -69,6 +69,8 @@ class Performance:
         teeth: (N, 2) how much upper / lower teeth the driver shows, smoothed, or None (no driver frames).
         mouth_covered: (N,) bool, the driver's mouth is covered (a hand): plain warp there; or None.
         dark: (N,) how dark the driver's parted mouth is inside (0: a lip-coloured strip), or None (dark).
+        eyes_covered: (N, 2) bool, the driver's eye is hidden (glare): that eye keeps the photo's own shape
+            and is not animated on that frame (plain warp); or None.
     """
 
     targets: np.ndarray
@@ -79,6 +81,7 @@ class Performance:
     teeth: np.ndarray | None = None
     mouth_covered: np.ndarray | None = None
     dark: np.ndarray | None = None
+    eyes_covered: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -152,8 +155,25 @@ def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative",
             neutral_depth = portrait.depth * face_size(drv[neutral]) / face_size(portrait.landmarks)
     targets, valid, neutral = drive_targets(steady, portrait.landmarks, portrait.size, mode, neutral, portrait.depth,
                                             neutral_depth, rest)
+    if measures.eyes_covered is not None:
+        targets = keep_covered_eyes(targets, portrait.landmarks, measures.eyes_covered)
     return Performance(targets, valid, measures.gaze, np.asarray(driver.frame_numbers), neutral, measures.teeth,
-                       measures.mouth_covered, measures.dark)
+                       measures.mouth_covered, measures.dark, measures.eyes_covered)
+
+
+def keep_covered_eyes(targets: np.ndarray, photo: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """``targets`` (N, 68, 2) whose eyes that the driver hides (``covered`` (N, 2) bool) take the photo's own
+    eye shape, moved by the similarity of that eye's corners: the tracker's lids under glare are noise."""
+    from ..warping.warp import align_similarity
+    from .regions import EYE_CORNERS, EYES
+
+    out = np.array(targets, np.float64)
+    p = np.asarray(photo, np.float64)
+    for t, e in zip(*np.nonzero(np.asarray(covered, bool))):
+        corners = list(EYE_CORNERS[e])
+        m = align_similarity(p[corners], out[t, corners])
+        out[t, list(EYES[e])] = p[list(EYES[e])] @ m[:, :2].T + m[:, 2]
+    return out
 
 
 def perform_landmarks(portrait: Portrait, landmarks: np.ndarray, source_landmarks: np.ndarray,
@@ -201,6 +221,7 @@ def render(portrait: Portrait, performance: Performance, index: int,
     teeth = None if performance.teeth is None else performance.teeth[index]
     covered = False if performance.mouth_covered is None else bool(performance.mouth_covered[index])
     dark = None if performance.dark is None else float(performance.dark[index])
+    eyes = (False, False) if performance.eyes_covered is None else tuple(bool(c) for c in performance.eyes_covered[index])
     image, report = animate_features(portrait.features, moved.image, target, moved.full_maps(), gaze, interior,
-                                     covered, teeth=teeth, dark=dark)
+                                     covered, eyes, teeth=teeth, dark=dark)
     return PortraitFrame(image, moved.alpha, report, moved.folds_repaired)

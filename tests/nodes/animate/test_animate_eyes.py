@@ -104,3 +104,34 @@ def test_mouth_targets_take_the_drivers_lip_shape():
     out = T.mouth_targets(lms, lms, driver, neutral)
     assert abs(mouth_opening(out) - mouth_opening(driver)) < 0.01
     assert out[8, 1] > lms[8, 1]           # the chin follows the lower lip
+
+
+def test_an_eye_the_driver_hides_under_glare_is_not_animated_and_is_counted():
+    """Glasses glare over one of the driver's eyes: on that frame (and the next, no flicker) that eye keeps
+    the photo's own shape and falls back to the plain warp; the report says so; the other eye still moves."""
+    from talkinghead.nodes.animate.portrait import perform, prepare, render
+    from talkinghead.nodes.types import FaceTrack
+
+    lms = template()
+    photo = draw_face(lms)
+    n = 8
+    driver = np.repeat(lms[None], n, 0)
+    for t in (1, 2, 4):                                  # the driver narrows its eyes: the photo's follow
+        for upper, lower in ((37, 41), (38, 40), (43, 47), (44, 46)):
+            mid = (lms[upper] + lms[lower]) / 2
+            driver[t, [upper, lower]] = mid + 0.4 * (lms[[upper, lower]] - mid)
+    frames = [draw_face(d) for d in driver]
+    frames[4][polygon_mask(driver[4][EYES[0]], frames[4].shape[:2]) > 0.3] = 255      # glare on eye 0
+    track = FaceTrack(driver.astype(np.float32), np.zeros((n, 4), np.float32), np.ones(n, bool),
+                      np.ones(n, np.float32), photo.shape[:2], np.arange(n), 25.0)
+    portrait = prepare(None, photo, lms)
+    performance = perform(portrait, track, frames=iter(frames))
+    assert performance.eyes_covered[:, 1].sum() == 0
+    assert np.flatnonzero(performance.eyes_covered[:, 0]).tolist() == [3, 4, 5]
+    shut = render(portrait, performance, 1).report.eyes
+    covered = render(portrait, performance, 4).report.eyes
+    assert shut == ("animated", "animated")
+    assert covered == ("fallback: occluded in the driver", "animated")
+    photo_open = eye_opening(lms, 0)
+    assert abs(eye_opening(performance.targets[4], 0) - photo_open) < 0.02 * photo_open   # the photo's own eye
+    assert eye_opening(performance.targets[1], 0) < 0.7 * photo_open                       # elsewhere it follows
