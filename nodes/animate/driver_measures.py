@@ -5,7 +5,8 @@ given, else the classical locator; or the track's own ``FaceTrack.iris``), how m
 the mouth shows (``teeth.teeth_visibility``), the lips' mean chroma (a hand or a microphone over the mouth
 changes it) and glare over each eye (glasses). Then, over the whole track: the gaze stabilised
 (``iris.stabilise``: no jumps, no flicker, failures held), the teeth smoothed (a 3-frame median, then a 1-2-1
-filter: no flicker), the covered mouths flagged (``covered_mouths``) and the covered eyes (``covered_eyes``). Doing this on the full track is what lets any frame be rendered alone.
+filter: no flicker), the covered mouths flagged (``covered_mouths``) and the covered eyes (``covered_eyes``).
+Doing this on the full track is what lets any frame be rendered alone.
 
 Shapes: landmarks (N, 68, 2) in the driver's px; frames (H, W, 3) uint8 RGB.
 """

@@ -229,6 +229,7 @@ def neutral_teeth(width_px: float, tone: float = 0.8, white: np.ndarray | None =
             x ``TEETH_OF_WHITE`` (teeth sit in the mouth's shade), instead of ``tone`` and a warm grey.
     """
     w = max(round(width_px), 8)
+    front = tone * np.array([1.0, 0.97, 0.9]) if white is None else TEETH_OF_WHITE * np.asarray(white, np.float64)
     layers = []
     for frac, upper in ((NEUTRAL_UPPER, True), (NEUTRAL_LOWER, False)):
         h = max(round(frac * w / 0.8), 3)
@@ -237,9 +238,8 @@ def neutral_teeth(width_px: float, tone: float = 0.8, white: np.ndarray | None =
         across = 1 - 0.55 * x ** 2                               # darker towards the corners
         gaps = 1 - 0.12 * np.exp(-((np.mod(x * 3.5 + 0.5, 1.0) - 0.5) / 0.04) ** 2)
         along = 0.8 + 0.2 * np.sin(np.pi * np.clip(y, 0, 1) * 0.9)
-        shade = tone * (across * gaps)[None, :] * along[:, None]
-        colour = np.array([1.0, 0.97, 0.9]) if white is None else np.asarray(white, np.float64) * TEETH_OF_WHITE / tone
-        rgb = np.clip(shade[..., None] * colour, 0, 1).astype(np.float32)
+        shade = (across * gaps)[None, :] * along[:, None]
+        rgb = np.clip(shade[..., None] * front, 0, 1).astype(np.float32)
         edge = np.clip((1 - y) * h, 0, 1)[:, None] * np.ones((1, w))  # soft free edge
         alpha = (edge * np.clip(1.3 - np.abs(x), 0, 1)[None, :]).astype(np.float32)
         if not upper:
