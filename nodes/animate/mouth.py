@@ -61,7 +61,7 @@ TONGUE = np.array([0.62, 0.48, 0.48], np.float32)   # the tongue's back, as a fr
 TONGUE_OPENING = (0.15, 0.35)   # it shows from this mouth opening, fully from this one
 TONGUE_ALPHA = 0.7
 LIP_STRIP = 0.8         # a parted mouth that is not dark inside shows this much of the lips' colour ...
-DARK_FLOOR = 0.6        # ... but at least this much of the cavity's shade: a landmark tracker reads a light
+DARK_FLOOR = 0.85       # ... but at least this much of the cavity's shade: a landmark tracker reads a light
                         # interior as lips and the mouth as closed (mouth states then disagree)
 SOURCES = ("own", "driver", "synth", "closed", "fallback")
 
