@@ -5,7 +5,8 @@ Sources, in order of preference (``choose``):
 - "own": one of the person's own few-shot frames whose mouth has the target's shape (same person, same
   light: no colour change needed);
 - "driver": what the driving video's mouth shows, drawn with the photo's own material (``driver_interior``):
-  a shaded cavity, as dark as the driver's (``teeth.interior_darkness``), with as much upper and lower
+  a shaded cavity, as dark as the driver's (``teeth.interior_darkness``) but never lighter than
+  ``DARK_FLOOR`` of its shade, with as much upper and lower
   teeth as the driver shows (``teeth.teeth_visibility``, measured over the track by ``perform``): the
   photo's own teeth when it shows them, else the driver's teeth relit to the photo. The driver's interior
   is not pasted: relit, its tongue and lip pixels read as lips and the mouth as half as open. In
