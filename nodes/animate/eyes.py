@@ -56,10 +56,14 @@ def glare_share(image: np.ndarray, eye_points: np.ndarray) -> float:
     """Share of the eye opening's pixels at or above ``GLARE_LEVEL`` (specular light on glasses)."""
     import cv2
 
-    mask = polygon_mask(eye_points, image.shape[:2]) > 0.5
+    x0, y0, x1, y1 = box_around(eye_points, image.shape[:2], grow=0.0)
+    crop = image[y0:y1, x0:x1]
+    if crop.size == 0:
+        return 0.0
+    mask = polygon_mask(np.asarray(eye_points, np.float64) - [x0, y0], crop.shape[:2]) > 0.5
     if mask.sum() < 4:
         return 0.0
-    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
+    grey = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
     return float((grey[mask] >= GLARE_LEVEL).mean())
 
 
