@@ -8,8 +8,9 @@ closed plate instead; then the mouth interior and the eyeballs are drawn inside 
 frame returns a ``FrameReport`` saying which mouth source it used and whether each eye was animated or fell
 back to the plain warp (and why); ``summarise`` counts them.
 
-Driver clips: ``gaze_track`` (iris offsets per frame and eye, stabilised) and ``mouth_outliers`` (frames
-whose lips do not look like the clip's lips: a hand or a microphone over the mouth).
+What a driving clip asks for (gaze, teeth, covered mouths and eyes) is measured once per track by
+``driver_measures.measure_driver``.
+
 Images (H, W, 3) uint8 RGB; landmarks (68, 2) px; maps: (map_x, map_y) (H, W) float32 for ``cv2.remap``.
 """
 from __future__ import annotations
@@ -22,11 +23,9 @@ import numpy as np
 
 from . import eyes as eyes_mod
 from . import mouth as mouth_mod
-from .iris import IrisEstimate, locate_iris, locate_iris_model, stabilise
+from .iris import IrisEstimate, locate_iris, locate_iris_model
 from .plate import aperture_masks, close_apertures
-from .regions import EYES, OUTER_LIP, box_around, to_eye_units
-
-MOUTH_OUTLIER = 8.0      # Lab a/b distance of the lips from the clip's median (and 4 MADs) for "covered"
+from .regions import EYES, OUTER_LIP, box_around
 
 
 @dataclass
@@ -157,55 +156,4 @@ def summarise(reports: list[FrameReport]) -> dict:
             "eye0": dict(Counter(r.eyes[0] for r in reports)), "eye1": dict(Counter(r.eyes[1] for r in reports))}
 
 
-def gaze_track(frames, landmarks: np.ndarray, valid: np.ndarray, fps: float, iris_run: Callable | None = None,
-               iris: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The driver's gaze per frame and eye, stabilised (``iris.stabilise``).
-
-    Args:
-        frames: iterable of (H, W, 3) uint8 driver frames (not needed when ``iris`` is given: pass []).
-        landmarks: (N, 68, 2) driver landmarks; valid: (N,) bool.
-        fps: the clip's frame rate.
-        iris_run: the iris model runner (None: the classical locator).
-        iris: (N, 2, 3) iris x, y, r px already in the FaceTrack (NaN where absent), instead of detecting.
-    Returns:
-        offsets (N, 2, 2) in eye widths (NaN for an eye never found) and found (N, 2) bool (the raw
-        detections that succeeded; the rest were held).
-    """
-    n = len(landmarks)
-    raw = np.full((n, 2, 2), np.nan)
-    if iris is None:
-        for t, image in enumerate(frames):
-            if t >= n or not valid[t]:
-                continue
-            for e, est in enumerate(locate_both(image, landmarks[t], iris_run)):
-                if est.ok:
-                    raw[t, e] = to_eye_units(est.centre, landmarks[t], e)
-    else:
-        for t in np.flatnonzero(valid):
-            for e in (0, 1):
-                if np.isfinite(iris[t, e]).all():
-                    raw[t, e] = to_eye_units(iris[t, e, :2], landmarks[t], e)
-    found = np.isfinite(raw).all(axis=2)
-    return stabilise(raw, found, fps), found
-
-
-def mouth_outliers(frames, landmarks: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """(N,) bool: frames whose lips' mean Lab chroma (a, b) is far from the clip's median (more than
-    ``MOUTH_OUTLIER`` and 4 median absolute deviations): something covers the mouth
-    (``driver_measures.covered_mouths``; ``portrait.perform`` measures it in its one pass)."""
-    from .colour_match import lab_stats
-    from .driver_measures import covered_mouths
-    from .teeth import lip_mask
-
-    n = len(landmarks)
-    ab = np.full((n, 2), np.nan)
-    for t, image in enumerate(frames):
-        if t < n and valid[t]:
-            stats = lab_stats(image, lip_mask(image.shape[:2], landmarks[t]))
-            if stats is not None:
-                ab[t] = stats[0][1:]
-    return covered_mouths(ab, MOUTH_OUTLIER)
-
-
-__all__ = ["FaceFeatures", "FrameReport", "animate_frame", "gaze_track", "locate_both", "mouth_outliers", "prepare",
-           "summarise"]
+__all__ = ["FaceFeatures", "FrameReport", "animate_frame", "locate_both", "prepare", "summarise"]

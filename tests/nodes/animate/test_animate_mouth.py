@@ -131,14 +131,16 @@ def test_choose_prefers_own_frames_then_the_driver_then_synthesis_and_counts_cov
     assert M.choose(target, own, True, True) == "fallback"
 
 
-def test_mouth_outliers_flags_a_covered_mouth():
+def test_the_driver_pass_flags_a_covered_mouth():
+    from talkinghead.nodes.animate.driver_measures import measure_driver
+
     lms = template()
     frames = [draw_face(lms) for _ in range(8)]
     covered = frames[5].copy()
     lips = polygon_mask(lms[OUTER_LIP], covered.shape[:2]) > 0
     covered[lips] = (200, 160, 140)       # a hand over the mouth: skin where the lips were
     frames[5] = covered
-    flags = F.mouth_outliers(frames, np.array([lms] * 8), np.ones(8, bool))
+    flags = measure_driver(iter(frames), np.array([lms] * 8), np.ones(8, bool), 25.0).mouth_covered
     assert flags.tolist() == [False] * 5 + [True] + [False] * 2
 
 
