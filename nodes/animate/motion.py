@@ -42,6 +42,7 @@ FEATURE_SMOOTH = 1e-4  # the regulariser at the eyes and lips (FEATURE_POINTS): 
 FEATURE_POINTS = np.arange(36, 68)
 FOLD_EPS = 0.05        # a map whose local area ratio (Jacobian determinant) is below this is folded
 OPENING_MARGIN = 0.15  # the opening's cells (``opening_cells``) reach this x its height past the lip line
+LID_FLOOR = 0.3        # the map closes a lid gap to no less than this x the photo's (``open_lids``)
 
 
 def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
@@ -208,6 +209,34 @@ def uncross_lips(landmarks: np.ndarray, down: np.ndarray) -> np.ndarray:
     return out
 
 
+LID_PAIRS = ((37, 41), (38, 40), (43, 47), (44, 46))   # (upper, lower) eyelid points, iBUG order
+
+
+def open_lids(target: np.ndarray, source: np.ndarray, down: np.ndarray, floor: float = LID_FLOOR) -> np.ndarray:
+    """Landmarks (68, 2) whose lower lid points sit at least ``floor`` x the source's lid gap (scaled by the
+    eye's width) below their upper lid points, along ``down``; the upper lids stay where they are.
+
+    A shutting eye brings each upper lid point within a pixel of its lower one, whose source points are a
+    whole eye opening apart: no smooth map takes two points that close to sources that far apart, and the
+    thin-plate spline rings instead (on a 512 px face, lids at 0.05-0.1 of their gap dragged the skin
+    between lid and brow down by twice the lid's own travel, the brows by 5 px: a V-shaped crease, and
+    folds). Held open this much, the upper lid's lash line still lands on the target and the band left
+    between the lids is lid skin from the closed-aperture plate (``plate``); the eye renderer shows the
+    eyeball only inside the target's own opening.
+    """
+    out = np.array(target, np.float64)
+    src = np.asarray(source, np.float64)
+    for eye, pairs in ((0, LID_PAIRS[:2]), (1, LID_PAIRS[2:])):
+        a, b = (36, 39) if eye == 0 else (42, 45)
+        scale = np.linalg.norm(out[b] - out[a]) / max(float(np.linalg.norm(src[b] - src[a])), 1e-9)
+        for upper, lower in pairs:
+            want = floor * float((src[lower] - src[upper]) @ down) * scale
+            have = float((out[lower] - out[upper]) @ down)
+            if have < want:
+                out[lower] += (want - have) * down
+    return out
+
+
 @dataclass(frozen=True)
 class FrameMotion:
     """One frame's head motion, fitted once and evaluated at any output points (``frame_motion``).
@@ -241,7 +270,8 @@ class FrameMotion:
 def fit_head_motion(source: np.ndarray, target: np.ndarray, neck: NeckLine | None = None) -> FrameMotion:
     """The head motion from ``source`` to ``target`` landmarks (68, 2), with the default neck band.
 
-    q(p) = S^-1(p) + fade(rho) * TPS(p), with the TPS through the residuals src_k - S^-1(dst_k) at the
+    q(p) = S^-1(p) + fade(rho) * TPS(p) (the target's crossed lips closed, its shut lids held a little open:
+    ``uncross_lips``, ``open_lids``), with the TPS through the residuals src_k - S^-1(dst_k) at the
     landmarks and forehead points, through half of them at the inner ring anchors S(ring_k) and through
     zero at the outer ones. The eyes and lips (``FEATURE_POINTS``) are held closer (``FEATURE_SMOOTH``)
     than the rest (``TPS_SMOOTH``): the lids and lips must land where their targets are.
@@ -249,7 +279,8 @@ def fit_head_motion(source: np.ndarray, target: np.ndarray, neck: NeckLine | Non
     source, target = np.asarray(source, np.float64), np.asarray(target, np.float64)
     neck = neck or NeckLine.from_landmarks(source)
     s = head_similarity(source, target)
-    target = uncross_lips(target, s[:, :2] @ neck.down)
+    down = s[:, :2] @ neck.down / max(float(np.linalg.norm(s[:, :2] @ neck.down)), 1e-9)
+    target = open_lids(uncross_lips(target, down), source, down)
     s_inv = invert_affine(s)
     face_dst = np.concatenate([target, forehead_points(target)])
     face_src = np.concatenate([source, forehead_points(source)])

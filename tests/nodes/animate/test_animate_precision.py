@@ -125,3 +125,40 @@ def test_a_closed_mouth_opened_wide_is_not_a_fold(source):
     assert M.opening_cells(points, target, 8)[M.fold_mask(coarse, 8)].all()   # ... inside the opening only
     assert frame.folds_repaired == 0
     assert map_error(frame, target, closed, np.arange(48, 68)).max() < 0.5
+
+
+def test_a_shutting_eye_does_not_drag_the_skin_above_it(source):
+    """Lids brought within a pixel of each other (a blink) would ask the map to take two nearly coincident
+    points to sources a whole eye opening apart: the spline rang, dragging the skin between lid and brow
+    down by twice the lid's own travel (a V-shaped crease) and folding. Held open a little (``open_lids``),
+    the upper lid still lands on its target, the skin above moves no more than the lid and nothing folds."""
+    layer, neck = flat_layer(source), NeckLine.from_landmarks(source)
+    target = source.copy()
+    for upper, lower in M.LID_PAIRS:
+        target[upper] = target[lower] + 0.05 * (target[upper] - target[lower])
+    frame = animate_frame(SIZE, source, target, layer, neck)
+    assert frame.folds_repaired == 0
+    uppers = np.array([37, 38, 43, 44])
+    assert map_error(frame, target, source, uppers).max() < 0.5
+    travel = np.linalg.norm(source[uppers] - target[uppers], axis=1)
+    above = (target[[19, 20, 23, 24]] + target[uppers]) / 2            # halfway from the lid to the brow
+    mx, my = frame.full_maps()
+    import cv2
+
+    a = above.astype(np.float32)
+    got = np.stack([cv2.remap(mx, a[:, :1], a[:, 1:], cv2.INTER_LINEAR)[:, 0],
+                    cv2.remap(my, a[:, :1], a[:, 1:], cv2.INTER_LINEAR)[:, 0]], 1)
+    assert (np.linalg.norm(got - above, axis=1) < 1.25 * travel).all()
+
+
+def test_open_lids_holds_the_gap_and_leaves_open_eyes_alone(source):
+    down = NeckLine.from_landmarks(source).down
+    assert np.array_equal(M.open_lids(source, source, down), source)
+    shut = source.copy()
+    for upper, lower in M.LID_PAIRS:
+        shut[upper] = shut[lower]
+    held = M.open_lids(shut, source, down)
+    for upper, lower in M.LID_PAIRS:
+        gap = (source[lower] - source[upper]) @ down
+        assert (held[lower] - held[upper]) @ down == pytest.approx(M.LID_FLOOR * gap, rel=0.05)
+        assert np.array_equal(held[upper], shut[upper])
