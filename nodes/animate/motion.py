@@ -26,6 +26,7 @@ import numpy as np
 from ..landmarks.retarget import RIGID_POINTS, similarity
 from ..warping.warp import forehead_points
 from .regions import smooth_closed
+from .targets import LIP_UPPER_SHARE
 
 JAW = np.arange(0, 17)
 NECK_TOP = 0.15        # neck weight 1 (full head motion) above chin + NECK_TOP x face height
@@ -42,7 +43,7 @@ FEATURE_SMOOTH = 1e-4  # the regulariser at the eyes and lips (FEATURE_POINTS): 
 FEATURE_POINTS = np.arange(36, 68)
 FOLD_EPS = 0.05        # a map whose local area ratio (Jacobian determinant) is below this is folded
 OPENING_MARGIN = 0.15  # the opening's cells (``opening_cells``) reach this x its height past the lip line
-LID_FLOOR = 0.3        # the map closes a lid gap to no less than this x the photo's (``open_lids``)
+APERTURE_FLOOR = 0.3   # the map closes lids and lips to no less than this x the photo's gap (``hold_open``)
 
 
 def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
@@ -210,30 +211,32 @@ def uncross_lips(landmarks: np.ndarray, down: np.ndarray) -> np.ndarray:
 
 
 LID_PAIRS = ((37, 41), (38, 40), (43, 47), (44, 46))   # (upper, lower) eyelid points, iBUG order
+APERTURES = ((LID_PAIRS[:2], (36, 39), 0.0), (LID_PAIRS[2:], (42, 45), 0.0), (INNER_LIPS, (48, 54), LIP_UPPER_SHARE))
 
 
-def open_lids(target: np.ndarray, source: np.ndarray, down: np.ndarray, floor: float = LID_FLOOR) -> np.ndarray:
-    """Landmarks (68, 2) whose lower lid points sit at least ``floor`` x the source's lid gap (scaled by the
-    eye's width) below their upper lid points, along ``down``; the upper lids stay where they are.
+def hold_open(target: np.ndarray, source: np.ndarray, down: np.ndarray, floor: float = APERTURE_FLOOR) -> np.ndarray:
+    """Landmarks (68, 2) whose eyes' lids and inner lips are at least ``floor`` x the source's gap apart
+    (scaled by the eye's or the mouth's width), along ``down``. The lids open by moving the lower lid (the
+    upper lid's lash line stays on its target), the lips by moving both, the upper lip ``LIP_UPPER_SHARE``.
 
-    A shutting eye brings each upper lid point within a pixel of its lower one, whose source points are a
-    whole eye opening apart: no smooth map takes two points that close to sources that far apart, and the
-    thin-plate spline rings instead (on a 512 px face, lids at 0.05-0.1 of their gap dragged the skin
-    between lid and brow down by twice the lid's own travel, the brows by 5 px: a V-shaped crease, and
-    folds). Held open this much, the upper lid's lash line still lands on the target and the band left
-    between the lids is lid skin from the closed-aperture plate (``plate``); the eye renderer shows the
-    eyeball only inside the target's own opening.
+    A shutting eye, or a photo's open mouth pressed shut, brings each upper point within a pixel of its
+    lower one, whose source points are a whole opening apart: no smooth map takes two points that close to
+    sources that far apart, and the thin-plate spline rings instead (on a 512 px face, lids at 0.05-0.1 of
+    their gap dragged the skin between lid and brow down by twice the lid's own travel, a V-shaped crease;
+    lips at 0.05 of a 16 px gap folded the map past repair and moved the chin by 2.4 px). The band left
+    open is skin and lip from the closed-aperture plate (``plate``): the eyeball and the mouth interior are
+    drawn only inside the target's own openings.
     """
     out = np.array(target, np.float64)
     src = np.asarray(source, np.float64)
-    for eye, pairs in ((0, LID_PAIRS[:2]), (1, LID_PAIRS[2:])):
-        a, b = (36, 39) if eye == 0 else (42, 45)
+    for pairs, (a, b), share in APERTURES:
         scale = np.linalg.norm(out[b] - out[a]) / max(float(np.linalg.norm(src[b] - src[a])), 1e-9)
         for upper, lower in pairs:
             want = floor * float((src[lower] - src[upper]) @ down) * scale
             have = float((out[lower] - out[upper]) @ down)
             if have < want:
-                out[lower] += (want - have) * down
+                out[upper] -= share * (want - have) * down
+                out[lower] += (1 - share) * (want - have) * down
     return out
 
 
@@ -270,8 +273,8 @@ class FrameMotion:
 def fit_head_motion(source: np.ndarray, target: np.ndarray, neck: NeckLine | None = None) -> FrameMotion:
     """The head motion from ``source`` to ``target`` landmarks (68, 2), with the default neck band.
 
-    q(p) = S^-1(p) + fade(rho) * TPS(p) (the target's crossed lips closed, its shut lids held a little open:
-    ``uncross_lips``, ``open_lids``), with the TPS through the residuals src_k - S^-1(dst_k) at the
+    q(p) = S^-1(p) + fade(rho) * TPS(p) (the target's crossed lips closed, its shut lids and lips held a little
+    open: ``uncross_lips``, ``hold_open``), with the TPS through the residuals src_k - S^-1(dst_k) at the
     landmarks and forehead points, through half of them at the inner ring anchors S(ring_k) and through
     zero at the outer ones. The eyes and lips (``FEATURE_POINTS``) are held closer (``FEATURE_SMOOTH``)
     than the rest (``TPS_SMOOTH``): the lids and lips must land where their targets are.
@@ -280,7 +283,7 @@ def fit_head_motion(source: np.ndarray, target: np.ndarray, neck: NeckLine | Non
     neck = neck or NeckLine.from_landmarks(source)
     s = head_similarity(source, target)
     down = s[:, :2] @ neck.down / max(float(np.linalg.norm(s[:, :2] @ neck.down)), 1e-9)
-    target = open_lids(uncross_lips(target, down), source, down)
+    target = hold_open(uncross_lips(target, down), source, down)
     s_inv = invert_affine(s)
     face_dst = np.concatenate([target, forehead_points(target)])
     face_src = np.concatenate([source, forehead_points(source)])

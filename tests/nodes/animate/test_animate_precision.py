@@ -130,7 +130,7 @@ def test_a_closed_mouth_opened_wide_is_not_a_fold(source):
 def test_a_shutting_eye_does_not_drag_the_skin_above_it(source):
     """Lids brought within a pixel of each other (a blink) would ask the map to take two nearly coincident
     points to sources a whole eye opening apart: the spline rang, dragging the skin between lid and brow
-    down by twice the lid's own travel (a V-shaped crease) and folding. Held open a little (``open_lids``),
+    down by twice the lid's own travel (a V-shaped crease) and folding. Held open a little (``hold_open``),
     the upper lid still lands on its target, the skin above moves no more than the lid and nothing folds."""
     layer, neck = flat_layer(source), NeckLine.from_landmarks(source)
     target = source.copy()
@@ -151,14 +151,31 @@ def test_a_shutting_eye_does_not_drag_the_skin_above_it(source):
     assert (np.linalg.norm(got - above, axis=1) < 1.25 * travel).all()
 
 
-def test_open_lids_holds_the_gap_and_leaves_open_eyes_alone(source):
+def test_an_open_mouth_pressed_shut_does_not_fold(source):
+    """A photo's open mouth driven to lips a pixel apart: without ``hold_open`` the map folded past repair
+    (scaled down everywhere) and the lower lip and chin missed by 2-4 px."""
+    photo = speaking(source)
+    layer, neck = flat_layer(photo), NeckLine.from_landmarks(photo)
+    target = source.copy()
+    target[[37, 38, 43, 44]] = photo[[37, 38, 43, 44]]
+    for upper, lower in M.INNER_LIPS:
+        target[lower] = target[upper] + 0.05 * (photo[lower] - photo[upper])
+    frame = animate_frame(SIZE, photo, target, layer, neck)
+    assert frame.folds_repaired == 0
+    assert map_error(frame, target, photo, np.arange(48, 60)).max() < 0.5
+    assert map_error(frame, target, photo, np.arange(5, 12)).max() < 1.0
+
+
+def test_hold_open_keeps_a_share_of_the_gap_and_leaves_open_apertures_alone(source):
     down = NeckLine.from_landmarks(source).down
-    assert np.array_equal(M.open_lids(source, source, down), source)
-    shut = source.copy()
-    for upper, lower in M.LID_PAIRS:
+    photo = speaking(source)
+    assert np.array_equal(M.hold_open(photo, photo, down), photo)
+    shut = photo.copy()
+    for upper, lower in (*M.LID_PAIRS, *M.INNER_LIPS):
         shut[upper] = shut[lower]
-    held = M.open_lids(shut, source, down)
-    for upper, lower in M.LID_PAIRS:
-        gap = (source[lower] - source[upper]) @ down
-        assert (held[lower] - held[upper]) @ down == pytest.approx(M.LID_FLOOR * gap, rel=0.05)
-        assert np.array_equal(held[upper], shut[upper])
+    held = M.hold_open(shut, photo, down)
+    for upper, lower in (*M.LID_PAIRS, *M.INNER_LIPS):
+        gap = (photo[lower] - photo[upper]) @ down
+        assert (held[lower] - held[upper]) @ down == pytest.approx(M.APERTURE_FLOOR * gap, rel=0.05)
+    for upper, _ in M.LID_PAIRS:
+        assert np.array_equal(held[upper], shut[upper])            # the lash line stays on its target
