@@ -43,6 +43,8 @@ FEATURE_SMOOTH = 1e-4  # the regulariser at the eyes and lips (FEATURE_POINTS): 
 FEATURE_POINTS = np.arange(36, 68)
 FOLD_EPS = 0.05        # a map whose local area ratio (Jacobian determinant) is below this is folded
 OPENING_MARGIN = 0.15  # the opening's cells (``opening_cells``) reach this x its height past the lip line
+CREASE = 0.4           # lid skin anchors (``lid_skin_anchors``): this share of the way from an upper lid to its brow
+UNDER_EYE = 0.5        # ... and this x the lid-to-brow distance below a lower lid
 APERTURE_FLOOR = 0.3   # the map closes lids and lips to no less than this x the photo's gap (``hold_open``)
 
 
@@ -240,6 +242,32 @@ def hold_open(target: np.ndarray, source: np.ndarray, down: np.ndarray, floor: f
     return out
 
 
+LID_SKIN = ((37, 41, 19), (38, 40, 20), (43, 47, 23), (44, 46, 24))   # (upper lid, lower lid, brow) columns
+
+
+def lid_skin_anchors(source: np.ndarray, target: np.ndarray, linear: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Anchors for the skin around the eyes, which does not travel with the lids: (source (8, 2), target (8, 2)).
+
+    Above each upper lid point, ``CREASE`` of the way to its brow point (the lid crease), the skin moves with
+    the brow; below each lower lid point, ``UNDER_EYE`` x the lid-to-brow distance down, it moves with the
+    eye's corners. Each keeps its source offset from what it follows, turned and scaled by ``linear`` (2, 2),
+    the head similarity's linear part. Without them the spline spread every lid motion over the brow and the
+    cheek: a blink pulled the brows down, and a tracker's lids closing on an open, narrow eye dragged the skin
+    above it along.
+    """
+    src, dst = np.asarray(source, np.float64), np.asarray(target, np.float64)
+    above, below = [], []
+    for upper, lower, brow in LID_SKIN:
+        corners = [36, 39] if upper < 42 else [42, 45]
+        p = src[upper] + CREASE * (src[brow] - src[upper])
+        above.append((p, dst[brow] + linear @ (p - src[brow])))
+        q = src[lower] + UNDER_EYE * (src[lower] - src[brow])
+        centre_s, centre_d = src[corners].mean(0), dst[corners].mean(0)
+        below.append((q, centre_d + linear @ (q - centre_s)))
+    pairs = above + below
+    return np.array([a for a, _ in pairs]), np.array([b for _, b in pairs])
+
+
 @dataclass(frozen=True)
 class FrameMotion:
     """One frame's head motion, fitted once and evaluated at any output points (``frame_motion``).
@@ -275,7 +303,7 @@ def fit_head_motion(source: np.ndarray, target: np.ndarray, neck: NeckLine | Non
 
     q(p) = S^-1(p) + fade(rho) * TPS(p) (the target's crossed lips closed, its shut lids and lips held a little
     open: ``uncross_lips``, ``hold_open``), with the TPS through the residuals src_k - S^-1(dst_k) at the
-    landmarks and forehead points, through half of them at the inner ring anchors S(ring_k) and through
+    landmarks, the forehead points and the skin around the eyes (``lid_skin_anchors``), through half of them at the inner ring anchors S(ring_k) and through
     zero at the outer ones. The eyes and lips (``FEATURE_POINTS``) are held closer (``FEATURE_SMOOTH``)
     than the rest (``TPS_SMOOTH``): the lids and lips must land where their targets are.
     """
@@ -285,8 +313,9 @@ def fit_head_motion(source: np.ndarray, target: np.ndarray, neck: NeckLine | Non
     down = s[:, :2] @ neck.down / max(float(np.linalg.norm(s[:, :2] @ neck.down)), 1e-9)
     target = hold_open(uncross_lips(target, down), source, down)
     s_inv = invert_affine(s)
-    face_dst = np.concatenate([target, forehead_points(target)])
-    face_src = np.concatenate([source, forehead_points(source)])
+    skin_src, skin_dst = lid_skin_anchors(source, target, s[:, :2])
+    face_dst = np.concatenate([target, forehead_points(target), skin_dst])
+    face_src = np.concatenate([source, forehead_points(source), skin_src])
     residual = face_src - apply_affine(s_inv, face_dst)
     outline = np.r_[0:4, 13:17, 68:78]  # upper jaw and forehead points, the order ring_points uses
     inner = apply_affine(s, ring_points(source, RING_SCALE, jaw=False))
