@@ -5,10 +5,12 @@ a smooth landmark-driven warp, with anchors that keep what must not move still):
 1. rigid head: the least-squares similarity ``S`` (rotation, scale, translation) of the stable landmarks
    (eye corners, nose; ``retarget.RIGID_POINTS``) from the source face to the target face. Hair, ears and
    the outline of the head follow ``S`` exactly;
-2. face: a thin-plate spline of the residual ``src_k - S^-1(dst_k)`` at the 68 landmarks and 10 forehead
-   points, with anchors on two rings around the head outline (the inner one carries half the residual of
-   its outline point, the outer one none), faded to zero outside the outer ring, so the face follows the
-   landmarks while hair and ears follow the head rigidly (and a compressed cheek cannot cross its ring);
+2. face: a thin-plate spline of the residual ``src_k - S^-1(dst_k)`` at the 68 landmarks, 10 forehead
+   points and 8 points of skin around the eyes that follow the brows and the eye corners, not the lids
+   (``lid_skin_anchors``), with anchors on two rings around the head outline (the inner one carries half
+   the residual of its outline point, the outer one none), faded to zero outside the outer ring, so the face
+   follows the landmarks while hair and ears follow the head rigidly (and a compressed cheek cannot cross
+   its ring); lids and lips that shut are held a little open in the map (``hold_open``);
 3. neck: the map is blended towards the identity below the chin (``NeckLine``): no displacement below the
    neck line, so the neck joins the still shoulders.
 The map is evaluated on a coarse lattice (every ``step`` px, centres at ``(i + 0.5) * step - 0.5`` so that
@@ -301,10 +303,10 @@ class FrameMotion:
 def fit_head_motion(source: np.ndarray, target: np.ndarray, neck: NeckLine | None = None) -> FrameMotion:
     """The head motion from ``source`` to ``target`` landmarks (68, 2), with the default neck band.
 
-    q(p) = S^-1(p) + fade(rho) * TPS(p) (the target's crossed lips closed, its shut lids and lips held a little
-    open: ``uncross_lips``, ``hold_open``), with the TPS through the residuals src_k - S^-1(dst_k) at the
-    landmarks, the forehead points and the skin around the eyes (``lid_skin_anchors``), through half of them at the inner ring anchors S(ring_k) and through
-    zero at the outer ones. The eyes and lips (``FEATURE_POINTS``) are held closer (``FEATURE_SMOOTH``)
+    q(p) = S^-1(p) + fade(rho) * TPS(p) (the target's crossed lips closed, its shut lids and lips held a
+    little open: ``uncross_lips``, ``hold_open``), with the TPS through the residuals src_k - S^-1(dst_k) at
+    the landmarks, the forehead points and the skin around the eyes (``lid_skin_anchors``), through half of
+    them at the inner ring anchors S(ring_k) and through zero at the outer ones. The eyes and lips (``FEATURE_POINTS``) are held closer (``FEATURE_SMOOTH``)
     than the rest (``TPS_SMOOTH``): the lids and lips must land where their targets are.
     """
     source, target = np.asarray(source, np.float64), np.asarray(target, np.float64)
