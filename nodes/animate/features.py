@@ -125,7 +125,9 @@ def animate_frame(feat: FaceFeatures, warped: np.ndarray, target: np.ndarray,
     source = mouth_mod.choose(target, own_lms, interior is not None, mouth_covered)
     if not _inside(target[OUTER_LIP], out.shape[:2]):
         source = "fallback"  # the mouth is (partly) outside the frame: the plain warp there
-    if source != "fallback":
+    if source == "closed" and not feat.plate_masks["mouth"].any():
+        pass  # the photo's own lips meet (no aperture, ``plate.aperture_masks``): the warp draws them closed
+    elif source != "fallback":
         _close_region(out, feat, "mouth", maps, box_around(target[OUTER_LIP], out.shape[:2], grow=0.6))
         own = None
         if source == "own":

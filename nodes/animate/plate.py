@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .regions import EYES, INNER_LIP, OUTER_LIP, box_around, polygon_mask
-from .teeth import teeth_mask
+from .regions import EYES, INNER_LIP, OUTER_LIP, box_around, mouth_opening, polygon_mask
+from .teeth import OPEN_THRESHOLD, teeth_mask
 
 GROW_PX = 1.5   # the mouth aperture grown by this much (landmarks sit on the edge, anti-aliased pixels straddle it)
 EYE_GROW_PX = 0.5   # the eyes' less: their (refined) points sit on the lid margin, whose lash line must stay
@@ -21,12 +21,19 @@ EYE_GROW_PX = 0.5   # the eyes' less: their (refined) points sit on the lid marg
 def aperture_masks(photo: np.ndarray, landmarks: np.ndarray) -> dict[str, np.ndarray]:
     """Binary (H, W) uint8 masks of what ``close_apertures`` fills: "mouth" (the inner-lip polygon, plus
     teeth pixels inside the outer lips) grown by ``GROW_PX``, "eye0" and "eye1" (the eye polygons) grown by
-    ``EYE_GROW_PX``."""
+    ``EYE_GROW_PX``.
+
+    Lips that meet, or nearly (``mouth_opening`` below ``teeth.OPEN_THRESHOLD``, no teeth showing), have no
+    aperture: the dark line between them is the junction that pressed lips show, and filling a band around
+    it smeared the photo's lips on every frame."""
     import cv2
 
     size = photo.shape[:2]
     p = np.asarray(landmarks, np.float64)
-    mouth = (polygon_mask(p[INNER_LIP], size) > 0.3) | teeth_mask(photo, p, polygon_mask(p[OUTER_LIP], size))
+    teeth = teeth_mask(photo, p, polygon_mask(p[OUTER_LIP], size))
+    mouth = (polygon_mask(p[INNER_LIP], size) > 0.3) | teeth
+    if mouth_opening(p) < OPEN_THRESHOLD and not teeth.any():
+        mouth = np.zeros_like(mouth)
     masks = {"mouth": mouth}
     for i, idx in enumerate(EYES):
         masks[f"eye{i}"] = polygon_mask(p[idx], size) > 0.3
