@@ -122,11 +122,11 @@ def animate_frame(feat: FaceFeatures, warped: np.ndarray, target: np.ndarray,
         maps = warp_face_maps(warped.shape[:2], feat.landmarks, target)
     out = warped.copy()
     own_lms = np.array([lms for _, lms in feat.own]) if feat.own else None
-    source = mouth_mod.choose(target, own_lms, interior is not None, mouth_covered)
+    source = mouth_mod.choose(target, own_lms, interior is not None, mouth_covered, feat.landmarks)
     if not _inside(target[OUTER_LIP], out.shape[:2]):
         source = "fallback"  # the mouth is (partly) outside the frame: the plain warp there
-    if source == "closed" and not feat.plate_masks["mouth"].any():
-        pass  # the photo's own lips meet (no aperture, ``plate.aperture_masks``): the warp draws them closed
+    if source == "photo" or (source == "closed" and not feat.plate_masks["mouth"].any()):
+        pass  # the photo's own mouth has the target's shape, or its lips meet (``plate.aperture_masks``): as warped
     elif source != "fallback":
         _close_region(out, feat, "mouth", maps, box_around(target[OUTER_LIP], out.shape[:2], grow=0.6))
         own = None
