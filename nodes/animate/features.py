@@ -125,9 +125,7 @@ def animate_frame(feat: FaceFeatures, warped: np.ndarray, target: np.ndarray,
     source = mouth_mod.choose(target, own_lms, interior is not None, mouth_covered, feat.landmarks)
     if not _inside(target[OUTER_LIP], out.shape[:2]):
         source = "fallback"  # the mouth is (partly) outside the frame: the plain warp there
-    if source == "photo" or (source == "closed" and not feat.plate_masks["mouth"].any()):
-        pass  # the photo's own mouth has the target's shape, or its lips meet (``plate.aperture_masks``): as warped
-    elif source != "fallback":
+    if source not in ("photo", "fallback"):   # "photo": the photo's own mouth has the target's shape: as warped
         _close_region(out, feat, "mouth", maps, box_around(target[OUTER_LIP], out.shape[:2], grow=0.6))
         own = None
         if source == "own":
