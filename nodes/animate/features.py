@@ -122,10 +122,10 @@ def animate_frame(feat: FaceFeatures, warped: np.ndarray, target: np.ndarray,
         maps = warp_face_maps(warped.shape[:2], feat.landmarks, target)
     out = warped.copy()
     own_lms = np.array([lms for _, lms in feat.own]) if feat.own else None
-    source = mouth_mod.choose(target, own_lms, interior is not None, mouth_covered, feat.landmarks)
+    source = mouth_mod.choose(target, own_lms, interior is not None, mouth_covered)
     if not _inside(target[OUTER_LIP], out.shape[:2]):
         source = "fallback"  # the mouth is (partly) outside the frame: the plain warp there
-    if source not in ("photo", "fallback"):   # "photo": the photo's own mouth has the target's shape: as warped
+    if source != "fallback":
         _close_region(out, feat, "mouth", maps, box_around(target[OUTER_LIP], out.shape[:2], grow=0.6))
         own = None
         if source == "own":

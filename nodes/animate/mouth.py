@@ -2,8 +2,6 @@
 Averbuch-Elor et al., "Bringing Portraits to Life", SIGGRAPH Asia 2017, §5, who paste the driver's interior).
 
 Sources, in order of preference (``choose``):
-- "photo": the photo's own mouth already has the target's shape, and opens as wide (``own_match``): the warp
-  shows it as it is (in self-reenactment the synthesised interior lost 0.02-0.06 mouth SSIM to it);
 - "own": one of the person's own few-shot frames whose mouth has the target's shape (same person, same
   light: no colour change needed);
 - "driver": what the driving video's mouth shows, drawn with the photo's own material (``driver_interior``):
@@ -66,7 +64,7 @@ TONGUE_ALPHA = 0.7
 LIP_STRIP = 0.8         # a parted mouth that is not dark inside shows this much of the lips' colour ...
 DARK_FLOOR = 0.85       # ... but at least this much of the cavity's shade: a landmark tracker reads a light
                         # interior as lips and the mouth as closed (mouth states then disagree)
-SOURCES = ("photo", "own", "driver", "synth", "closed", "fallback")
+SOURCES = ("own", "driver", "synth", "closed", "fallback")
 
 
 @dataclass
@@ -258,21 +256,15 @@ def mouth_matte(landmarks: np.ndarray, box: tuple[int, int, int, int]) -> np.nda
     return np.maximum(matte, SEAM_ALPHA * seam)
 
 
-def choose(landmarks: np.ndarray, own_lms: np.ndarray | None, has_driver: bool, occluded: bool,
-           photo_lms: np.ndarray | None = None) -> str:
+def choose(landmarks: np.ndarray, own_lms: np.ndarray | None, has_driver: bool, occluded: bool) -> str:
     """Which interior source a frame uses: "fallback" (mouth occluded: plain warp), "closed" (nothing to
-    fill), "photo" (the photo's own mouth is the best match among the person's frames: plain warp), "own",
-    "driver" or "synth" (see module docstring)."""
+    fill), "own", "driver" or "synth" (see module docstring)."""
     if occluded:
         return "fallback"
     if mouth_opening(landmarks) < 0.5 * OPEN_THRESHOLD:
         return "closed"
-    frames = [np.asarray(f, np.float64) for f in ([] if photo_lms is None else [photo_lms])]
-    frames += [np.asarray(f, np.float64) for f in ([] if own_lms is None else own_lms)]
-    if frames:
-        best = own_match(np.stack(frames), landmarks)
-        if best is not None:
-            return "photo" if photo_lms is not None and best == 0 else "own"
+    if own_lms is not None and len(own_lms) and own_match(own_lms, landmarks) is not None:
+        return "own"
     return "driver" if has_driver else "synth"
 
 

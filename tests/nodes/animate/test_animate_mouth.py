@@ -189,21 +189,3 @@ def test_lips_that_meet_keep_their_own_line():
     np.testing.assert_array_equal(out[keep], photo[keep])
     opened = open_mouth(template(), 14.0)                              # an open mouth is still closed by the plate
     assert aperture_masks(draw_face(opened), opened)["mouth"].any()
-
-
-def test_a_photo_whose_mouth_already_has_the_targets_shape_keeps_it():
-    """The photo is one of the person's own frames: when its open mouth is the best match for the target
-    (and opens as wide), the warp shows it as it is, not a synthesised or borrowed interior (in
-    self-reenactment those lost 0.02-0.06 mouth SSIM to it)."""
-    src = open_mouth(template(), 14.0)
-    photo = draw_face(src, teeth=True)
-    target = open_mouth(template(), 14.5)
-    assert M.choose(target, None, True, False, photo_lms=src) == "photo"
-    assert M.choose(target, np.array([target]), True, False, photo_lms=src) == "own"     # a closer own frame
-    assert M.choose(open_mouth(template(), 30.0), None, True, False, photo_lms=src) == "driver"   # opens wider
-    feat = F.prepare(photo, src)
-    warped = warp_face(photo, src, target)
-    out, report = F.animate_frame(feat, warped, target)
-    assert report.mouth == "photo"
-    x0, y0, x1, y1 = M.mouth_box(target, photo.shape[:2])
-    np.testing.assert_array_equal(out[y0:y1, x0:x1], warped[y0:y1, x0:x1])
