@@ -24,7 +24,7 @@ import numpy as np
 from . import eyes as eyes_mod
 from . import mouth as mouth_mod
 from .iris import IrisEstimate, locate_iris, locate_iris_model
-from .plate import aperture_masks, close_apertures
+from .plate import aperture_masks, close_apertures, lips_meet
 from .regions import EYES, OUTER_LIP, box_around
 
 
@@ -39,6 +39,7 @@ class FaceFeatures:
     mouth: mouth_mod.SourceMouth
     eyes: tuple[eyes_mod.SourceEye, eyes_mod.SourceEye]
     own: list = field(default_factory=list)
+    lips_meet: bool = False
 
 
 @dataclass
@@ -74,7 +75,7 @@ def prepare(photo: np.ndarray, landmarks: np.ndarray, iris_run: Callable | None 
         grown = cv2.dilate(m, np.ones((5, 5), np.uint8)).astype(np.float32)
         masks[name] = cv2.GaussianBlur(grown, (0, 0), 1.0)
     return FaceFeatures(photo, lms, close_apertures(photo, lms), masks, mouth_mod.analyse_source(photo, lms),
-                        eyes, list(own or []))
+                        eyes, list(own or []), lips_meet(photo, lms))
 
 
 def _close_region(out: np.ndarray, feat: FaceFeatures, name: str, maps: tuple[np.ndarray, np.ndarray],
@@ -126,7 +127,8 @@ def animate_frame(feat: FaceFeatures, warped: np.ndarray, target: np.ndarray,
     if not _inside(target[OUTER_LIP], out.shape[:2]):
         source = "fallback"  # the mouth is (partly) outside the frame: the plain warp there
     if source != "fallback":
-        _close_region(out, feat, "mouth", maps, box_around(target[OUTER_LIP], out.shape[:2], grow=0.6))
+        if not (source == "closed" and feat.lips_meet):   # closed over closed lips: the photo's own junction
+            _close_region(out, feat, "mouth", maps, box_around(target[OUTER_LIP], out.shape[:2], grow=0.6))
         own = None
         if source == "own":
             own = feat.own[mouth_mod.own_match(own_lms, target)]

@@ -21,19 +21,12 @@ EYE_GROW_PX = 0.5   # the eyes' less: their (refined) points sit on the lid marg
 def aperture_masks(photo: np.ndarray, landmarks: np.ndarray) -> dict[str, np.ndarray]:
     """Binary (H, W) uint8 masks of what ``close_apertures`` fills: "mouth" (the inner-lip polygon, plus
     teeth pixels inside the outer lips) grown by ``GROW_PX``, "eye0" and "eye1" (the eye polygons) grown by
-    ``EYE_GROW_PX``.
-
-    Lips that meet, or nearly (``mouth_opening`` below ``teeth.OPEN_THRESHOLD``, no teeth showing), have no
-    aperture: the dark line between them is the junction that pressed lips show, and filling a band around
-    it smeared the photo's lips on every frame."""
+    ``EYE_GROW_PX``."""
     import cv2
 
     size = photo.shape[:2]
     p = np.asarray(landmarks, np.float64)
-    teeth = teeth_mask(photo, p, polygon_mask(p[OUTER_LIP], size))
-    mouth = (polygon_mask(p[INNER_LIP], size) > 0.3) | teeth
-    if mouth_opening(p) < OPEN_THRESHOLD and not teeth.any():
-        mouth = np.zeros_like(mouth)
+    mouth = (polygon_mask(p[INNER_LIP], size) > 0.3) | teeth_mask(photo, p, polygon_mask(p[OUTER_LIP], size))
     masks = {"mouth": mouth}
     for i, idx in enumerate(EYES):
         masks[f"eye{i}"] = polygon_mask(p[idx], size) > 0.3
@@ -42,6 +35,16 @@ def aperture_masks(photo: np.ndarray, landmarks: np.ndarray) -> dict[str, np.nda
         k = 2 * int(np.ceil(GROW_PX if name == "mouth" else EYE_GROW_PX)) + 1
         out[name] = cv2.dilate(m.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     return out
+
+
+def lips_meet(photo: np.ndarray, landmarks: np.ndarray) -> bool:
+    """Do the photo's lips meet, or nearly (``mouth_opening`` below ``teeth.OPEN_THRESHOLD``, no teeth
+    showing)? Then the dark line between them is the junction that closed lips show: a closed target keeps
+    it (``features.animate_frame``) instead of the plate's inpainted band, which smeared the lips."""
+    p = np.asarray(landmarks, np.float64)
+    if mouth_opening(p) >= OPEN_THRESHOLD:
+        return False
+    return not teeth_mask(photo, p, polygon_mask(p[OUTER_LIP], photo.shape[:2])).any()
 
 
 def close_apertures(photo: np.ndarray, landmarks: np.ndarray, mouth: bool = True, eyes: bool = True) -> np.ndarray:
@@ -72,4 +75,4 @@ def close_apertures(photo: np.ndarray, landmarks: np.ndarray, mouth: bool = True
     return out
 
 
-__all__ = ["EYE_GROW_PX", "GROW_PX", "aperture_masks", "close_apertures"]
+__all__ = ["EYE_GROW_PX", "GROW_PX", "aperture_masks", "close_apertures", "lips_meet"]
