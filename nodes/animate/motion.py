@@ -306,8 +306,9 @@ def fit_head_motion(source: np.ndarray, target: np.ndarray, neck: NeckLine | Non
     q(p) = S^-1(p) + fade(rho) * TPS(p) (the target's crossed lips closed, its shut lids and lips held a
     little open: ``uncross_lips``, ``hold_open``), with the TPS through the residuals src_k - S^-1(dst_k) at
     the landmarks, the forehead points and the skin around the eyes (``lid_skin_anchors``), through half of
-    them at the inner ring anchors S(ring_k) and through zero at the outer ones. The eyes and lips (``FEATURE_POINTS``) are held closer (``FEATURE_SMOOTH``)
-    than the rest (``TPS_SMOOTH``): the lids and lips must land where their targets are.
+    them at the inner ring anchors S(ring_k) and through zero at the outer ones. The eyes and lips
+    (``FEATURE_POINTS``) are held closer (``FEATURE_SMOOTH``) than the rest (``TPS_SMOOTH``): the lids and
+    lips must land where their targets are.
     """
     source, target = np.asarray(source, np.float64), np.asarray(target, np.float64)
     neck = neck or NeckLine.from_landmarks(source)

@@ -3,7 +3,8 @@ skin and lips around them (inpainting), once per shot.
 
 Warped with the face's own motion, this plate gives skin and lips wherever the target's mouth or eyes are
 closed: pressed lips over a photo that shows teeth show no strip of teeth, and a closed lid shows lid skin
-instead of a squeezed, ghosted iris. The open parts are then drawn over it (``mouth``, ``eyes``).
+instead of a squeezed, ghosted iris. The open parts are then drawn over it (``mouth``, ``eyes``). A photo
+whose lips already meet (``lips_meet``) keeps its own lip line wherever the target's lips meet too.
 
 Images are (H, W, 3) uint8 RGB; landmarks (68, 2) px.
 """
