@@ -48,14 +48,18 @@ def speaking(source, up: float = 0.0):
     return out - up * neck.height * neck.down
 
 
-def map_error(frame, target, source, points):
+def sample_map(frame, points):
+    """The frame's backward map at output ``points`` (K, 2): source positions (K, 2)."""
     import cv2
 
     mx, my = frame.full_maps()
-    t = target[points].astype(np.float32)
-    got = np.stack([cv2.remap(mx, t[:, :1], t[:, 1:], cv2.INTER_LINEAR)[:, 0],
-                    cv2.remap(my, t[:, :1], t[:, 1:], cv2.INTER_LINEAR)[:, 0]], 1)
-    return np.linalg.norm(got - source[points], axis=1)
+    t = np.asarray(points, np.float32)
+    return np.stack([cv2.remap(mx, t[:, :1], t[:, 1:], cv2.INTER_LINEAR)[:, 0],
+                     cv2.remap(my, t[:, :1], t[:, 1:], cv2.INTER_LINEAR)[:, 0]], 1)
+
+
+def map_error(frame, target, source, points):
+    return np.linalg.norm(sample_map(frame, target[points]) - source[points], axis=1)
 
 
 FEATURES = np.arange(36, 68)
@@ -142,13 +146,7 @@ def test_a_shutting_eye_does_not_drag_the_skin_above_it(source):
     assert map_error(frame, target, source, uppers).max() < 0.5
     travel = np.linalg.norm(source[uppers] - target[uppers], axis=1)
     above = (target[[19, 20, 23, 24]] + target[uppers]) / 2            # halfway from the lid to the brow
-    mx, my = frame.full_maps()
-    import cv2
-
-    a = above.astype(np.float32)
-    got = np.stack([cv2.remap(mx, a[:, :1], a[:, 1:], cv2.INTER_LINEAR)[:, 0],
-                    cv2.remap(my, a[:, :1], a[:, 1:], cv2.INTER_LINEAR)[:, 0]], 1)
-    assert (np.linalg.norm(got - above, axis=1) < 1.25 * travel).all()
+    assert (np.linalg.norm(sample_map(frame, above) - above, axis=1) < 1.25 * travel).all()
 
 
 def test_an_open_mouth_pressed_shut_does_not_fold(source):
@@ -194,13 +192,7 @@ def test_a_blink_leaves_the_brows_and_the_lid_crease_behind(source):
     uppers = np.array([37, 38, 43, 44])
     travel = np.linalg.norm(source[uppers] - target[uppers], axis=1)
     above = (target[[19, 20, 23, 24]] + target[uppers]) / 2
-    import cv2
-
-    mx, my = frame.full_maps()
-    a = above.astype(np.float32)
-    got = np.stack([cv2.remap(mx, a[:, :1], a[:, 1:], cv2.INTER_LINEAR)[:, 0],
-                    cv2.remap(my, a[:, :1], a[:, 1:], cv2.INTER_LINEAR)[:, 0]], 1)
-    assert (np.linalg.norm(got - above, axis=1) / travel).mean() < 0.75
+    assert (np.linalg.norm(sample_map(frame, above) - above, axis=1) / travel).mean() < 0.75
     assert map_error(frame, target, source, uppers).max() < 0.5
 
 
