@@ -199,21 +199,6 @@ def lattice(roi: tuple[int, int, int, int], step: int) -> np.ndarray:
 INNER_LIPS = ((61, 67), (62, 66), (63, 65))   # (upper, lower) inner-lip pairs, iBUG order
 
 
-def uncross_lips(landmarks: np.ndarray, down: np.ndarray) -> np.ndarray:
-    """Landmarks (68, 2) with crossed inner lips closed: where a lower inner-lip point lies above its upper
-    partner (along ``down``), both move to their midpoint.
-
-    Relative retargeting adds the driver's lip motion to the photo's own lips, so a photo with closed lips
-    driven from a slightly open neutral frame gets lips that pass through each other: a fold, and a
-    mouth that reads as open. Closed is what was meant.
-    """
-    out = np.array(landmarks, np.float64)
-    for upper, lower in INNER_LIPS:
-        if (out[lower] - out[upper]) @ down < 0:
-            out[upper] = out[lower] = (out[upper] + out[lower]) / 2
-    return out
-
-
 LID_PAIRS = ((37, 41), (38, 40), (43, 47), (44, 46))   # (upper, lower) eyelid points, iBUG order
 APERTURES = ((LID_PAIRS[:2], (36, 39), 0.0), (LID_PAIRS[2:], (42, 45), 0.0), (INNER_LIPS, (48, 54), LIP_UPPER_SHARE))
 
@@ -229,14 +214,17 @@ def hold_open(target: np.ndarray, source: np.ndarray, down: np.ndarray, floor: f
     their gap dragged the skin between lid and brow down by twice the lid's own travel, a V-shaped crease;
     lips at 0.05 of a 16 px gap folded the map past repair and moved the chin by 2.4 px). The band left
     open is skin and lip from the closed-aperture plate (``plate``): the eyeball and the mouth interior are
-    drawn only inside the target's own openings.
+    drawn only inside the target's own openings. Lips that cross are opened the same way: relative
+    retargeting adds the driver's lip motion to the photo's own lips, so a photo with closed lips driven
+    from a slightly open neutral frame gets lips that pass through each other (a fold, and a mouth that
+    reads as open); a source whose own lips touch or cross is held at a gap of zero.
     """
     out = np.array(target, np.float64)
     src = np.asarray(source, np.float64)
     for pairs, (a, b), share in APERTURES:
         scale = np.linalg.norm(out[b] - out[a]) / max(float(np.linalg.norm(src[b] - src[a])), 1e-9)
         for upper, lower in pairs:
-            want = floor * float((src[lower] - src[upper]) @ down) * scale
+            want = max(floor * float((src[lower] - src[upper]) @ down) * scale, 0.0)
             have = float((out[lower] - out[upper]) @ down)
             if have < want:
                 out[upper] -= share * (want - have) * down
@@ -303,8 +291,8 @@ class FrameMotion:
 def fit_head_motion(source: np.ndarray, target: np.ndarray, neck: NeckLine | None = None) -> FrameMotion:
     """The head motion from ``source`` to ``target`` landmarks (68, 2), with the default neck band.
 
-    q(p) = S^-1(p) + fade(rho) * TPS(p) (the target's crossed lips closed, its shut lids and lips held a
-    little open: ``uncross_lips``, ``hold_open``), with the TPS through the residuals src_k - S^-1(dst_k) at
+    q(p) = S^-1(p) + fade(rho) * TPS(p) (the target's shut or crossed lids and lips held a little open:
+    ``hold_open``), with the TPS through the residuals src_k - S^-1(dst_k) at
     the landmarks, the forehead points and the skin around the eyes (``lid_skin_anchors``), through half of
     them at the inner ring anchors S(ring_k) and through zero at the outer ones. The eyes and lips
     (``FEATURE_POINTS``) are held closer (``FEATURE_SMOOTH``) than the rest (``TPS_SMOOTH``): the lids and
@@ -314,7 +302,7 @@ def fit_head_motion(source: np.ndarray, target: np.ndarray, neck: NeckLine | Non
     neck = neck or NeckLine.from_landmarks(source)
     s = head_similarity(source, target)
     down = s[:, :2] @ neck.down / max(float(np.linalg.norm(s[:, :2] @ neck.down)), 1e-9)
-    target = hold_open(uncross_lips(target, down), source, down)
+    target = hold_open(target, source, down)
     s_inv = invert_affine(s)
     skin_src, skin_dst = lid_skin_anchors(source, target, s[:, :2])
     face_dst = np.concatenate([target, forehead_points(target), skin_dst])

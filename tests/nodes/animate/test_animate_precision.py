@@ -179,6 +179,26 @@ def test_hold_open_keeps_a_share_of_the_gap_and_leaves_open_apertures_alone(sour
         assert np.array_equal(held[upper], shut[upper])            # the lash line stays on its target
 
 
+def test_hold_open_parts_lips_that_cross(source):
+    """Relative retargeting can push a photo's lower lip above its upper lip: a fold in the map, and a mouth
+    that reads as open. Lips that cross are opened like shut ones; over a photo whose lips touch or cross
+    (gap <= 0) they end exactly closed."""
+    down = NeckLine.from_landmarks(source).down
+    photo = speaking(source)
+    crossed = photo.copy()
+    for upper, lower in M.INNER_LIPS:
+        crossed[lower] = photo[upper] - 3.0 * down                  # 3 px above its upper partner
+    held = M.hold_open(crossed, photo, down)
+    closed = photo.copy()
+    for upper, lower in M.INNER_LIPS:
+        closed[lower] = closed[upper] - 1.0 * down                   # a photo whose dlib lips overlap by 1 px
+    held_closed = M.hold_open(crossed, closed, down)
+    for upper, lower in M.INNER_LIPS:
+        gap = (photo[lower] - photo[upper]) @ down
+        assert (held[lower] - held[upper]) @ down == pytest.approx(M.APERTURE_FLOOR * gap, rel=0.05)
+        assert (held_closed[lower] - held_closed[upper]) @ down == pytest.approx(0.0, abs=1e-9)
+
+
 def test_a_blink_leaves_the_brows_and_the_lid_crease_behind(source):
     """The skin between a lid and its brow unfolds as the lid comes down; it does not travel with it
     (``lid_skin_anchors``). Without the anchors a blink moved the brows by 2.2 px on this 512 px face and
