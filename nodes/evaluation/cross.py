@@ -295,11 +295,14 @@ def evaluate_cross(rt: Any, cfg: CrossConfig, out: Path | None = None) -> dict:
 
 
 def _driver_record(drv: dict) -> dict:
+    from .cross_metrics import track_agreement
     from .cross_report import driver_per_frame
 
     found = np.isfinite(drv["landmarks"]).all(axis=(1, 2))
+    track = drv["track"]
     return {"driver": str(drv["clip"]), "frames": len(found), "faces": int(found.sum()),
-            "tracked_faces": int(drv["track"].valid.sum()), "neutral": drv["neutral"], "size": list(drv["size"]),
+            "tracked_faces": int(track.valid.sum()), "neutral": drv["neutral"], "size": list(drv["size"]),
+            "track_r": track_agreement(track.landmarks, track.valid, drv["signals"], drv["size"]),
             "per_frame": driver_per_frame(drv)}
 
 

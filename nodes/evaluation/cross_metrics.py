@@ -36,21 +36,52 @@ def frame_signals(image: np.ndarray, landmarks: np.ndarray | None, locator) -> d
         {"mouth", "eye_left", "eye_right", "roll", "yaw", "pitch": float; "mouth_state": str | None;
          "iris": (2, 2) iris offsets in eye widths (``gaze.iris_offsets``)}.
     """
-    from .gaze import eye_openings, iris_offsets
-    from .head_pose import head_pose
-    from .metrics import mouth_opening
+    from .gaze import iris_offsets
     from .mouth_state import mouth_state
 
-    nan = float("nan")
     if landmarks is None:
-        return {"mouth": nan, "eye_left": nan, "eye_right": nan, "roll": nan, "yaw": nan, "pitch": nan,
-                "mouth_state": None, "iris": np.full((2, 2), np.nan)}
+        return {**dict.fromkeys(SIGNALS, float("nan")), "mouth_state": None, "iris": np.full((2, 2), np.nan)}
+    pts = np.asarray(landmarks, np.float64)
+    return {**shape_signals(pts, image.shape[:2]), "mouth_state": mouth_state(image, pts),
+            "iris": iris_offsets(np.asarray(locator(image, pts), np.float64), pts)}
+
+
+def shape_signals(landmarks: np.ndarray, size: tuple[int, int]) -> dict[str, float]:
+    """The ``SIGNALS`` of one face from its (68, 2) landmarks alone, in an image of ``size`` (H, W)."""
+    from .gaze import eye_openings
+    from .head_pose import head_pose
+    from .metrics import mouth_opening
+
     pts = np.asarray(landmarks, np.float64)
     left, right = eye_openings(pts)
-    roll, yaw, pitch = head_pose(pts, image.shape[:2])
+    roll, yaw, pitch = head_pose(pts, size)
     return {"mouth": mouth_opening(pts), "eye_left": left, "eye_right": right, "roll": roll, "yaw": yaw,
-            "pitch": pitch, "mouth_state": mouth_state(image, pts),
-            "iris": iris_offsets(np.asarray(locator(image, pts), np.float64), pts)}
+            "pitch": pitch}
+
+
+def track_agreement(track: np.ndarray, valid: np.ndarray, signals: list[dict], size: tuple[int, int]) -> dict:
+    """Pearson r of each signal of the driving track (what every method is driven by) against the driver's
+    re-detected signals (what every method is scored against), over the frames with both.
+
+    Two landmark runs on the same frames disagree where the face is small or blurred (a 176 x 144 clip's eye
+    openings, its pitch), and no method driven by the track can be expected to follow the re-detected
+    driver better than the track itself does: these are the ceilings of the method's r.
+
+    Args:
+        track: (N, 68, 2) the driving FaceTrack's landmarks; valid: (N,) bool.
+        signals: N per-frame dicts of the re-detected driver (``frame_signals``).
+        size: (H, W) of the driver's frames.
+    Returns:
+        {signal: r} (NaN when fewer than 3 frames have both).
+    """
+    track = np.asarray(track, np.float64)
+    ok = np.asarray(valid, bool) & np.isfinite(track).all(axis=(1, 2))
+    own = [shape_signals(p, size) if v else None for p, v in zip(track, ok)]
+    out = {}
+    for key in SIGNALS:
+        pairs = [(o[key], s[key]) for o, s in zip(own, signals) if o is not None and np.isfinite(s[key])]
+        out[key] = pearson(*np.array(pairs).T) if len(pairs) >= 3 else float("nan")
+    return out
 
 
 def pearson(x: np.ndarray, y: np.ndarray) -> float:
@@ -183,4 +214,4 @@ def jitter_ratio(driver: np.ndarray, output: np.ndarray) -> dict:
 
 __all__ = ["GAZE_FAIL", "IDENTITY_THRESHOLD", "JUDGED_GAP_PX", "SIGNALS", "STABLE_POINTS", "frame_signals", "gaze_errors",
            "identity_summary", "jitter_ratio", "jitter_series", "judged_mouths", "mouth_agreement", "pearson",
-           "pearson_with_failures"]
+           "pearson_with_failures", "shape_signals", "track_agreement"]

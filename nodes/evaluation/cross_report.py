@@ -5,7 +5,10 @@ JSON schema ``talkinghead.eval-cross/1``::
     format, created, command, config {sources, drivers, methods, frames, preset, landmarks, iris_locator,
         identity_threshold, gaze_fail, background {dilate, side, hair}, sheets}
     notes      plain-language definitions and caveats
-    drivers    [{driver, frames, faces (re-detected), tracked_faces, neutral, size, per_frame {signal: [N]}}]
+    drivers    [{driver, frames, faces (re-detected), tracked_faces, neutral, size, track_r {signal: r},
+                 per_frame {signal: [N]}}]
+      track_r  Pearson r of the driving track's own signals against the re-detected driver's: what a method
+               that follows the track exactly scores (``cross_metrics.track_agreement``)
     rows       [{source, driver, method, frames, summary {...}, details {...}, per_frame {...}, info,
                  identity_backend, identity_rechecked, seconds {setup, method_per_frame, scoring_per_frame}}]
       summary  identity_kept, identity_distance, r_mouth, r_eye_left, r_eye_right, r_roll, r_yaw, r_pitch,
@@ -51,6 +54,10 @@ NOTES = (
      "mask (the method's alpha when it gives one, else head regions of the photo's and the output's landmarks)"),
     ("jitter ratio: mean |second difference| of stable landmarks (eye corners, nose) over the inter-ocular "
      "distance, output / driver, on frame triples with a face on both sides"),
+    ("driver track r: every method is driven by the clip's landmark track and scored against landmarks "
+     "re-detected on the clip's frames; where the two runs disagree (small or blurred faces: eye openings, "
+     "pitch), the track's own r against the re-detected driver is what a method that follows the track exactly "
+     "scores, and no method can be expected to score higher"),
 )
 
 
@@ -173,6 +180,10 @@ def markdown(report: dict) -> str:
              "|" + "---|" * len(rows[0])]
     lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
     lines += ["", "Notes:", *(f"- {n}" for n in report["notes"])]
+    if report["drivers"]:
+        lines += ["", "Driver track r (what a method that follows the track exactly scores):", *(
+            f"- {Path(d['driver']).stem}: " + ", ".join(f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in d["track_r"].items())
+            for d in report["drivers"] if "track_r" in d)]
     if report["errors"]:
         lines += ["", "Errors:", *(f"- {e['source']} x {e['driver']} ({e['method']}): {e['error']}"
                                    for e in report["errors"])]

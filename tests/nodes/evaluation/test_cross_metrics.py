@@ -100,6 +100,32 @@ def test_jitter_ratio_is_one_for_the_driver_itself_and_grows_with_noise():
     assert C.jitter_ratio(track, holes)["coverage"] == pytest.approx(35 / 38)
 
 
+def test_track_agreement_is_one_for_the_driver_itself_and_drops_where_the_track_is_noisy():
+    """The driving track's own r against the re-detected driver: 1 when both runs agree, lower for the signal
+    a second run reads differently (here the lids), untouched for the others; invalid frames are left out."""
+    rng = np.random.default_rng(1)
+    base = base_landmarks()
+    size = (600, 600)
+    frames = []
+    for k in range(30):
+        lms = base + [4 * np.sin(k / 4), 2 * np.cos(k / 3)]
+        lms[[37, 38, 43, 44], 1] -= 2 * np.sin(k / 2)                 # lids open and close
+        lms[[61, 62, 63], 1] -= 3 * np.cos(k / 5)                     # the mouth too
+        frames.append(lms)
+    track = np.stack(frames)
+    signals = [C.shape_signals(p, size) for p in track]
+    valid = np.ones(len(track), bool)
+    same = C.track_agreement(track, valid, signals, size)
+    assert all(r == pytest.approx(1.0) for r in same.values())
+    noisy = track.copy()
+    noisy[:, [37, 38, 40, 41, 43, 44, 46, 47], 1] += rng.normal(0, 3.0, (len(track), 8))
+    noisy[5] = np.nan
+    valid[5] = False
+    out = C.track_agreement(noisy, valid, signals, size)
+    assert out["eye_left"] < 0.8 and out["eye_right"] < 0.8
+    assert out["mouth"] == pytest.approx(1.0) and out["roll"] == pytest.approx(1.0, abs=1e-6)
+
+
 def test_background_unchanged_plate_is_infinite_and_shift_is_low():
     rng = np.random.default_rng(0)
     photo = rng.integers(0, 256, (600, 600, 3), dtype=np.uint8)
