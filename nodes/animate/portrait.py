@@ -180,7 +180,9 @@ def perform_landmarks(portrait: Portrait, landmarks: np.ndarray, source_landmark
                       gaze: np.ndarray | None = None, teeth: np.ndarray | None = None) -> Performance:
     """Targets for landmarks already in the photo's own frame, e.g. other frames of the photo's own clip
     (self-reenactment) or keyframed curves: each frame's pose is kept as given (no steadying, no head
-    model, no reference frame to align), the lids and lips follow as in ``perform``.
+    model, no reference frame to align), and so are the lids: they open as far as the given landmarks'
+    (``perform`` deepens another person's blinks, ``targets.CLOSED_LEVEL``; the same face's own landmarks need
+    no such rescale). The lips follow as in ``perform``.
 
     Args:
         portrait: from ``prepare``.
@@ -198,7 +200,7 @@ def perform_landmarks(portrait: Portrait, landmarks: np.ndarray, source_landmark
     n = len(lms)
     track = FaceTrack(np.concatenate([lms, np.asarray(source_landmarks, np.float64)[None]]), np.zeros((n + 1, 4)),
                       np.isfinite(lms).all(axis=(1, 2)).tolist() + [True], np.ones(n + 1), portrait.size)
-    targets, valid, _ = drive_targets(track, portrait.landmarks, portrait.size, "relative", neutral=n)
+    targets, valid, _ = drive_targets(track, portrait.landmarks, portrait.size, "relative", neutral=n, closed_level=0.0)
     return Performance(targets[:n], valid[:n], gaze, np.arange(n), n, teeth, None)
 
 

@@ -31,14 +31,16 @@ def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return align_similarity(src, dst)
 
 
-def eyelid_targets(target: np.ndarray, photo: np.ndarray, driver: np.ndarray, neutral: np.ndarray) -> np.ndarray:
+def eyelid_targets(target: np.ndarray, photo: np.ndarray, driver: np.ndarray, neutral: np.ndarray,
+                   closed_level: float = CLOSED_LEVEL) -> np.ndarray:
     """``target`` with each eye's lid gap set to the photo's gap x the driver's opening ratio for that eye
-    (its opening over its neutral opening, rescaled so that ``CLOSED_LEVEL`` is shut).
+    (its opening over its neutral opening, rescaled so that ``closed_level`` is shut).
 
     Args:
         target: (68, 2) retargeted landmarks of this frame.
         photo: (68, 2) the photo's landmarks.
         driver, neutral: (68, 2) the driver's landmarks at this frame and at its neutral frame.
+        closed_level: the opening ratio that counts as shut (0: the ratio as measured).
     Returns:
         (68, 2) float64; only points 37, 38, 40, 41, 43, 44, 46, 47 move (along the eye's vertical axis).
     """
@@ -47,7 +49,7 @@ def eyelid_targets(target: np.ndarray, photo: np.ndarray, driver: np.ndarray, ne
         ref = eye_opening(neutral, eye)
         if ref <= 1e-6:
             continue
-        ratio = (eye_opening(driver, eye) / ref - CLOSED_LEVEL) / (1 - CLOSED_LEVEL)
+        ratio = (eye_opening(driver, eye) / ref - closed_level) / (1 - closed_level)
         ratio = float(np.clip(ratio, 0.0, MAX_OPEN))
         a, b = out[idx[0]], out[idx[3]]
         x = (b - a) / max(np.linalg.norm(b - a), 1e-9)

@@ -135,3 +135,22 @@ def test_an_eye_the_driver_hides_under_glare_is_not_animated_and_is_counted():
     photo_open = eye_opening(lms, 0)
     assert abs(eye_opening(performance.targets[4], 0) - photo_open) < 0.02 * photo_open   # the photo's own eye
     assert eye_opening(performance.targets[1], 0) < 0.7 * photo_open                       # elsewhere it follows
+
+
+def test_lids_given_in_the_photos_own_frame_are_taken_as_given():
+    """``perform_landmarks`` (the same face's own landmarks: self-reenactment, keyframed curves) keeps each
+    eye as open as given: half the photo's opening stays half. Another person's track (``perform``) has its
+    blinks deepened (``targets.CLOSED_LEVEL``: there half reads as a third)."""
+    from talkinghead.nodes.animate.portrait import perform_landmarks, prepare
+
+    lms = template()
+    half = lms.copy()
+    for upper, lower in ((37, 41), (38, 40), (43, 47), (44, 46)):
+        half[upper] += 0.5 * (lms[lower] - lms[upper])
+    portrait = prepare(None, draw_face(lms), lms)
+    given = perform_landmarks(portrait, half[None], lms).targets[0]
+    deepened = T.eyelid_targets(lms, lms, half, lms)
+    for eye in (0, 1):
+        want = 0.5 * eye_opening(lms, eye)
+        assert abs(eye_opening(given, eye) - want) < 0.03 * want
+        assert eye_opening(deepened, eye) < 0.75 * want
