@@ -21,6 +21,7 @@ from ...runtime.errors import BadInputError
 from .compose import composite, snap_roi, upsample_map, warp_layer
 from .head_layer import HeadLayer
 from .motion import (
+    TPS_SMOOTH,
     NeckLine,
     apply_affine,
     frame_motion,
@@ -77,16 +78,17 @@ def frame_roi(layer: HeadLayer, similarity: np.ndarray, size: tuple[int, int], s
 
 
 def animate_frame(photo_size: tuple[int, int], source: np.ndarray, target: np.ndarray, layer: HeadLayer,
-                  neck: NeckLine, step: int = STEP, fine: bool = True) -> AnimatedFrame:
+                  neck: NeckLine, step: int = STEP, fine: bool = True, smooth: float = TPS_SMOOTH) -> AnimatedFrame:
     """One frame: motion + warp + composite. ``target`` (68, 2) finite.
 
     ``fine``: the map is evaluated finely around the target's eyes and lips (``refine.refine_features``),
-    where the lattice is too coarse for lids and lips a few pixels thick."""
+    where the lattice is too coarse for lids and lips a few pixels thick. ``smooth``: the spline's
+    regulariser away from the eyes and lips (``motion.fit_head_motion``)."""
     roi = frame_roi(layer, head_similarity(source, target), photo_size, step)
     if roi[2] <= roi[0]:
         return AnimatedFrame(layer.base.copy(), np.zeros(photo_size, np.float32), 0)
     points = lattice(roi, step)
-    motion = frame_motion(source, target, points, neck)
+    motion = frame_motion(source, target, points, neck, smooth)
     coarse = motion.backward(points)
     coarse, rounds = repair_folds(coarse, points, float(step), where=in_layer(layer.alpha, coarse),
                                   ignore=opening_cells(points, target, step))

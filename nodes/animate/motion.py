@@ -288,14 +288,15 @@ class FrameMotion:
         return points + weight * (self.head_map(points) - points)
 
 
-def fit_head_motion(source: np.ndarray, target: np.ndarray, neck: NeckLine | None = None) -> FrameMotion:
+def fit_head_motion(source: np.ndarray, target: np.ndarray, neck: NeckLine | None = None,
+                    smooth: float = TPS_SMOOTH) -> FrameMotion:
     """The head motion from ``source`` to ``target`` landmarks (68, 2), with the default neck band.
 
     q(p) = S^-1(p) + fade(rho) * TPS(p) (the target's shut or crossed lids and lips held a little open:
     ``hold_open``), with the TPS through the residuals src_k - S^-1(dst_k) at
     the landmarks, the forehead points and the skin around the eyes (``lid_skin_anchors``), through half of
     them at the inner ring anchors S(ring_k) and through zero at the outer ones. The eyes and lips
-    (``FEATURE_POINTS``) are held closer (``FEATURE_SMOOTH``) than the rest (``TPS_SMOOTH``): the lids and
+    (``FEATURE_POINTS``) are held closer (``FEATURE_SMOOTH``) than the rest (``smooth``): the lids and
     lips must land where their targets are.
     """
     source, target = np.asarray(source, np.float64), np.asarray(target, np.float64)
@@ -314,16 +315,16 @@ def fit_head_motion(source: np.ndarray, target: np.ndarray, neck: NeckLine | Non
     centres = np.concatenate([face_dst, inner, outer])
     values = np.concatenate([residual, 0.5 * residual[_ring_order(outline)], np.zeros_like(outer)])
     height = neck.height * abs(np.linalg.det(s[:, :2])) ** 0.5
-    smooth = np.full(len(centres), TPS_SMOOTH)
-    smooth[FEATURE_POINTS] = FEATURE_SMOOTH
-    model = tps_fit(centres, values, height, smooth)
+    regulariser = np.full(len(centres), smooth)
+    regulariser[FEATURE_POINTS] = FEATURE_SMOOTH
+    model = tps_fit(centres, values, height, regulariser)
     return FrameMotion(s_inv, model, HeadFrame.from_landmarks(source), neck, (NECK_TOP, NECK_BOTTOM))
 
 
 def frame_motion(source: np.ndarray, target: np.ndarray, points: np.ndarray,
-                 neck: NeckLine | None = None) -> FrameMotion:
+                 neck: NeckLine | None = None, smooth: float = TPS_SMOOTH) -> FrameMotion:
     """``fit_head_motion`` with this frame's neck band measured on ``points`` (..., 2) (the lattice)."""
-    motion = fit_head_motion(source, target, neck)
+    motion = fit_head_motion(source, target, neck, smooth)
     band = neck_band(motion.neck, points, motion.head_map(points))
     return FrameMotion(motion.s_inv, motion.model, motion.head, motion.neck, band)
 

@@ -24,7 +24,7 @@ from ...runtime.errors import BadInputError
 from .animate import animate_frame, blas_single_thread
 from .features import FaceFeatures, FrameReport
 from .head_layer import HeadLayer
-from .motion import NeckLine
+from .motion import TPS_SMOOTH, NeckLine
 
 if TYPE_CHECKING:
     from ...runtime.runtime import Runtime
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 
 MESH_MIN_FACE = 80.0   # px brows to chin: a smaller driver face gives the mesh too few pixels for its depth
+GIVEN_SMOOTH = 0.01    # the head map's regulariser for landmarks given in the photo's own frame (``perform_landmarks``)
 
 
 @dataclass
@@ -71,6 +72,8 @@ class Performance:
         dark: (N,) how dark the driver's parted mouth is inside (0: a lip-coloured strip), or None (dark).
         eyes_covered: (N, 2) bool, the driver's eye is hidden (glare): that eye keeps the photo's own shape
             and is not animated on that frame (plain warp); or None.
+        smooth: the head map's regulariser away from the eyes and lips (``motion.fit_head_motion``), or None
+            (``motion.TPS_SMOOTH``: another person's track is smoothed over).
     """
 
     targets: np.ndarray
@@ -82,6 +85,7 @@ class Performance:
     mouth_covered: np.ndarray | None = None
     dark: np.ndarray | None = None
     eyes_covered: np.ndarray | None = None
+    smooth: float | None = None
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -182,7 +186,8 @@ def perform_landmarks(portrait: Portrait, landmarks: np.ndarray, source_landmark
     (self-reenactment) or keyframed curves: each frame's pose is kept as given (no steadying, no head
     model, no reference frame to align), and so are the lids: they open as far as the given landmarks'
     (``perform`` deepens another person's blinks, ``targets.CLOSED_LEVEL``; the same face's own landmarks need
-    no such rescale). The lips follow as in ``perform``.
+    no such rescale). The lips follow as in ``perform``. The head map lands every point closer to where it is
+    given (``GIVEN_SMOOTH``; ``perform`` smooths another face's shape over with ``motion.TPS_SMOOTH``).
 
     Args:
         portrait: from ``prepare``.
@@ -201,7 +206,7 @@ def perform_landmarks(portrait: Portrait, landmarks: np.ndarray, source_landmark
     track = FaceTrack(np.concatenate([lms, np.asarray(source_landmarks, np.float64)[None]]), np.zeros((n + 1, 4)),
                       np.isfinite(lms).all(axis=(1, 2)).tolist() + [True], np.ones(n + 1), portrait.size)
     targets, valid, _ = drive_targets(track, portrait.landmarks, portrait.size, "relative", neutral=n, closed_level=0.0)
-    return Performance(targets[:n], valid[:n], gaze, np.arange(n), n, teeth, None)
+    return Performance(targets[:n], valid[:n], gaze, np.arange(n), n, teeth, None, smooth=GIVEN_SMOOTH)
 
 
 def face_size(landmarks: np.ndarray) -> float:
@@ -218,7 +223,8 @@ def render(portrait: Portrait, performance: Performance, index: int,
 
     target = performance.targets[index]
     with portrait.one_thread():
-        moved = animate_frame(portrait.size, portrait.landmarks, target, portrait.head, portrait.neck)
+        smooth = TPS_SMOOTH if performance.smooth is None else performance.smooth
+        moved = animate_frame(portrait.size, portrait.landmarks, target, portrait.head, portrait.neck, smooth=smooth)
     gaze = None if performance.gaze is None else performance.gaze[index]
     teeth = None if performance.teeth is None else performance.teeth[index]
     covered = False if performance.mouth_covered is None else bool(performance.mouth_covered[index])

@@ -228,3 +228,24 @@ def test_lid_skin_anchors_follow_the_brows_and_the_eye_corners(source):
     raised[[37, 38, 43, 44]] += [0.0, 3.0]
     src, dst = M.lid_skin_anchors(source, raised, np.eye(2))
     assert np.allclose(dst[:4] - src[:4], [0.0, -4.0]) and np.allclose(dst[4:], src[4:])
+
+
+def test_landmarks_given_in_the_photos_own_frame_land_closer(source):
+    """Brows and jaw (outside the eyes and lips) land closer under a lighter regulariser: ``perform_landmarks``
+    (the same face's own landmarks) asks for ``portrait.GIVEN_SMOOTH``, ``perform`` (another face's track)
+    keeps ``motion.TPS_SMOOTH``."""
+    from talkinghead.nodes.animate.portrait import GIVEN_SMOOTH, perform_landmarks
+
+    layer, neck = flat_layer(source), NeckLine.from_landmarks(source)
+    target = speaking(source)
+    target[17:27] -= 0.03 * neck.height * neck.down            # brows raised, unevenly
+    target[[19, 24]] -= 0.02 * neck.height * neck.down
+    rest = np.r_[0:17, 17:27]
+    smoothed = map_error(animate_frame(SIZE, source, target, layer, neck), target, source, rest)
+    given = map_error(animate_frame(SIZE, source, target, layer, neck, smooth=GIVEN_SMOOTH), target, source, rest)
+    assert given.mean() < 0.75 * smoothed.mean()
+    assert GIVEN_SMOOTH < M.TPS_SMOOTH
+
+    class Bare:                                                  # perform_landmarks needs only these
+        landmarks, size = source, SIZE
+    assert perform_landmarks(Bare(), target[None], source).smooth == GIVEN_SMOOTH
