@@ -8,9 +8,11 @@ All work in the clip's fixed crop (``Scene``): few-shot crops and target landmar
   ``warp`` can be split into source choice and learned residual.
 - ``portrait``: the default animation path (``animate.portrait``) on the nearest few-shot frame at its full
   resolution (``prepare``, with the other few-shot frames as its own mouth interiors), driven by the target's
-  landmarks (``perform_landmarks``) and irises (located on the target crop, as a driver's FaceTrack carries
-  them), its output cropped with the scene's matrix. The mouth interior never comes from the target frame:
-  no interior frame is passed, so it is the person's own few-shot mouth when one matches, else synthesised.
+  landmarks (``perform_landmarks``), irises (located on the target crop, as a driver's FaceTrack carries
+  them) and how much upper and lower teeth it shows (measured on the target crop, as ``perform`` measures a
+  driving video's), its output cropped with the scene's matrix. The mouth interior never comes from the
+  target frame: no interior frame is passed, so it is the person's own few-shot mouth when one matches, else
+  synthesised (the photo's own teeth, shown as much as the target shows teeth).
 - ``model``: embed the T few-shot crops (e_hat, §3.1), fine-tune the base on them in the same crop
   (§3.3) and generate every target from the sketch of its own landmarks (self-reenactment).
 
@@ -118,12 +120,20 @@ def target_gaze(rt: Runtime | None, scene: Scene) -> np.ndarray:
     return out
 
 
+def target_teeth(scene: Scene) -> np.ndarray:
+    """(M, 2) how much upper and lower teeth each target shows (``teeth.teeth_visibility`` on its crop)."""
+    from ..animate.teeth import teeth_visibility
+
+    return np.array([teeth_visibility(crop, np.asarray(lms, np.float64))
+                     for crop, lms in zip(scene.target_crops, scene.target_landmarks)]).reshape(-1, 2)
+
+
 def run_portrait(rt: Runtime | None, scene: Scene) -> MethodResult:
     """The default animation path at the few-shot frames' resolution, cropped (module docstring)."""
     from ..animate.portrait import perform_landmarks, prepare, render
     from ..sketch import crop_image
 
-    gaze = target_gaze(rt, scene)
+    gaze, teeth = target_gaze(rt, scene), target_teeth(scene)
     out = np.empty((len(scene.target_landmarks), scene.size, scene.size, 3), np.uint8)
     setup, render_s = 0.0, 0.0
     for k in np.unique(scene.nearest):
@@ -133,13 +143,13 @@ def run_portrait(rt: Runtime | None, scene: Scene) -> MethodResult:
         portrait = prepare(rt, scene.fewshot_frames[k], scene.fewshot_landmarks[k], own=own)
         index = np.flatnonzero(scene.nearest == k)
         performance = perform_landmarks(portrait, scene.target_frame_landmarks[index], scene.fewshot_landmarks[k],
-                                        gaze[index])
+                                        gaze[index], teeth[index])
         setup += time.perf_counter() - start
         for n, j in enumerate(index):
             start = time.perf_counter()
             out[j] = crop_image(render(portrait, performance, n).image, scene.matrix, scene.size)
             render_s += time.perf_counter() - start
-    info = {"source": "nearest few-shot frame, full resolution", "driven_by": "target landmarks + irises",
+    info = {"source": "nearest few-shot frame, full resolution", "driven_by": "target landmarks + irises + teeth shown",
             "mouth_interior": "own few-shot frames or synthesised (never the target)"}
     return MethodResult(out, render_s / max(len(out), 1), setup, info)
 
@@ -188,4 +198,4 @@ def run_model(rt: Runtime, base: Any, scene: Scene, config: Any, batch_size: int
 
 
 __all__ = ["METHODS", "MethodResult", "Scene", "run_copy", "run_model", "run_portrait", "run_warp", "run_warp_regions",
-           "target_gaze"]
+           "target_gaze", "target_teeth"]

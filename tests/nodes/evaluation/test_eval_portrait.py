@@ -50,27 +50,58 @@ def _scene():
                  transform_landmarks(targets.astype(np.float32), matrix), targets, np.zeros(3, int), "drawn")
 
 
-def test_self_reenactment_portrait_never_takes_the_targets_mouth(rt):
-    """The targets show white teeth; the output's mouth must not change when the targets' mouths are painted
-    over (only their landmarks and irises drive it)."""
-    from talkinghead.nodes.evaluation.methods import run_portrait
-
-    sys_path = str(Path(__file__).parents[1] / "animate")
+def _drawn_faces_on_path():
     import sys
 
+    sys_path = str(Path(__file__).parents[1] / "animate")
     if sys_path not in sys.path:
         sys.path.insert(0, sys_path)
+
+
+def test_self_reenactment_portrait_never_takes_the_targets_mouth(rt):
+    """The targets show white teeth; the output's mouth must not change when the targets' mouth pixels are
+    repainted (teeth another light grey, the rest of the opening another dark colour): only their landmarks,
+    irises and how much teeth they show drive it, and those stay the same."""
+    from talkinghead.nodes.animate.regions import INNER_LIP, polygon_mask
+    from talkinghead.nodes.animate.teeth import teeth_mask
+    from talkinghead.nodes.evaluation.methods import run_portrait, target_teeth
+
+    _drawn_faces_on_path()
     scene = _scene()
     first = run_portrait(None, scene)
     assert first.outputs.shape == (3, 128, 128, 3) and first.outputs.dtype == np.uint8
-    from talkinghead.nodes.animate.regions import OUTER_LIP, polygon_mask
-
+    shown = target_teeth(scene)
     painted = scene.target_crops.copy()
     for k, lms in enumerate(scene.target_landmarks):
-        painted[k][polygon_mask(np.asarray(lms, np.float64)[OUTER_LIP], (128, 128)) > 0] = (0, 255, 0)
+        lms = np.asarray(lms, np.float64)
+        inside = polygon_mask(lms[INNER_LIP], (128, 128)) > 0
+        teeth = teeth_mask(painted[k], lms)
+        painted[k][inside & teeth] = (215, 212, 205)
+        painted[k][inside & ~teeth] = (20, 10, 40)
     scene.target_crops = painted
+    np.testing.assert_array_equal(target_teeth(scene), shown)
     np.testing.assert_array_equal(run_portrait(None, scene).outputs, first.outputs)
     assert first.info["mouth_interior"].startswith("own few-shot frames or synthesised")
+
+
+def test_self_reenactment_portrait_shows_teeth_as_the_target_does(rt):
+    """As a driving video's, the target's teeth decide how much of the photo's teeth the synthesised interior
+    shows: targets with their mouths open on a dark cavity give a darker mouth than the same targets showing
+    teeth."""
+    from animate_faces import draw_face
+    from talkinghead.nodes.animate.regions import INNER_LIP, polygon_mask
+    from talkinghead.nodes.evaluation.methods import run_portrait, target_teeth
+    from talkinghead.nodes.sketch import crop_image
+
+    _drawn_faces_on_path()
+    with_teeth = _scene()
+    dark = _scene()
+    dark.target_crops = np.stack([crop_image(draw_face(t), dark.matrix, 128) for t in dark.target_frame_landmarks])
+    assert (target_teeth(with_teeth)[1:] > 0.5).all() and (target_teeth(dark) == 0).all()
+    bright, shadow = run_portrait(None, with_teeth).outputs, run_portrait(None, dark).outputs
+    for k in (1, 2):                                     # the two wider openings
+        inside = polygon_mask(np.asarray(with_teeth.target_landmarks[k], np.float64)[INNER_LIP], (128, 128)) > 0.5
+        assert bright[k][inside].mean() > shadow[k][inside].mean() + 20
 
 
 PHOTO, CLIP = DATA / "portraits" / "sadtalker_happy.png", DATA / "clips" / "lia_vox2.mp4"
