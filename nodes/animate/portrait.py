@@ -72,8 +72,8 @@ class Performance:
         dark: (N,) how dark the driver's parted mouth is inside (0: a lip-coloured strip), or None (dark).
         eyes_covered: (N, 2) bool, the driver's eye is hidden (glare): that eye keeps the photo's own shape
             and is not animated on that frame (plain warp); or None.
-        smooth: the head map's regulariser away from the eyes and lips (``motion.fit_head_motion``), or None
-            (``motion.TPS_SMOOTH``: another person's track is smoothed over).
+        smooth: the head map's regulariser away from the eyes and lips (``motion.fit_head_motion``):
+            ``motion.TPS_SMOOTH`` smooths another person's track over, ``GIVEN_SMOOTH`` lands the photo's own.
     """
 
     targets: np.ndarray
@@ -85,7 +85,7 @@ class Performance:
     mouth_covered: np.ndarray | None = None
     dark: np.ndarray | None = None
     eyes_covered: np.ndarray | None = None
-    smooth: float | None = None
+    smooth: float = TPS_SMOOTH
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -223,8 +223,8 @@ def render(portrait: Portrait, performance: Performance, index: int,
 
     target = performance.targets[index]
     with portrait.one_thread():
-        smooth = TPS_SMOOTH if performance.smooth is None else performance.smooth
-        moved = animate_frame(portrait.size, portrait.landmarks, target, portrait.head, portrait.neck, smooth=smooth)
+        moved = animate_frame(portrait.size, portrait.landmarks, target, portrait.head, portrait.neck,
+                              smooth=performance.smooth)
     gaze = None if performance.gaze is None else performance.gaze[index]
     teeth = None if performance.teeth is None else performance.teeth[index]
     covered = False if performance.mouth_covered is None else bool(performance.mouth_covered[index])
