@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .targets import CLOSED_LEVEL
+
 if TYPE_CHECKING:
     from ..types import FaceTrack
 
@@ -47,7 +49,7 @@ def steady_pose(landmarks: np.ndarray, valid: np.ndarray, fps: float, min_cutoff
 def drive_targets(driver: FaceTrack, photo_landmarks: np.ndarray, size: tuple[int, int], mode: str = "relative",
                   neutral: int | None = None, photo_depth: np.ndarray | None = None,
                   neutral_depth: np.ndarray | None = None, rest: int | None = None,
-                  closed_level: float | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+                  closed_level: float = CLOSED_LEVEL) -> tuple[np.ndarray, np.ndarray, int]:
     """Target landmarks for every frame of ``driver`` (module docstring).
 
     Args:
@@ -60,15 +62,15 @@ def drive_targets(driver: FaceTrack, photo_landmarks: np.ndarray, size: tuple[in
         photo_depth, neutral_depth: (68,) depths of the photo's and the neutral frame's points
             (``head3d.depth_68``): given both, relative retargeting turns the head in 3-D
             (``head3d.lift_retarget``); else it is 2-D (``landmarks.retarget``).
-        closed_level: the driver's eye opening ratio that counts as shut (``targets.eyelid_targets``; default
-            ``targets.CLOSED_LEVEL``, for another person's track; 0 takes the lids' ratio as measured).
+        closed_level: the driver's eye opening ratio that counts as shut (``targets.eyelid_targets``;
+            ``targets.CLOSED_LEVEL`` suits another person's track, 0 takes the lids' ratio as measured).
     Returns:
         targets (N, 68, 2) float64 in the photo's px, valid (N,) bool, the index of the frame whose
         expression the photo's stands for.
     """
     from ..landmarks.retarget import retarget
     from .head3d import lift_retarget
-    from .targets import CLOSED_LEVEL, eyelid_targets, lip_targets
+    from .targets import eyelid_targets, lip_targets
 
     drv = np.asarray(driver.landmarks, np.float64)
     photo = np.asarray(photo_landmarks, np.float64)
@@ -86,7 +88,7 @@ def drive_targets(driver: FaceTrack, photo_landmarks: np.ndarray, size: tuple[in
     current = photo
     for t in range(len(drv)):
         if valid[t]:
-            pose = eyelid_targets(poses[t], photo, drv[t], drv[rest], CLOSED_LEVEL if closed_level is None else closed_level)
+            pose = eyelid_targets(poses[t], photo, drv[t], drv[rest], closed_level)
             current = lip_targets(pose, drv[t])
         targets[t] = current
     return targets, valid, rest
