@@ -70,12 +70,13 @@ def prepare(photo: np.ndarray, landmarks: np.ndarray, iris_run: Callable | None 
     lms = np.asarray(landmarks, np.float64)
     irises = locate_both(photo, lms, iris_run)
     eyes = tuple(eyes_mod.analyse_eye(photo, lms, e, irises[e]) for e in (0, 1))
+    apertures = aperture_masks(photo, lms)
     masks = {}
-    for name, m in aperture_masks(photo, lms).items():
+    for name, m in apertures.items():
         grown = cv2.dilate(m, np.ones((5, 5), np.uint8)).astype(np.float32)
         masks[name] = cv2.GaussianBlur(grown, (0, 0), 1.0)
-    return FaceFeatures(photo, lms, close_apertures(photo, lms), masks, mouth_mod.analyse_source(photo, lms),
-                        eyes, list(own or []), lips_meet(photo, lms))
+    return FaceFeatures(photo, lms, close_apertures(photo, lms, masks=apertures), masks,
+                        mouth_mod.analyse_source(photo, lms), eyes, list(own or []), lips_meet(photo, lms))
 
 
 def _close_region(out: np.ndarray, feat: FaceFeatures, name: str, maps: tuple[np.ndarray, np.ndarray],

@@ -48,20 +48,22 @@ def lips_meet(photo: np.ndarray, landmarks: np.ndarray) -> bool:
     return not teeth_mask(photo, p, polygon_mask(p[OUTER_LIP], photo.shape[:2])).any()
 
 
-def close_apertures(photo: np.ndarray, landmarks: np.ndarray, mouth: bool = True, eyes: bool = True) -> np.ndarray:
+def close_apertures(photo: np.ndarray, landmarks: np.ndarray, mouth: bool = True, eyes: bool = True,
+                    masks: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """``photo`` with the mouth interior and/or the eye openings inpainted from their surroundings.
 
     Args:
         photo: (H, W, 3) uint8 RGB.
         landmarks: (68, 2) of the photo.
         mouth, eyes: which apertures to close.
+        masks: ``aperture_masks(photo, landmarks)`` when the caller has them (default: computed here).
     Returns:
         (H, W, 3) uint8, equal to ``photo`` outside the grown apertures.
     """
     import cv2
 
     out = photo.copy()
-    masks = aperture_masks(photo, landmarks)
+    masks = aperture_masks(photo, landmarks) if masks is None else masks
     p = np.asarray(landmarks, np.float64)
     jobs = ([("mouth", p[OUTER_LIP])] if mouth else []) + ([("eye0", p[EYES[0]]), ("eye1", p[EYES[1]])] if eyes else [])
     for name, pts in jobs:
