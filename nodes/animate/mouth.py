@@ -2,8 +2,8 @@
 Averbuch-Elor et al., "Bringing Portraits to Life", SIGGRAPH Asia 2017, §5, who paste the driver's interior).
 
 Sources, in order of preference (``choose``):
-- "own": one of the person's own few-shot frames whose mouth has the target's shape (same person, same
-  light: no colour change needed);
+- "own": one of the person's own few-shot frames whose mouth has the target's shape: its whole mouth, lips
+  and interior together (``own_mouth``, as ``warp-regions`` takes a region), relit to the photo;
 - "driver": what the driving video's mouth shows, drawn with the photo's own material (``driver_interior``):
   a shaded cavity, as dark as the driver's (``teeth.interior_darkness``) but never lighter than
   ``DARK_FLOOR`` of its shade, with as much upper and lower
@@ -55,6 +55,8 @@ from .teeth import (
 MATTE_FEATHER = 0.012   # inner-lip matte feather, sigma as a fraction of the mouth width
 SEAM_ALPHA = 0.45       # darkness of the closed-lip seam
 OWN_GATE = 0.08         # own frame used when its mouth's region_distance to the target is below this
+OWN_POINTS = np.r_[2:15, 31:36, 48:68]   # an own frame's mouth is warped on these (mouth, nose base, jaw)
+OWN_LIGHT = (0.7, 1.4)  # limits of its relighting gain
 CAVITY_DEEP = 0.25      # the cavity's colour deep inside and at the lips, as fractions of the lips' colour
 CAVITY_RIM = 0.55       # (a shadowed mouth takes the face's light and the lips' hue) ...
 CAVITY_FALLOFF = 0.1    # ... changing over this fraction of the mouth's width
@@ -162,27 +164,30 @@ def synth_interior(landmarks: np.ndarray, box: tuple[int, int, int, int], src: S
     return teeth_interior(landmarks, box, src, photo_teeth(landmarks, src))
 
 
-def interior_maps(image_lms: np.ndarray, landmarks: np.ndarray, box: tuple[int, int, int, int]
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """``cv2.remap`` maps (h, w) taking an image's mouth onto ``landmarks``' lips in ``box`` (piecewise
-    affine on the 20 mouth points)."""
-    from ..warping.warp import piecewise_affine_maps
-
-    x0, y0, x1, y1 = box
-    idx = np.arange(48, 68)
-    dst = np.asarray(landmarks, np.float64)[idx] - [x0, y0]
-    return piecewise_affine_maps((y1 - y0, x1 - x0), np.asarray(image_lms, np.float64)[idx], dst)
-
-
-def warp_interior(image: np.ndarray, image_lms: np.ndarray, landmarks: np.ndarray,
-                  box: tuple[int, int, int, int]) -> np.ndarray:
-    """``image``'s mouth warped onto ``landmarks``' lips (piecewise affine on the 20 mouth points), in
-    ``box``: (h, w, 3) float32 [0, 1]."""
+def own_mouth(window: np.ndarray, image: np.ndarray, image_lms: np.ndarray, landmarks: np.ndarray,
+              box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """An own frame's whole mouth, lips and interior together, on the target's (the region source of
+    ``warp-regions``): ``image`` warped piecewise-affinely on ``OWN_POINTS`` into ``box``, relit to
+    ``window`` (the frame's pixels in ``box``, uint8) by the skin around the lips (``colour_match.light_gain``:
+    another photo of the person may be lit otherwise), shown through the grown, feathered outer-lip hull
+    (``region_warp.region_mask``). Returns rgb (h, w, 3) float32 [0, 1] and alpha (h, w, 1)."""
     import cv2
 
-    map_x, map_y = interior_maps(image_lms, landmarks, box)
-    out = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return out.astype(np.float32) / 255.0 if out.dtype == np.uint8 else out.astype(np.float32)
+    from ..warping.region_warp import region_mask
+    from ..warping.warp import piecewise_affine_maps
+    from .colour_match import light_gain, mean_rgb
+
+    x0, y0, x1, y1 = box
+    size = (y1 - y0, x1 - x0)
+    local = np.asarray(landmarks, np.float64) - [x0, y0]
+    map_x, map_y = piecewise_affine_maps(size, np.asarray(image_lms, np.float64)[OWN_POINTS], local[OWN_POINTS])
+    rgb = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32) / 255
+    alpha = region_mask(local, (OUTER_LIP,), size)
+    skin = alpha[..., 0] * (1 - polygon_mask(local[OUTER_LIP], size))
+    have, got = mean_rgb(window, skin), mean_rgb(rgb, skin)
+    if have is not None and got is not None:
+        rgb = np.clip(rgb * light_gain(have, got, OWN_LIGHT).astype(np.float32), 0, 1)
+    return rgb, alpha
 
 
 def driver_teeth_layers(image: np.ndarray, image_lms: np.ndarray, src: SourceMouth
@@ -272,7 +277,8 @@ def render_mouth(frame: np.ndarray, landmarks: np.ndarray, src: SourceMouth, sou
                  interior: tuple[np.ndarray, np.ndarray] | None = None,
                  own: tuple[np.ndarray, np.ndarray] | None = None, teeth: np.ndarray | None = None,
                  dark: float | None = None) -> np.ndarray:
-    """Draw the mouth interior of ``source`` into ``frame`` (a copy is returned).
+    """Draw the mouth interior of ``source`` into ``frame`` (for "own": the own frame's whole mouth); a copy
+    is returned.
 
     Args:
         frame: (H, W, 3) uint8, the warped closed-mouth plate at the target pose.
@@ -290,10 +296,11 @@ def render_mouth(frame: np.ndarray, landmarks: np.ndarray, src: SourceMouth, sou
     if source == "fallback":
         return frame
     box = mouth_box(landmarks, frame.shape[:2])
-    x0, y0, x1, y1 = box
+    out = frame.copy()
     if source == "own" and own is not None:
-        rgb = warp_interior(own[0], own[1], landmarks, box)
-    elif source == "driver" and interior is not None:
+        x0, y0, x1, y1 = box
+        return _blend(out, box, *own_mouth(out[y0:y1, x0:x1], own[0], own[1], landmarks, box))
+    if source == "driver" and interior is not None:
         rgb = driver_interior(interior[0], interior[1], landmarks, box, src, teeth, dark)
     elif teeth is not None:
         rgb = teeth_interior(landmarks, box, src, photo_teeth(landmarks, src), teeth, 1.0 if dark is None else dark)
@@ -301,8 +308,12 @@ def render_mouth(frame: np.ndarray, landmarks: np.ndarray, src: SourceMouth, sou
         rgb = synth_interior(landmarks, box, src)
     if source == "closed":
         rgb = np.broadcast_to(0.55 * src.lip_rgb, rgb.shape).astype(np.float32)
-    alpha = mouth_matte(landmarks, box)[..., None]
-    out = frame.copy()
+    return _blend(out, box, rgb, mouth_matte(landmarks, box)[..., None])
+
+
+def _blend(out: np.ndarray, box: tuple[int, int, int, int], rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``rgb`` (h, w, 3) float [0, 1] laid over ``out``'s ``box`` through ``alpha`` (h, w, 1), in place."""
+    x0, y0, x1, y1 = box
     window = out[y0:y1, x0:x1].astype(np.float32) / 255.0
     out[y0:y1, x0:x1] = np.clip(np.round((window + alpha * (rgb - window)) * 255), 0, 255).astype(np.uint8)
     return out
@@ -316,13 +327,12 @@ __all__ = [
     "choose",
     "driver_interior",
     "driver_teeth_layers",
-    "interior_maps",
     "mouth_box",
     "mouth_matte",
     "own_match",
+    "own_mouth",
     "photo_teeth",
     "render_mouth",
     "synth_interior",
     "teeth_interior",
-    "warp_interior",
 ]

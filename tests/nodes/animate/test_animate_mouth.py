@@ -131,6 +131,30 @@ def test_choose_prefers_own_frames_then_the_driver_then_synthesis_and_counts_cov
     assert M.choose(target, own, True, True) == "fallback"
 
 
+def test_an_own_frames_mouth_brings_its_lips_and_is_relit_to_the_photo():
+    """The own frame whose mouth matches the target gives the whole mouth, lips and interior together (the
+    photo's lips stretched around another frame's interior do not match it), in the photo's light."""
+    import cv2
+
+    src = template()
+    photo = draw_face(src)
+    target = open_mouth(src, 14.0)
+    own_lms = open_mouth(src, 15.0)
+    own = draw_face(own_lms, teeth=True)
+    lips = (polygon_mask(own_lms[OUTER_LIP], own.shape[:2]) > 0.5) & ~(polygon_mask(own_lms[INNER_LIP], own.shape[:2]) > 0.5)
+    own[lips] = (120, 50, 110)                                  # this frame's lips, another colour
+    dim = (own.astype(np.float32) * 0.7).astype(np.uint8)       # ... under a dimmer light
+    feat = F.prepare(photo, src, own=[(dim, own_lms)])
+    out, report = F.animate_frame(feat, warp_face(photo, src, target), target)
+    assert report.mouth == "own"
+    size = photo.shape[:2]
+    ring = (polygon_mask(target[OUTER_LIP], size) > 0.99) & ~(polygon_mask(target[INNER_LIP], size) > 0.01)
+    ring = cv2.erode(ring.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    assert ring.sum() > 100
+    np.testing.assert_allclose(out[ring].mean(0), (120, 50, 110), atol=12)       # the own lips, relit
+    assert np.abs(out[_inside(target, size)].astype(float) - (245, 245, 235)).mean() < 20   # and its teeth
+
+
 def test_the_driver_pass_flags_a_covered_mouth():
     from talkinghead.nodes.animate.driver_measures import measure_driver
 
