@@ -7,7 +7,7 @@ All work in the clip's fixed crop (``Scene``): few-shot crops and target landmar
   best match the target's (``warping/region_warp.py``): what the warp-conditioned G sees, so its gain over
   ``warp`` can be split into source choice and learned residual.
 - ``portrait``: the default animation path (``animate.portrait``) on the nearest few-shot frame at its full
-  resolution (``prepare``, with the other few-shot frames as its own mouth interiors), driven by the target's
+  resolution (``prepare``, with the other few-shot frames as its own mouths), driven by the target's
   landmarks (``perform_landmarks``), irises (located on the target crop, as a driver's FaceTrack carries
   them) and how much upper and lower teeth it shows (measured on the target crop, as ``perform`` measures a
   driving video's), its output cropped with the scene's matrix. The mouth interior never comes from the
