@@ -26,11 +26,13 @@ from . import mouth as mouth_mod
 from .iris import IrisEstimate, locate_iris, locate_iris_model
 from .plate import aperture_masks, close_apertures, lips_meet
 from .regions import EYES, OUTER_LIP, box_around
+from .teeth import teeth_visibility
 
 
 @dataclass
 class FaceFeatures:
-    """The photo's features, prepared once per shot (see module docstring)."""
+    """The photo's features, prepared once per shot (see module docstring); ``own_teeth`` (K, 2): how much
+    upper and lower teeth each own frame shows (``teeth.teeth_visibility``)."""
 
     photo: np.ndarray
     landmarks: np.ndarray
@@ -40,6 +42,7 @@ class FaceFeatures:
     eyes: tuple[eyes_mod.SourceEye, eyes_mod.SourceEye]
     own: list = field(default_factory=list)
     lips_meet: bool = False
+    own_teeth: np.ndarray | None = None
 
 
 @dataclass
@@ -75,8 +78,10 @@ def prepare(photo: np.ndarray, landmarks: np.ndarray, iris_run: Callable | None 
     for name, m in apertures.items():
         grown = cv2.dilate(m, np.ones((5, 5), np.uint8)).astype(np.float32)
         masks[name] = cv2.GaussianBlur(grown, (0, 0), 1.0)
+    own = list(own or [])
+    own_teeth = np.array([teeth_visibility(image, np.asarray(o_lms, np.float64)) for image, o_lms in own]).reshape(-1, 2)
     return FaceFeatures(photo, lms, close_apertures(photo, lms, masks=apertures), masks,
-                        mouth_mod.analyse_source(photo, lms), eyes, list(own or []), lips_meet(photo, lms))
+                        mouth_mod.analyse_source(photo, lms), eyes, own, lips_meet(photo, lms), own_teeth)
 
 
 def _close_region(out: np.ndarray, feat: FaceFeatures, name: str, maps: tuple[np.ndarray, np.ndarray],
@@ -124,7 +129,7 @@ def animate_frame(feat: FaceFeatures, warped: np.ndarray, target: np.ndarray,
         maps = warp_face_maps(warped.shape[:2], feat.landmarks, target)
     out = warped.copy()
     own_lms = np.array([lms for _, lms in feat.own]) if feat.own else None
-    source = mouth_mod.choose(target, own_lms, interior is not None, mouth_covered)
+    source = mouth_mod.choose(target, own_lms, interior is not None, mouth_covered, feat.own_teeth, teeth)
     if not _inside(target[OUTER_LIP], out.shape[:2]):
         source = "fallback"  # the mouth is (partly) outside the frame: the plain warp there
     if source != "fallback":
@@ -132,7 +137,7 @@ def animate_frame(feat: FaceFeatures, warped: np.ndarray, target: np.ndarray,
             _close_region(out, feat, "mouth", maps, box_around(target[OUTER_LIP], out.shape[:2], grow=0.6))
         own = None
         if source == "own":
-            own = feat.own[mouth_mod.own_match(own_lms, target)]
+            own = feat.own[mouth_mod.own_match(own_lms, target, mouth_mod.OWN_GATE, feat.own_teeth, teeth)]
         out = mouth_mod.render_mouth(out, target, feat.mouth, source, interior, own, teeth, dark)
     states = []
     for e, src in enumerate(feat.eyes):

@@ -2,8 +2,9 @@
 Averbuch-Elor et al., "Bringing Portraits to Life", SIGGRAPH Asia 2017, §5, who paste the driver's interior).
 
 Sources, in order of preference (``choose``):
-- "own": one of the person's own few-shot frames whose mouth has the target's shape: its whole mouth, lips
-  and interior together (``own_mouth``, as ``warp-regions`` takes a region), relit to the photo;
+- "own": one of the person's own few-shot frames whose mouth has the target's shape and shows teeth as the
+  driver does (``own_match``): its whole mouth, lips and interior together (``own_mouth``, as
+  ``warp-regions`` takes a region), relit to the photo;
 - "driver": what the driving video's mouth shows, drawn with the photo's own material (``driver_interior``):
   a shaded cavity, as dark as the driver's (``teeth.interior_darkness``) but never lighter than
   ``DARK_FLOOR`` of its shade, with as much upper and lower
@@ -57,6 +58,7 @@ SEAM_ALPHA = 0.45       # darkness of the closed-lip seam
 OWN_GATE = 0.08         # own frame used when its mouth's region_distance to the target is below this
 OWN_POINTS = np.r_[2:15, 31:36, 48:68]   # an own frame's mouth is warped on these (mouth, nose base, jaw)
 OWN_LIGHT = (0.7, 1.4)  # limits of its relighting gain
+SHOWS_TEETH = 0.5       # a mouth whose upper or lower teeth visibility reaches this shows its teeth
 CAVITY_DEEP = 0.25      # the cavity's colour deep inside and at the lips, as fractions of the lips' colour
 CAVITY_RIM = 0.55       # (a shadowed mouth takes the face's light and the lips' hue) ...
 CAVITY_FALLOFF = 0.1    # ... changing over this fraction of the mouth's width
@@ -231,19 +233,30 @@ def driver_interior(image: np.ndarray, image_lms: np.ndarray, landmarks: np.ndar
     return teeth_interior(landmarks, box, src, layers, shown, dark)
 
 
-def own_match(own_lms: np.ndarray, landmarks: np.ndarray, gate: float = OWN_GATE) -> int | None:
+def own_match(own_lms: np.ndarray, landmarks: np.ndarray, gate: float = OWN_GATE, own_teeth: np.ndarray | None = None,
+              teeth: np.ndarray | None = None) -> int | None:
     """Index of the own frame whose mouth shape (``region_warp.region_distance`` on 48-67) is nearest the
-    target's and below ``gate`` and that opens at least 80 % as wide, or None."""
+    target's and below ``gate`` and that opens at least 80 % as wide, or None. With ``teeth`` (2,), how much
+    upper and lower teeth the driver shows, and ``own_teeth`` (K, 2), the same of each own frame, only a
+    frame that shows teeth as the driver does (``shows_teeth``) is taken: a dark opening of the right shape
+    is not the driver's smile."""
     from ..warping.region_warp import region_distance
 
     idx = np.arange(48, 68)
     want = mouth_opening(landmarks)
     best, best_d = None, gate
     for k, lms in enumerate(np.asarray(own_lms)):
+        if teeth is not None and own_teeth is not None and shows_teeth(own_teeth[k]) != shows_teeth(teeth):
+            continue
         d = region_distance(lms, landmarks, idx)
         if d < best_d and mouth_opening(lms) >= 0.8 * want:
             best, best_d = k, d
     return best
+
+
+def shows_teeth(visible: np.ndarray) -> bool:
+    """Does a mouth show its teeth, from its (upper, lower) ``teeth.teeth_visibility``?"""
+    return bool(np.max(visible) >= SHOWS_TEETH)
 
 
 def mouth_matte(landmarks: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -261,14 +274,15 @@ def mouth_matte(landmarks: np.ndarray, box: tuple[int, int, int, int]) -> np.nda
     return np.maximum(matte, SEAM_ALPHA * seam)
 
 
-def choose(landmarks: np.ndarray, own_lms: np.ndarray | None, has_driver: bool, occluded: bool) -> str:
+def choose(landmarks: np.ndarray, own_lms: np.ndarray | None, has_driver: bool, occluded: bool,
+           own_teeth: np.ndarray | None = None, teeth: np.ndarray | None = None) -> str:
     """Which interior source a frame uses: "fallback" (mouth occluded: plain warp), "closed" (nothing to
-    fill), "own", "driver" or "synth" (see module docstring)."""
+    fill), "own", "driver" or "synth" (see module docstring; ``own_teeth``, ``teeth``: ``own_match``)."""
     if occluded:
         return "fallback"
     if mouth_opening(landmarks) < 0.5 * OPEN_THRESHOLD:
         return "closed"
-    if own_lms is not None and len(own_lms) and own_match(own_lms, landmarks) is not None:
+    if own_lms is not None and len(own_lms) and own_match(own_lms, landmarks, OWN_GATE, own_teeth, teeth) is not None:
         return "own"
     return "driver" if has_driver else "synth"
 
@@ -333,6 +347,7 @@ __all__ = [
     "own_mouth",
     "photo_teeth",
     "render_mouth",
+    "shows_teeth",
     "synth_interior",
     "teeth_interior",
 ]

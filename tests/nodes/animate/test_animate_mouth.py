@@ -155,6 +155,26 @@ def test_an_own_frames_mouth_brings_its_lips_and_is_relit_to_the_photo():
     assert np.abs(out[_inside(target, size)].astype(float) - (245, 245, 235)).mean() < 20   # and its teeth
 
 
+def test_an_own_frame_is_taken_only_when_it_shows_teeth_as_the_driver_does():
+    """Of two own frames with the target's mouth shape, the one showing teeth as the driver does is taken; a
+    dark opening of the right shape is not the driver's smile (nor teeth its dark "O")."""
+    src = template()
+    photo = draw_face(src)
+    target = open_mouth(src, 14.0)
+    dark_lms, teeth_lms = open_mouth(src, 14.5), open_mouth(src, 16.0)      # the dark one matches best
+    own = [(draw_face(dark_lms), dark_lms), (draw_face(teeth_lms, teeth=True), teeth_lms)]
+    feat = F.prepare(photo, src, own=own)
+    np.testing.assert_array_equal(feat.own_teeth.max(axis=1) >= M.SHOWS_TEETH, [False, True])
+    lms = np.array([dark_lms, teeth_lms])
+    assert M.own_match(lms, target) == 0
+    assert M.own_match(lms, target, M.OWN_GATE, feat.own_teeth, np.array([1.0, 0.6])) == 1
+    assert M.own_match(lms, target, M.OWN_GATE, feat.own_teeth, np.zeros(2)) == 0
+    assert M.choose(target, lms[:1], True, False, feat.own_teeth[:1], np.array([1.0, 0.6])) == "driver"
+    out, report = F.animate_frame(feat, warp_face(photo, src, target), target, teeth=np.array([1.0, 0.6]))
+    assert report.mouth == "own"
+    assert out[_inside(target, photo.shape[:2])].mean() > 200                  # the own frame's teeth
+
+
 def test_the_driver_pass_flags_a_covered_mouth():
     from talkinghead.nodes.animate.driver_measures import measure_driver
 
