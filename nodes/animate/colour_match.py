@@ -88,4 +88,18 @@ def light_gain(reference: np.ndarray, measured: np.ndarray, limits: tuple[float,
     return np.clip(ref / np.maximum(got, 1e-3), *limits)
 
 
-__all__ = ["from_lab", "lab_stats", "light_gain", "match_colour", "mean_rgb", "to_lab", "transfer_lab"]
+def exposure_gain(reference: np.ndarray, measured: np.ndarray, cast: float,
+                  limits: tuple[float, float] = (0.4, 2.5)) -> np.ndarray:
+    """Per-channel gain (3,) taking light measured on one material (``measured``, mean colour) to the light on
+    the same material elsewhere (``reference``): their luma ratio (exposure), times ``cast`` in [0, 1] of
+    their ratio of hues (each colour over its own luma), clipped to ``limits``. With ``cast`` < 1 the hue
+    carries less than the exposure: two people's skins differ in hue more than the light that falls on them."""
+    luma = np.array([0.299, 0.587, 0.114])
+    ref, got = np.asarray(reference, np.float64), np.asarray(measured, np.float64)
+    ref_l, got_l = max(float(ref @ luma), 1e-3), max(float(got @ luma), 1e-3)
+    hue = (ref / ref_l) / np.maximum(got / got_l, 1e-3)
+    return np.clip(ref_l / got_l * ((1 - cast) + cast * hue), *limits)
+
+
+__all__ = ["exposure_gain", "from_lab", "lab_stats", "light_gain", "match_colour", "mean_rgb", "to_lab",
+           "transfer_lab"]

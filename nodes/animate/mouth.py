@@ -48,6 +48,7 @@ from .teeth import (
     lip_mask,
     neutral_teeth,
     place_layer,
+    skin_colour,
     source_teeth,
     teeth_mask,
     teeth_visibility,
@@ -59,6 +60,7 @@ OWN_GATE = 0.08         # own frame used when its mouth's region_distance to the
 OWN_POINTS = np.r_[2:15, 31:36, 48:68]   # an own frame's mouth is warped on these (mouth, nose base, jaw)
 OWN_LIGHT = (0.7, 1.4)  # limits of its relighting gain
 SHOWS_TEETH = 0.5       # a mouth whose upper or lower teeth visibility reaches this shows its teeth
+TEETH_CAST = 0.5        # share of the skins' hue change a driver's teeth take (``colour_match.exposure_gain``)
 CAVITY_DEEP = 0.25      # the cavity's colour deep inside and at the lips, as fractions of the lips' colour
 CAVITY_RIM = 0.55       # (a shadowed mouth takes the face's light and the lips' hue) ...
 CAVITY_FALLOFF = 0.1    # ... changing over this fraction of the mouth's width
@@ -82,6 +84,8 @@ class SourceMouth:
         light: the face's lightness (Lab L of the lips / 100), scales the cavity and neutral teeth.
         white: (3,) the photo's eye white, float [0, 1] (``teeth.eye_white``): the colour and light of neutral
             teeth, or None (no eye white seen: a tone from ``light``).
+        skin: (3,) the photo's skin colour, float [0, 1] (``teeth.skin_colour``): the light a driver's teeth
+            are relit to, or None.
     """
 
     teeth: tuple[TeethLayer, TeethLayer] | None
@@ -89,6 +93,7 @@ class SourceMouth:
     lip_rgb: np.ndarray
     light: float
     white: np.ndarray | None = None
+    skin: np.ndarray | None = None
 
 
 def analyse_source(photo: np.ndarray, landmarks: np.ndarray) -> SourceMouth:
@@ -99,7 +104,7 @@ def analyse_source(photo: np.ndarray, landmarks: np.ndarray) -> SourceMouth:
     lip_rgb = (photo.reshape(-1, 3).astype(np.float64) / 255 * wts[:, None]).sum(0) / max(wts.sum(), 1e-9)
     light = float(lips[0][0] / 100) if lips is not None else 0.5
     return SourceMouth(source_teeth(photo, landmarks), lips, lip_rgb.astype(np.float32), light,
-                       eye_white(photo, landmarks))
+                       eye_white(photo, landmarks), skin_colour(photo, landmarks))
 
 
 def mouth_box(landmarks: np.ndarray, size: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -195,20 +200,24 @@ def own_mouth(window: np.ndarray, image: np.ndarray, image_lms: np.ndarray, land
 def driver_teeth_layers(image: np.ndarray, image_lms: np.ndarray, src: SourceMouth
                         ) -> tuple[TeethLayer, TeethLayer]:
     """The driver's own teeth as (upper, lower) layers, for a photo that shows none: its mouth relit to the
-    photo (each channel multiplied by the ratio of the photo's mean lip colour to the driver's: a change of
-    light) and only its teeth-like pixels (``teeth.teeth_mask``, softened) in each half of its lips."""
+    photo and only its teeth-like pixels (``teeth.teeth_mask``, softened) in each half of its lips.
+
+    The light is measured on the skin of both faces (``teeth.skin_colour``): its exposure, and
+    ``TEETH_CAST`` of its hue (``colour_match.exposure_gain``), so a warm painting gets ivory teeth and a
+    cold photo cooler ones. The lips are no measure of light: relit by the ratio of the two mouths' lip
+    colours, a pale-lipped driver's teeth turned salmon in a red-lipped photo (and then read as lips)."""
     import cv2
 
-    from .colour_match import light_gain, mean_rgb
+    from .colour_match import exposure_gain
 
     p = np.asarray(image_lms, np.float64)
     x0, y0, x1, y1 = box_around(p[np.r_[28:36, 48:60]], image.shape[:2], grow=0.1)   # the nose: skin reference
     crop = image[y0:y1, x0:x1]
     local = p - [x0, y0]
     rgb = crop.astype(np.float32) / 255.0
-    lips = mean_rgb(rgb, lip_mask(rgb.shape[:2], local))
-    if lips is not None:
-        rgb = np.clip(rgb * light_gain(src.lip_rgb, lips).astype(np.float32), 0, 1)
+    skin = skin_colour(crop, local)
+    if src.skin is not None and skin is not None:
+        rgb = np.clip(rgb * exposure_gain(src.skin, skin, TEETH_CAST).astype(np.float32), 0, 1)
     mask = cv2.GaussianBlur(teeth_mask(crop, local).astype(np.float32), (0, 0), 0.7)
     upper, lower = lip_halves(rgb.shape[:2], local)
     return (TeethLayer(rgb, upper * mask, local[UPPER_INNER], UPPER_INNER),

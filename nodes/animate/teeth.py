@@ -41,17 +41,31 @@ def lip_mask(image_size: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
     return np.clip(outer - inner, 0, 1)
 
 
-def skin_reference(image: np.ndarray, landmarks: np.ndarray) -> tuple[float, float] | None:
-    """Median luma and HSV saturation (both [0, 1]) of the nose (the box of points 28-35): skin lit like the
-    mouth and rarely covered by hair or beard. None when that box holds no pixel of ``image``."""
+def _nose(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
+    """The pixels of the box of points 28-35 (the nose: skin lit like the mouth and rarely covered by hair or
+    beard), or None when that box holds no pixel of ``image``."""
     p = np.asarray(landmarks, np.float64)[28:36]
     h, w = image.shape[:2]
     x0, y0 = np.clip(np.floor(p.min(0)).astype(int), 0, [w, h])
     x1, y1 = np.clip(np.ceil(p.max(0)).astype(int) + 1, 0, [w, h])
-    if x1 <= x0 or y1 <= y0:
+    return image[y0:y1, x0:x1] if x1 > x0 and y1 > y0 else None
+
+
+def skin_reference(image: np.ndarray, landmarks: np.ndarray) -> tuple[float, float] | None:
+    """Median luma and HSV saturation (both [0, 1]) of the nose (``_nose``), or None without it."""
+    nose = _nose(image, landmarks)
+    if nose is None:
         return None
-    luma, sat = _luma_sat(image[y0:y1, x0:x1])
+    luma, sat = _luma_sat(nose)
     return float(np.median(luma)), float(np.median(sat))
+
+
+def skin_colour(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
+    """(3,) float [0, 1]: the median colour of the nose (``_nose``), or None without it."""
+    nose = _nose(image, landmarks)
+    if nose is None:
+        return None
+    return np.median(nose[..., :3].reshape(-1, 3).astype(np.float32) / 255.0, axis=0)
 
 
 def _luma_sat(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -285,6 +299,7 @@ __all__ = [
     "mouth_state",
     "neutral_teeth",
     "place_layer",
+    "skin_colour",
     "source_teeth",
     "teeth_fraction",
     "teeth_mask",

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from animate_faces import close_mouth, draw_face, open_mouth, template
+from animate_faces import TEETH, close_mouth, draw_face, open_mouth, template
 from talkinghead.nodes.animate import features as F
 from talkinghead.nodes.animate import mouth as M
 from talkinghead.nodes.animate.colour_match import lab_stats, match_colour
@@ -233,3 +233,26 @@ def test_lips_that_meet_keep_their_own_line():
     assert kept < 0.5 * np.abs(smeared[lips].astype(int) - photo[lips]).mean()
     opened = open_mouth(template(), 14.0)                              # an open mouth is closed by the plate
     assert not lips_meet(draw_face(opened), opened)
+
+
+def test_a_drivers_teeth_take_the_photos_light_not_its_lip_colour():
+    """A driver's teeth drawn into a photo without teeth are relit by the light on the two faces' skin: a
+    photo exposed darker gets darker teeth, and its deep-red lips do not tint them (relit by the ratio of
+    the lips' colours, they turned salmon and read as lips)."""
+    from talkinghead.nodes.animate.teeth import lip_mask
+
+    src = template()
+    photo = draw_face(src)
+    photo[lip_mask(photo.shape[:2], src) > 0.5] = (150, 20, 40)          # deep-red lips
+    photo = (photo * 0.7).astype(np.uint8)                                # and less light on the face
+    feat = F.prepare(photo, src)
+    assert feat.mouth.teeth is None
+    target = open_mouth(src, 14.0)
+    driver = draw_face(target, teeth=True)                                # the driver shows its teeth
+    upper, _ = M.driver_teeth_layers(driver, target, feat.mouth)
+    teeth = upper.rgb[upper.alpha > 0.5]
+    assert len(teeth)
+    colour = teeth.mean(0)
+    assert colour.max() / colour.min() < 1.15                             # still teeth-white, not red
+    luma = np.array([0.299, 0.587, 0.114])
+    assert abs(colour @ luma - 0.7 * (np.array(TEETH) / 255) @ luma) < 0.06   # the photo's exposure
