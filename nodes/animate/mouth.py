@@ -41,8 +41,8 @@ from .regions import (
 )
 from .teeth import (
     OPEN_THRESHOLD,
+    TEETH_CAST,
     TeethLayer,
-    eye_white,
     interior_darkness,
     lip_halves,
     lip_mask,
@@ -60,7 +60,6 @@ OWN_GATE = 0.08         # own frame used when its mouth's region_distance to the
 OWN_POINTS = np.r_[2:15, 31:36, 48:68]   # an own frame's mouth is warped on these (mouth, nose base, jaw)
 OWN_LIGHT = (0.7, 1.4)  # limits of its relighting gain
 SHOWS_TEETH = 0.5       # a mouth whose upper or lower teeth visibility reaches this shows its teeth
-TEETH_CAST = 0.5        # share of the skins' hue change a driver's teeth take (``colour_match.exposure_gain``)
 CAVITY_DEEP = 0.25      # the cavity's colour deep inside and at the lips, as fractions of the lips' colour
 CAVITY_RIM = 0.55       # (a shadowed mouth takes the face's light and the lips' hue) ...
 CAVITY_FALLOFF = 0.1    # ... changing over this fraction of the mouth's width
@@ -82,17 +81,15 @@ class SourceMouth:
         lips: Lab (mean, std) of the photo's lips.
         lip_rgb: (3,) mean lip colour, float [0, 1].
         light: the face's lightness (Lab L of the lips / 100), scales the cavity and neutral teeth.
-        white: (3,) the photo's eye white, float [0, 1] (``teeth.eye_white``): the colour and light of neutral
-            teeth, or None (no eye white seen: a tone from ``light``).
-        skin: (3,) the photo's skin colour, float [0, 1] (``teeth.skin_colour``): the light a driver's teeth
-            are relit to, or None.
+        skin: (3,) the photo's skin colour, float [0, 1] (``teeth.skin_colour``): the colour of neutral teeth
+            (``teeth.teeth_colour``) and the light a driver's teeth are relit to, or None (no nose in the
+            photo: a tone from ``light``).
     """
 
     teeth: tuple[TeethLayer, TeethLayer] | None
     lips: tuple[np.ndarray, np.ndarray] | None
     lip_rgb: np.ndarray
     light: float
-    white: np.ndarray | None = None
     skin: np.ndarray | None = None
 
 
@@ -104,7 +101,7 @@ def analyse_source(photo: np.ndarray, landmarks: np.ndarray) -> SourceMouth:
     lip_rgb = (photo.reshape(-1, 3).astype(np.float64) / 255 * wts[:, None]).sum(0) / max(wts.sum(), 1e-9)
     light = float(lips[0][0] / 100) if lips is not None else 0.5
     return SourceMouth(source_teeth(photo, landmarks), lips, lip_rgb.astype(np.float32), light,
-                       eye_white(photo, landmarks), skin_colour(photo, landmarks))
+                       skin_colour(photo, landmarks))
 
 
 def mouth_box(landmarks: np.ndarray, size: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -160,8 +157,8 @@ def photo_teeth(landmarks: np.ndarray, src: SourceMouth) -> tuple[TeethLayer, Te
     if src.teeth is not None:
         return src.teeth
     p = np.asarray(landmarks, np.float64)
-    if src.white is not None:
-        return neutral_teeth(float(np.linalg.norm(p[64] - p[60])), white=src.white)
+    if src.skin is not None:
+        return neutral_teeth(float(np.linalg.norm(p[64] - p[60])), skin=src.skin)
     tone = float(np.clip(0.35 + 0.6 * src.light, 0.45, 0.9))
     return neutral_teeth(float(np.linalg.norm(p[64] - p[60])), tone)
 

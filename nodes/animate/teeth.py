@@ -26,8 +26,11 @@ TEETH_L_MARGIN = 6.0      # without skin: teeth are at least this much lighter (
 TEETH_CHROMA = 0.7        # ... and at most this fraction of the lips' chroma
 NEUTRAL_UPPER = 0.11      # neutral band heights as fractions of the mouth width
 NEUTRAL_LOWER = 0.06
-EYE_WHITE_MIN = 12          # eye-opening pixels needed to measure the eye white
-TEETH_OF_WHITE = 0.85       # neutral front teeth: this x the eye white
+TEETH_OF_SKIN = 1.25        # neutral front teeth: this x the skin's luma (the brighter half of the teeth
+                            # on 9 shared clips: 1.1-1.5 x the nose's luma, median 1.28; their eye whites
+                            # read 0.4-1.2, median 0.72: a small face's eye white is shadowed by the lids)
+TEETH_CAST = 0.5            # teeth take this share of the skin's hue (the same clips: teeth hue / skin hue
+                            # (0.92, 1.04, 1.10) where the skin's own is about (1.2, 0.95, 0.8))
 MOUTH_STATES = ("closed", "open", "teeth")
 VISIBLE_SHARE = (0.05, 0.25)   # teeth-like share of a lip half: no teeth below, fully shown above
 DARK_LUMA = 0.45               # interior pixels this dark relative to the skin are shadow (``interior_darkness``)
@@ -205,33 +208,15 @@ def _lip_curve(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return points[order, 0], points[order, 1]
 
 
-def eye_white(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
-    """(3,) float [0, 1]: the eye white of a face, the mean colour of the brighter half (by luma) of the
-    pixels inside both eye openings (the sclera, not the iris), or None when the openings hold fewer than
-    ``EYE_WHITE_MIN`` pixels (shut or tiny eyes). The nearest thing to teeth in a photo: off-white, and lit
-    and white-balanced as the face is."""
-    from .regions import EYES
-
-    p = np.asarray(landmarks, np.float64)
-    if not np.isfinite(p).all():
-        return None
-    pixels = []
-    for idx in EYES:
-        x0, y0 = np.clip(np.floor(p[idx].min(0)).astype(int), 0, None)
-        x1, y1 = np.ceil(p[idx].max(0)).astype(int) + 1
-        crop = image[y0:y1, x0:x1]
-        if crop.size == 0:
-            continue
-        inside = polygon_mask(p[idx] - [x0, y0], crop.shape[:2]) > 0.99
-        pixels.append(crop[inside].reshape(-1, 3))
-    rgb = np.concatenate(pixels).astype(np.float64) / 255.0 if pixels else np.zeros((0, 3))
-    if len(rgb) < EYE_WHITE_MIN:
-        return None
-    luma = rgb @ np.array([0.299, 0.587, 0.114])
-    return rgb[luma >= np.median(luma)].mean(0).astype(np.float32)
+def teeth_colour(skin: np.ndarray) -> np.ndarray:
+    """(3,) float [0, 1]: the colour of front teeth in a face whose skin is ``skin`` (3,): ``TEETH_OF_SKIN``
+    x its luma, with ``TEETH_CAST`` of its hue (a warm light makes ivory teeth, a cold one cooler)."""
+    skin = np.asarray(skin, np.float64)
+    luma = max(float(skin @ np.array([0.299, 0.587, 0.114])), 1e-3)
+    return np.clip(TEETH_OF_SKIN * luma * ((1 - TEETH_CAST) + TEETH_CAST * skin / luma), 0, 1)
 
 
-def neutral_teeth(width_px: float, tone: float = 0.8, white: np.ndarray | None = None
+def neutral_teeth(width_px: float, tone: float = 0.8, skin: np.ndarray | None = None
                   ) -> tuple[TeethLayer, TeethLayer]:
     """Synthetic upper and lower teeth bands for a mouth ``width_px`` wide (inner corners to corners):
     off-white, darker towards the corners and the gum line, faint gaps between the front teeth.
@@ -239,11 +224,11 @@ def neutral_teeth(width_px: float, tone: float = 0.8, white: np.ndarray | None =
     Args:
         width_px: inner mouth width in px in the target (the band is made at that scale).
         tone: brightness of the front teeth in [0, 1] (matched to the face by the caller).
-        white: (3,) float [0, 1] the face's eye white (``eye_white``): the front teeth take its colour
-            x ``TEETH_OF_WHITE`` (teeth sit in the mouth's shade), instead of ``tone`` and a warm grey.
+        skin: (3,) float [0, 1] the face's skin colour (``skin_colour``): the front teeth are
+            ``TEETH_OF_SKIN`` x its luma, with ``TEETH_CAST`` of its hue, instead of ``tone`` and a warm grey.
     """
     w = max(round(width_px), 8)
-    front = tone * np.array([1.0, 0.97, 0.9]) if white is None else TEETH_OF_WHITE * np.asarray(white, np.float64)
+    front = tone * np.array([1.0, 0.97, 0.9]) if skin is None else teeth_colour(skin)
     layers = []
     for frac, upper in ((NEUTRAL_UPPER, True), (NEUTRAL_LOWER, False)):
         h = max(round(frac * w / 0.8), 3)
@@ -292,7 +277,6 @@ __all__ = [
     "OPEN_THRESHOLD",
     "TEETH_THRESHOLD",
     "TeethLayer",
-    "eye_white",
     "interior_darkness",
     "lip_halves",
     "lip_mask",
@@ -301,6 +285,7 @@ __all__ = [
     "place_layer",
     "skin_colour",
     "source_teeth",
+    "teeth_colour",
     "teeth_fraction",
     "teeth_mask",
     "teeth_visibility",

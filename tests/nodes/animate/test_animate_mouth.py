@@ -188,26 +188,34 @@ def test_the_driver_pass_flags_a_covered_mouth():
     assert flags.tolist() == [False] * 5 + [True] + [False] * 2
 
 
-def test_neutral_teeth_take_the_light_of_the_eye_whites():
-    """Without teeth of its own, the photo's neutral teeth are its eye whites in the mouth's shade: under a
-    warm light they are warm (not a grey that reads blue beside warm skin), and shut eyes fall back to a
-    tone from the lips."""
-    from talkinghead.nodes.animate.teeth import TEETH_OF_WHITE, eye_white
+def test_neutral_teeth_take_the_light_and_hue_of_the_skin():
+    """Without teeth of its own, the photo's neutral teeth are lit as its skin: brighter than it
+    (``TEETH_OF_SKIN``), darker in a darker photo, and warm under a warm light (not a grey that reads blue
+    beside warm skin). They were the eye whites' colour: on small faces the lids shade the eye whites, and
+    the teeth came out a dark grey band."""
+    from talkinghead.nodes.animate.teeth import TEETH_OF_SKIN, skin_colour
+
+    from talkinghead.nodes.animate.regions import EYES
 
     src = template()
     neutral = draw_face(src)
+    for idx in EYES:                                                     # eye whites in the lids' shade
+        shaded = polygon_mask(src[idx], neutral.shape[:2]) > 0.5
+        neutral[shaded] = neutral[shaded] // 2
     warm = np.clip(neutral * np.array([1.0, 0.85, 0.7]), 0, 255).astype(np.uint8)
-    white = eye_white(warm, src)
-    assert white is not None and white[0] > 1.25 * white[2]                 # the cast is measured ...
+    dark = (neutral * 0.6).astype(np.uint8)
     target = open_mouth(src, 20.0)
-    upper, _ = M.photo_teeth(target, F.prepare(warm, src).mouth)
-    front = upper.rgb[upper.alpha > 0.5].max(0)
-    assert front[0] > 1.25 * front[2]                                       # ... and the teeth take it
-    assert abs(front.max() - TEETH_OF_WHITE * white.max()) < 0.1
-    shut = src.copy()
-    for upper_i, lower_i in ((37, 41), (38, 40), (43, 47), (44, 46)):
-        shut[[upper_i, lower_i]] = (src[upper_i] + src[lower_i]) / 2
-    assert eye_white(neutral, shut) is None
+    luma = np.array([0.299, 0.587, 0.114])
+    fronts = {}
+    for name, photo in (("neutral", neutral), ("warm", warm), ("dark", dark)):
+        upper, _ = M.photo_teeth(target, F.prepare(photo, src).mouth)
+        fronts[name] = upper.rgb[upper.alpha > 0.5].max(0)
+        skin = skin_colour(photo, src)
+        assert abs(fronts[name] @ luma - min(TEETH_OF_SKIN * skin @ luma, 1.0)) < 0.1   # the skin's light
+    assert fronts["dark"] @ luma < 0.7 * fronts["neutral"] @ luma
+    ratio = lambda c: c[0] / c[2]
+    assert ratio(fronts["warm"]) > 1.15 * ratio(fronts["neutral"])                 # the light's hue
+    assert ratio(fronts["neutral"]) < ratio(skin_colour(neutral, src))             # paler than the skin
 
 
 def test_lips_that_meet_keep_their_own_line():
