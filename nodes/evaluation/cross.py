@@ -154,9 +154,10 @@ def driver_reference(rt: Any, ctx: dict, clip: Path, frames: int | None, sheet_r
 
 
 def photo_reference(rt: Any, ctx: dict, path: Path) -> dict:
-    """The photo, its landmarks (found as a driver's first frame is) and its own signals."""
+    """The photo, its landmarks (found as a driver's first frame is), its own signals and the re-detection's
+    jitter on it standing still (``cross_metrics.still_jitter``: the floor of an output's jitter)."""
     from ..media.io import read_image
-    from .cross_metrics import frame_signals
+    from .cross_metrics import frame_signals, still_jitter
 
     photo = np.ascontiguousarray(read_image(path)[..., :3])
     follower = start_follower(ctx["backend"], photo)
@@ -165,7 +166,8 @@ def photo_reference(rt: Any, ctx: dict, path: Path) -> dict:
     if lms is None or box is None:
         raise BadInputError("no face found in the photo", path)
     return {"path": path, "photo": photo, "landmarks": lms, "box": box,
-            "signals": frame_signals(photo, lms, ctx["locator"])}
+            "signals": frame_signals(photo, lms, ctx["locator"]),
+            "still_jitter": still_jitter(FaceFollower(ctx["backend"], box), photo)}
 
 
 def score_method(rt: Any, ctx: dict, cfg: CrossConfig, photo: dict, drv: dict, method: str) -> tuple[dict, dict]:

@@ -23,6 +23,7 @@ GAZE_FAIL = 0.5     # eye widths: the distance from the eye's centre to its corn
 STABLE_POINTS = (27, 28, 29, 30, 31, 33, 35, 36, 39, 42, 45)  # eye corners + nose: move little with expression
 SIGNALS = ("mouth", "eye_left", "eye_right", "roll", "yaw", "pitch")
 JUDGED_GAP_PX = 8.0   # a driver's inner-lip gap below this (its own px) cannot show whether it holds teeth
+STILL_FRAMES = 24     # sub-pixel shifted copies of the photo re-detected for the jitter floor (``still_jitter``)
 
 
 def frame_signals(image: np.ndarray, landmarks: np.ndarray | None, locator) -> dict:
@@ -194,6 +195,28 @@ def jitter_series(landmarks: np.ndarray) -> np.ndarray:
     return out
 
 
+def still_jitter(follow, photo: np.ndarray, frames: int = STILL_FRAMES, seed: int = 0) -> float:
+    """The re-detection's own jitter on a face that does not move: ``jitter_series``'s mean over landmarks
+    found by ``follow`` (image (H, W, 3) uint8 -> (68, 2) or None, called frame by frame like a tracker) on
+    ``frames`` copies of ``photo`` shifted by random sub-pixel amounts (each shift taken back out), or NaN
+    with fewer than three faces. An output's jitter cannot be measured below it: on a painting the
+    re-detection alone jitters more than a real driver does."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    h, w = photo.shape[:2]
+    found = np.full((frames, 68, 2), np.nan)
+    for i in range(frames):
+        shift = rng.uniform(-0.5, 0.5, 2)
+        moved = cv2.warpAffine(np.ascontiguousarray(photo[..., :3]), np.float32([[1, 0, shift[0]], [0, 1, shift[1]]]),
+                               (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        lms = follow(moved)
+        if lms is not None:
+            found[i] = np.asarray(lms, np.float64) - shift
+    series = jitter_series(found)
+    return float(np.nanmean(series)) if np.isfinite(series).any() else float("nan")
+
+
 def jitter_ratio(driver: np.ndarray, output: np.ndarray) -> dict:
     """Mean normalised landmark acceleration of the output over the driver's, on the frames both cover.
 
@@ -212,6 +235,7 @@ def jitter_ratio(driver: np.ndarray, output: np.ndarray) -> dict:
             "coverage": float(both.sum() / max(ref.sum(), 1))}
 
 
-__all__ = ["GAZE_FAIL", "IDENTITY_THRESHOLD", "JUDGED_GAP_PX", "SIGNALS", "STABLE_POINTS", "frame_signals", "gaze_errors",
-           "identity_summary", "jitter_ratio", "jitter_series", "judged_mouths", "mouth_agreement", "pearson",
-           "pearson_with_failures", "shape_signals", "track_agreement"]
+__all__ = ["GAZE_FAIL", "IDENTITY_THRESHOLD", "JUDGED_GAP_PX", "SIGNALS", "STABLE_POINTS", "STILL_FRAMES",
+           "frame_signals", "gaze_errors", "identity_summary", "jitter_ratio", "jitter_series", "judged_mouths",
+           "mouth_agreement", "pearson", "pearson_with_failures", "shape_signals", "still_jitter",
+           "track_agreement"]

@@ -15,7 +15,8 @@ JSON schema ``talkinghead.eval-cross/1``::
                mouth_agreement, mouth_agreement_judged (on the driver frames whose state their pixels show:
                closed, or parted by >= 8 px), gaze_mean, gaze_p90 (absolute offsets), gaze_rel_mean, gaze_rel_p90
                (offsets relative to the rest: the photo's own and the driver's at the retargeting neutral
-               frame), jitter_ratio, redetect_rate, driver_redetect_rate, background_psnr (pooled over the
+               frame), jitter_ratio, jitter_floor (the re-detection's jitter on the photo standing still, over
+               the driver's: the lowest ratio any method can show on this pair), redetect_rate, driver_redetect_rate, background_psnr (pooled over the
                frames; capped at 100 = identical), background_psnr_min, background_ok (frames >= 35 dB),
                mask_fraction (mean share of the frame inside the head mask)
       details  {r: {signal: {r, r_detected, frames, failed}}, mouth, gaze, gaze_rel, jitter}
@@ -53,7 +54,9 @@ NOTES = (
     ("background PSNR is measured on the method's lossless frames (no watermark, no MP4) outside a dilated head "
      "mask (the method's alpha when it gives one, else head regions of the photo's and the output's landmarks)"),
     ("jitter ratio: mean |second difference| of stable landmarks (eye corners, nose) over the inter-ocular "
-     "distance, output / driver, on frame triples with a face on both sides"),
+     "distance, output / driver, on frame triples with a face on both sides; jitter floor: the same measure on "
+     "the photo standing still (copies shifted by random sub-pixel amounts, re-detected), over the driver's: "
+     "the re-detection's own noise on this face, below which no method's ratio can go"),
     ("driver track r: every method is driven by the clip's landmark track and scored against landmarks "
      "re-detected on the clip's frames; where the two runs disagree (small or blurred faces: eye openings, "
      "pitch), the track's own r against the re-detected driver is what a method that follows the track exactly "
@@ -106,6 +109,8 @@ def summarise_pair(photo: dict, drv: dict, landmarks: np.ndarray, signals: list[
     gaze = gaze_errors(d_iris, o_iris)
     gaze_rel = gaze_errors(d_iris, o_iris, _rest(d_iris, drv["neutral"]), photo["signals"]["iris"])
     jitter = jitter_ratio(drv["landmarks"], landmarks)
+    still = photo.get("still_jitter", float("nan"))
+    jitter["floor"] = still / jitter["driver"] if jitter["driver"] and math.isfinite(jitter["driver"]) else float("nan")
     found = np.isfinite(landmarks).all(axis=(1, 2))
     d_found = np.isfinite(drv["landmarks"]).all(axis=(1, 2))
     back = background_summary(bg)
@@ -114,7 +119,7 @@ def summarise_pair(photo: dict, drv: dict, landmarks: np.ndarray, signals: list[
                "mouth_agreement_judged": mouth["agreement_judged"],
                "gaze_mean": gaze["mean"], "gaze_p90": gaze["p90"], "gaze_rel_mean": gaze_rel["mean"],
                "gaze_rel_p90": gaze_rel["p90"], "jitter_ratio": jitter["ratio"],
-               "redetect_rate": float(found.mean()), "driver_redetect_rate": float(d_found.mean()),
+               "jitter_floor": jitter["floor"], "redetect_rate": float(found.mean()), "driver_redetect_rate": float(d_found.mean()),
                **{k: v for k, v in back.items() if k != "per_frame"}}
     per_frame = {"detected": found.tolist(), "distance": distances.tolist(),
                  **{k: _arr(signals, k).tolist() for k in SIGNALS},
@@ -159,7 +164,7 @@ TABLE = (("id kept", "identity_kept", 0, True), ("id dist", "identity_distance",
          ("mouth agree", "mouth_agreement", 0, True), ("mouth agree judged", "mouth_agreement_judged", 0, True),
          ("gaze mean", "gaze_mean", 3, False),
          ("gaze p90", "gaze_p90", 3, False), ("gaze rel", "gaze_rel_mean", 3, False),
-         ("jitter x", "jitter_ratio", 2, False), ("re-detect", "redetect_rate", 0, True),
+         ("jitter x", "jitter_ratio", 2, False), ("jitter floor", "jitter_floor", 2, False), ("re-detect", "redetect_rate", 0, True),
          ("bg PSNR", "background_psnr", 1, False))
 
 

@@ -193,9 +193,8 @@ def test_neutral_teeth_take_the_light_and_hue_of_the_skin():
     (``TEETH_OF_SKIN``), darker in a darker photo, and warm under a warm light (not a grey that reads blue
     beside warm skin). They were the eye whites' colour: on small faces the lids shade the eye whites, and
     the teeth came out a dark grey band."""
-    from talkinghead.nodes.animate.teeth import TEETH_OF_SKIN, skin_colour
-
     from talkinghead.nodes.animate.regions import EYES
+    from talkinghead.nodes.animate.teeth import TEETH_OF_SKIN, skin_colour
 
     src = template()
     neutral = draw_face(src)

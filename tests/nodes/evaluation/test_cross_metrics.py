@@ -85,6 +85,26 @@ def test_gaze_errors_absolute_relative_and_failures():
     assert out["mean"] == pytest.approx((0.05 + (C.GAZE_FAIL + 0.05) / 2 + 0.05) / 3)
 
 
+def test_still_jitter_is_the_trackers_own_noise_on_a_face_that_does_not_move():
+    """A tracker that finds the face to the sub-pixel has no jitter on a still photo (the shifts are taken
+    back out); one that finds it to the whole pixel jitters, and the floor says by how much."""
+    import cv2
+
+    base = base_landmarks()
+    photo = np.zeros((600, 600, 3), np.uint8)
+    cv2.circle(photo, (300, 300), 40, (255, 255, 255), -1, cv2.LINE_AA)
+
+    def centroid(image: np.ndarray) -> np.ndarray:
+        w = image[..., 0].astype(np.float64)
+        yy, xx = np.mgrid[0:w.shape[0], 0:w.shape[1]]
+        return np.array([(xx * w).sum(), (yy * w).sum()]) / w.sum()
+
+    exact = C.still_jitter(lambda im: base + centroid(im) - 300, photo)
+    rounded = C.still_jitter(lambda im: base + np.round(centroid(im)) - 300, photo)
+    assert exact < 0.1 * rounded and rounded > 1e-3
+    assert math.isnan(C.still_jitter(lambda im: None, photo))
+
+
 def test_jitter_ratio_is_one_for_the_driver_itself_and_grows_with_noise():
     rng = np.random.default_rng(0)
     base = base_landmarks()

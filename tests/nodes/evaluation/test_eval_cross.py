@@ -91,6 +91,7 @@ def test_command_end_to_end(case, tmp_path):
     for key in ("r_mouth", "r_eye_left", "r_eye_right", "r_yaw", "r_pitch", "mouth_agreement", "gaze_mean",
                 "gaze_p90", "jitter_ratio", "background_psnr", "background_ok", "mask_fraction"):
         assert key in s
+    assert 0 <= s["jitter_floor"] < s["jitter_ratio"]   # the still photo's re-detection jitters less
     assert report["rows"][1]["summary"]["background_psnr"] == 100.0  # the product pastes inside its matte only
     sheet = cv2.imread(str(tmp_path / "sheet.png"))
     assert sheet is not None and sheet.shape[0] > 4 * 96 and report["sheets"] == [str(tmp_path / "sheet.png")]
