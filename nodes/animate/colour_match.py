@@ -81,19 +81,13 @@ def mean_rgb(image: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
     return (rgb * wts[:, None]).sum(0) / total
 
 
-def light_gain(reference: np.ndarray, measured: np.ndarray, limits: tuple[float, float] = (0.4, 2.5)) -> np.ndarray:
-    """Per-channel gain (3,) taking the ``measured`` mean colour to the ``reference`` one (a change of
-    light: it multiplies, so a dark cavity stays dark), clipped to ``limits``."""
-    ref, got = np.asarray(reference, np.float64), np.asarray(measured, np.float64)
-    return np.clip(ref / np.maximum(got, 1e-3), *limits)
-
-
-def exposure_gain(reference: np.ndarray, measured: np.ndarray, cast: float,
+def exposure_gain(reference: np.ndarray, measured: np.ndarray, cast: float = 1.0,
                   limits: tuple[float, float] = (0.4, 2.5)) -> np.ndarray:
     """Per-channel gain (3,) taking light measured on one material (``measured``, mean colour) to the light on
     the same material elsewhere (``reference``): their luma ratio (exposure), times ``cast`` in [0, 1] of
-    their ratio of hues (each colour over its own luma), clipped to ``limits``. With ``cast`` < 1 the hue
-    carries less than the exposure: two people's skins differ in hue more than the light that falls on them."""
+    their ratio of hues (each colour over its own luma), clipped to ``limits``. It multiplies, so a dark
+    cavity stays dark. ``cast`` = 1: the whole change of light, reference / measured per channel; below 1
+    the hue carries less than the exposure (two people's skins differ in hue more than the light on them)."""
     luma = np.array([0.299, 0.587, 0.114])
     ref, got = np.asarray(reference, np.float64), np.asarray(measured, np.float64)
     ref_l, got_l = max(float(ref @ luma), 1e-3), max(float(got @ luma), 1e-3)
@@ -101,5 +95,4 @@ def exposure_gain(reference: np.ndarray, measured: np.ndarray, cast: float,
     return np.clip(ref_l / got_l * ((1 - cast) + cast * hue), *limits)
 
 
-__all__ = ["exposure_gain", "from_lab", "lab_stats", "light_gain", "match_colour", "mean_rgb", "to_lab",
-           "transfer_lab"]
+__all__ = ["exposure_gain", "from_lab", "lab_stats", "match_colour", "mean_rgb", "to_lab", "transfer_lab"]

@@ -172,14 +172,14 @@ def own_mouth(window: np.ndarray, image: np.ndarray, image_lms: np.ndarray, land
               box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
     """An own frame's whole mouth, lips and interior together, on the target's (the region source of
     ``warp-regions``): ``image`` warped piecewise-affinely on ``OWN_POINTS`` into ``box``, relit to
-    ``window`` (the frame's pixels in ``box``, uint8) by the skin around the lips (``colour_match.light_gain``:
+    ``window`` (the frame's pixels in ``box``, uint8) by the skin around the lips (``colour_match.exposure_gain``:
     another photo of the person may be lit otherwise), shown through the grown, feathered outer-lip hull
     (``region_warp.region_mask``). Returns rgb (h, w, 3) float32 [0, 1] and alpha (h, w, 1)."""
     import cv2
 
     from ..warping.region_warp import region_mask
     from ..warping.warp import piecewise_affine_maps
-    from .colour_match import light_gain, mean_rgb
+    from .colour_match import exposure_gain, mean_rgb
 
     x0, y0, x1, y1 = box
     size = (y1 - y0, x1 - x0)
@@ -190,7 +190,7 @@ def own_mouth(window: np.ndarray, image: np.ndarray, image_lms: np.ndarray, land
     skin = alpha[..., 0] * (1 - polygon_mask(local[OUTER_LIP], size))
     have, got = mean_rgb(window, skin), mean_rgb(rgb, skin)
     if have is not None and got is not None:
-        rgb = np.clip(rgb * light_gain(have, got, OWN_LIGHT).astype(np.float32), 0, 1)
+        rgb = np.clip(rgb * exposure_gain(have, got, 1.0, OWN_LIGHT).astype(np.float32), 0, 1)
     return rgb, alpha
 
 

@@ -16,8 +16,8 @@ JSON schema ``talkinghead.eval-cross/1``::
                closed, or parted by >= 8 px), gaze_mean, gaze_p90 (absolute offsets), gaze_rel_mean, gaze_rel_p90
                (offsets relative to the rest: the photo's own and the driver's at the retargeting neutral
                frame), jitter_ratio, jitter_floor (the re-detection's jitter on the photo standing still, over
-               the driver's: the lowest ratio any method can show on this pair), redetect_rate, driver_redetect_rate, background_psnr (pooled over the
-               frames; capped at 100 = identical), background_psnr_min, background_ok (frames >= 35 dB),
+               the driver's: the lowest ratio any method can show on this pair), redetect_rate,
+               driver_redetect_rate, background_psnr (pooled over the frames; capped at 100 = identical), background_psnr_min, background_ok (frames >= 35 dB),
                mask_fraction (mean share of the frame inside the head mask)
       details  {r: {signal: {r, r_detected, frames, failed}}, mouth, gaze, gaze_rel, jitter}
       per_frame {detected, distance, mouth, eye_left, eye_right, roll, yaw, pitch, mouth_state, background_psnr}
@@ -109,8 +109,7 @@ def summarise_pair(photo: dict, drv: dict, landmarks: np.ndarray, signals: list[
     gaze = gaze_errors(d_iris, o_iris)
     gaze_rel = gaze_errors(d_iris, o_iris, _rest(d_iris, drv["neutral"]), photo["signals"]["iris"])
     jitter = jitter_ratio(drv["landmarks"], landmarks)
-    still = photo.get("still_jitter", float("nan"))
-    jitter["floor"] = still / jitter["driver"] if jitter["driver"] and math.isfinite(jitter["driver"]) else float("nan")
+    jitter["floor"] = photo["still_jitter"] / jitter["driver"] if jitter["driver"] > 0 else float("nan")
     found = np.isfinite(landmarks).all(axis=(1, 2))
     d_found = np.isfinite(drv["landmarks"]).all(axis=(1, 2))
     back = background_summary(bg)
@@ -119,7 +118,8 @@ def summarise_pair(photo: dict, drv: dict, landmarks: np.ndarray, signals: list[
                "mouth_agreement_judged": mouth["agreement_judged"],
                "gaze_mean": gaze["mean"], "gaze_p90": gaze["p90"], "gaze_rel_mean": gaze_rel["mean"],
                "gaze_rel_p90": gaze_rel["p90"], "jitter_ratio": jitter["ratio"],
-               "jitter_floor": jitter["floor"], "redetect_rate": float(found.mean()), "driver_redetect_rate": float(d_found.mean()),
+               "jitter_floor": jitter["floor"], "redetect_rate": float(found.mean()),
+               "driver_redetect_rate": float(d_found.mean()),
                **{k: v for k, v in back.items() if k != "per_frame"}}
     per_frame = {"detected": found.tolist(), "distance": distances.tolist(),
                  **{k: _arr(signals, k).tolist() for k in SIGNALS},
@@ -164,7 +164,8 @@ TABLE = (("id kept", "identity_kept", 0, True), ("id dist", "identity_distance",
          ("mouth agree", "mouth_agreement", 0, True), ("mouth agree judged", "mouth_agreement_judged", 0, True),
          ("gaze mean", "gaze_mean", 3, False),
          ("gaze p90", "gaze_p90", 3, False), ("gaze rel", "gaze_rel_mean", 3, False),
-         ("jitter x", "jitter_ratio", 2, False), ("jitter floor", "jitter_floor", 2, False), ("re-detect", "redetect_rate", 0, True),
+         ("jitter x", "jitter_ratio", 2, False), ("jitter floor", "jitter_floor", 2, False),
+         ("re-detect", "redetect_rate", 0, True),
          ("bg PSNR", "background_psnr", 1, False))
 
 
