@@ -46,6 +46,7 @@ from .teeth import (
     interior_darkness,
     lip_halves,
     lip_mask,
+    monochrome,
     neutral_teeth,
     place_layer,
     skin_colour,
@@ -201,7 +202,7 @@ def driver_teeth_layers(image: np.ndarray, image_lms: np.ndarray, src: SourceMou
 
     The light is measured on the skin of both faces (``teeth.skin_colour``): its exposure, and
     ``TEETH_CAST`` of its hue (``colour_match.exposure_gain``), so a warm painting gets ivory teeth and a
-    cold photo cooler ones. The lips are no measure of light: relit by the ratio of the two mouths' lip
+    cold photo cooler ones, and a black-and-white photo grey ones. The lips are no measure of light: relit by the ratio of the two mouths' lip
     colours, a pale-lipped driver's teeth turned salmon in a red-lipped photo (and then read as lips)."""
     import cv2
 
@@ -215,6 +216,8 @@ def driver_teeth_layers(image: np.ndarray, image_lms: np.ndarray, src: SourceMou
     skin = skin_colour(crop, local)
     if src.skin is not None and skin is not None:
         rgb = np.clip(rgb * exposure_gain(src.skin, skin, TEETH_CAST).astype(np.float32), 0, 1)
+    if src.skin is not None and monochrome(src.skin):   # a black-and-white photo gets grey teeth
+        rgb = np.repeat(rgb @ np.array([0.299, 0.587, 0.114], np.float32), 3).reshape(rgb.shape)
     mask = cv2.GaussianBlur(teeth_mask(crop, local).astype(np.float32), (0, 0), 0.7)
     upper, lower = lip_halves(rgb.shape[:2], local)
     return (TeethLayer(rgb, upper * mask, local[UPPER_INNER], UPPER_INNER),

@@ -71,6 +71,13 @@ def skin_colour(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
     return np.median(nose[..., :3].reshape(-1, 3).astype(np.float32) / 255.0, axis=0)
 
 
+def monochrome(colour: np.ndarray) -> bool:
+    """Is a skin colour (3,) float [0, 1] (``skin_colour``) from a monochrome image: its HSV saturation below
+    ``MONO_SAT``?"""
+    c = np.asarray(colour, np.float64)
+    return bool(c.max() - c.min() < MONO_SAT * max(float(c.max()), 1e-6))
+
+
 def _luma_sat(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = image[..., :3].astype(np.float32) / (255.0 if image.dtype == np.uint8 else 1.0)
     hi, lo = x.max(-1), x.min(-1)
@@ -280,6 +287,7 @@ __all__ = [
     "interior_darkness",
     "lip_halves",
     "lip_mask",
+    "monochrome",
     "mouth_state",
     "neutral_teeth",
     "place_layer",

@@ -263,3 +263,18 @@ def test_a_drivers_teeth_take_the_photos_light_not_its_lip_colour():
     assert colour.max() / colour.min() < 1.15                             # still teeth-white, not red
     luma = np.array([0.299, 0.587, 0.114])
     assert abs(colour @ luma - 0.7 * (np.array(TEETH) / 255) @ luma) < 0.06   # the photo's exposure
+
+
+def test_a_drivers_teeth_in_a_black_and_white_photo_are_grey():
+    """A colour driver's teeth drawn into a monochrome photo carry no colour (they came in pink)."""
+    src = template()
+    photo = draw_face(src).mean(axis=2, keepdims=True).repeat(3, axis=2).astype(np.uint8)
+    feat = F.prepare(photo, src)
+    target = open_mouth(src, 14.0)
+    driver = draw_face(target, teeth=True)
+    driver[..., 0] = np.clip(driver[..., 0].astype(int) + 10, 0, 255)   # a warm, pinkish light on the driver
+    upper, _ = M.driver_teeth_layers(driver, target, feat.mouth)
+    teeth = upper.rgb[upper.alpha > 0.5]
+    assert len(teeth) and np.ptp(teeth, axis=1).max() < 1e-6
+    coloured, _ = M.driver_teeth_layers(driver, target, F.prepare(draw_face(src), src).mouth)
+    assert np.ptp(coloured.rgb[coloured.alpha > 0.5], axis=1).max() > 0.02     # a colour photo keeps colour
