@@ -4,7 +4,9 @@ Telea inpainting (Telea 2004, ``cv2.inpaint``) of the region behind the head, ru
 only seen in the thin bands the moving head uncovers), continued from the photo OUTSIDE the matte (the
 background estimated behind thin hair carries the hair's colour, and a fill continued from it shows the
 old hair line as a halo once the head moves); then regrained, so the band does not read as a clean patch
-on film grain, canvas or sensor noise.
+on film grain, canvas or sensor noise. Next to the hole's edge, where a moving head uncovers it, the photo
+is mirrored across that edge (``mirror_band``), fading into the inpainted fill: the uncovered band carries
+the background's own texture (a landscape, a backdrop) instead of Telea's streaks.
 
 Shapes: (H, W, 3) images, (H, W) masks.
 """
@@ -14,6 +16,7 @@ import numpy as np
 
 INPAINT_SIDE = 256   # the hidden background is inpainted with the hole's box scaled to this long side
 RADIUS = 5           # Telea's neighbourhood, px at the reduced scale
+MIRROR_DEPTH = 0.08  # the band mirrored across the hole's edge, as a fraction of the hole's height
 
 
 def inpaint_background(known: np.ndarray, hole: np.ndarray, photo: np.ndarray) -> np.ndarray:
@@ -44,6 +47,32 @@ def inpaint_background(known: np.ndarray, hole: np.ndarray, photo: np.ndarray) -
     filled = cv2.resize(filled, (x1 - x0, y1 - y0), interpolation=cv2.INTER_CUBIC).astype(np.float32)
     filled += regrain(photo[y0:y1, x0:x1], region)
     out[y0:y1, x0:x1][region] = filled[region]
+    return mirror_band(out, np.asarray(known, np.float32), hole, MIRROR_DEPTH * float(np.ptp(ys) + 1))
+
+
+def mirror_band(filled: np.ndarray, known: np.ndarray, hole: np.ndarray, depth: float) -> np.ndarray:
+    """``filled`` (H, W, 3) float32 with each ``hole`` pixel within ``depth`` px of the hole's edge blended
+    towards ``known`` mirrored across the edge (the pixel as far outside the nearest known pixel as it is
+    inside: ``cv2.distanceTransformWithLabels``), fully at the edge, not at all ``depth`` px in; where the
+    mirror image leaves the frame or falls in the hole, ``filled`` is kept."""
+    import cv2
+
+    if not hole.any() or hole.all():
+        return filled
+    dist, labels = cv2.distanceTransformWithLabels(hole.astype(np.uint8), cv2.DIST_L2, 5,
+                                                   labelType=cv2.DIST_LABEL_PIXEL)
+    ky, kx = np.nonzero(~hole)
+    at = np.zeros((labels.max() + 1, 2), np.int64)
+    at[labels[ky, kx]] = np.stack([kx, ky], 1)          # label -> its known pixel
+    hy, hx = np.nonzero(hole & (dist < depth))
+    nearest = at[labels[hy, hx]]
+    sx, sy = 2 * nearest[:, 0] - hx, 2 * nearest[:, 1] - hy
+    h, w = hole.shape
+    inside = (sx >= 0) & (sx < w) & (sy >= 0) & (sy < h)
+    sx, sy = np.clip(sx, 0, w - 1), np.clip(sy, 0, h - 1)
+    weight = (1.0 - dist[hy, hx] / depth) * (inside & ~hole[sy, sx])
+    out = filled.copy()
+    out[hy, hx] += weight[:, None] * (known[sy, sx] - out[hy, hx])
     return out
 
 
