@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+LUMA = np.array([0.299, 0.587, 0.114])   # Rec. 601 luma weights of R, G, B
 MIN_STD = 1.0      # Lab units: a flat region does not blow up the gain
 MAX_GAIN = 3.0
 
@@ -88,11 +89,10 @@ def exposure_gain(reference: np.ndarray, measured: np.ndarray, cast: float = 1.0
     their ratio of hues (each colour over its own luma), clipped to ``limits``. It multiplies, so a dark
     cavity stays dark. ``cast`` = 1: the whole change of light, reference / measured per channel; below 1
     the hue carries less than the exposure (two people's skins differ in hue more than the light on them)."""
-    luma = np.array([0.299, 0.587, 0.114])
     ref, got = np.asarray(reference, np.float64), np.asarray(measured, np.float64)
-    ref_l, got_l = max(float(ref @ luma), 1e-3), max(float(got @ luma), 1e-3)
+    ref_l, got_l = max(float(ref @ LUMA), 1e-3), max(float(got @ LUMA), 1e-3)
     hue = (ref / ref_l) / np.maximum(got / got_l, 1e-3)
     return np.clip(ref_l / got_l * ((1 - cast) + cast * hue), *limits)
 
 
-__all__ = ["exposure_gain", "from_lab", "lab_stats", "match_colour", "mean_rgb", "to_lab", "transfer_lab"]
+__all__ = ["LUMA", "exposure_gain", "from_lab", "lab_stats", "match_colour", "mean_rgb", "to_lab", "transfer_lab"]

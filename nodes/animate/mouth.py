@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .colour_match import lab_stats
+from .colour_match import LUMA, exposure_gain, lab_stats, mean_rgb
 from .regions import (
     INNER_LIP,
     LOWER_INNER,
@@ -180,7 +180,6 @@ def own_mouth(window: np.ndarray, image: np.ndarray, image_lms: np.ndarray, land
 
     from ..warping.region_warp import region_mask
     from ..warping.warp import piecewise_affine_maps
-    from .colour_match import exposure_gain, mean_rgb
 
     x0, y0, x1, y1 = box
     size = (y1 - y0, x1 - x0)
@@ -201,12 +200,11 @@ def driver_teeth_layers(image: np.ndarray, image_lms: np.ndarray, src: SourceMou
     photo and only its teeth-like pixels (``teeth.teeth_mask``, softened) in each half of its lips.
 
     The light is measured on the skin of both faces (``teeth.skin_colour``): its exposure, and
-    ``TEETH_CAST`` of its hue (``colour_match.exposure_gain``), so a warm painting gets ivory teeth and a
-    cold photo cooler ones, and a black-and-white photo grey ones. The lips are no measure of light: relit by the ratio of the two mouths' lip
-    colours, a pale-lipped driver's teeth turned salmon in a red-lipped photo (and then read as lips)."""
+    ``TEETH_CAST`` of its hue (``colour_match.exposure_gain``), so a warm painting gets ivory teeth, a cold
+    photo cooler ones and a black-and-white photo grey ones. The lips are no measure of light: relit by the
+    ratio of the two mouths' lip colours, a pale-lipped driver's teeth turned salmon in a red-lipped photo
+    (and then read as lips)."""
     import cv2
-
-    from .colour_match import exposure_gain
 
     p = np.asarray(image_lms, np.float64)
     x0, y0, x1, y1 = box_around(p[np.r_[28:36, 48:60]], image.shape[:2], grow=0.1)   # the nose: skin reference
@@ -217,7 +215,7 @@ def driver_teeth_layers(image: np.ndarray, image_lms: np.ndarray, src: SourceMou
     if src.skin is not None and skin is not None:
         rgb = np.clip(rgb * exposure_gain(src.skin, skin, TEETH_CAST).astype(np.float32), 0, 1)
     if src.skin is not None and monochrome(src.skin):   # a black-and-white photo gets grey teeth
-        rgb = np.repeat(rgb @ np.array([0.299, 0.587, 0.114], np.float32), 3).reshape(rgb.shape)
+        rgb = np.repeat(rgb @ LUMA.astype(np.float32), 3).reshape(rgb.shape)
     mask = cv2.GaussianBlur(teeth_mask(crop, local).astype(np.float32), (0, 0), 0.7)
     upper, lower = lip_halves(rgb.shape[:2], local)
     return (TeethLayer(rgb, upper * mask, local[UPPER_INNER], UPPER_INNER),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .colour_match import lab_stats, to_lab
+from .colour_match import LUMA, lab_stats, to_lab
 from .regions import INNER_LIP, LOWER_INNER, OUTER_LIP, UPPER_INNER, mouth_opening, mouth_width, polygon_mask
 
 OPEN_THRESHOLD = 0.06     # mouth_opening below this is "closed"
@@ -81,7 +81,7 @@ def monochrome(colour: np.ndarray) -> bool:
 def _luma_sat(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = image[..., :3].astype(np.float32) / (255.0 if image.dtype == np.uint8 else 1.0)
     hi, lo = x.max(-1), x.min(-1)
-    return x @ np.array([0.299, 0.587, 0.114], np.float32), np.where(hi > 0, (hi - lo) / np.maximum(hi, 1e-6), 0.0)
+    return x @ LUMA.astype(np.float32), np.where(hi > 0, (hi - lo) / np.maximum(hi, 1e-6), 0.0)
 
 
 def teeth_mask(image: np.ndarray, landmarks: np.ndarray, region: np.ndarray | None = None) -> np.ndarray:
@@ -219,7 +219,7 @@ def teeth_colour(skin: np.ndarray) -> np.ndarray:
     """(3,) float [0, 1]: the colour of front teeth in a face whose skin is ``skin`` (3,): ``TEETH_OF_SKIN``
     x its luma, with ``TEETH_CAST`` of its hue (a warm light makes ivory teeth, a cold one cooler)."""
     skin = np.asarray(skin, np.float64)
-    luma = max(float(skin @ np.array([0.299, 0.587, 0.114])), 1e-3)
+    luma = max(float(skin @ LUMA), 1e-3)
     return np.clip(TEETH_OF_SKIN * luma * ((1 - TEETH_CAST) + TEETH_CAST * skin / luma), 0, 1)
 
 
