@@ -216,8 +216,9 @@ def driver_teeth_layers(image: np.ndarray, image_lms: np.ndarray, src: SourceMou
         rgb = np.clip(rgb * exposure_gain(src.skin, skin, TEETH_CAST).astype(np.float32), 0, 1)
     if src.skin is not None and monochrome(src.skin):   # a black-and-white photo gets grey teeth
         rgb = np.repeat(rgb @ LUMA.astype(np.float32), 3).reshape(rgb.shape)
-    mask = cv2.GaussianBlur(teeth_mask(crop, local).astype(np.float32), (0, 0), 0.7)
-    upper, lower = lip_halves(rgb.shape[:2], local)
+    teeth = teeth_mask(crop, local)
+    mask = cv2.GaussianBlur(teeth.astype(np.float32), (0, 0), 0.7)
+    upper, lower = lip_halves(rgb.shape[:2], local, teeth)
     return (TeethLayer(rgb, upper * mask, local[UPPER_INNER], UPPER_INNER),
             TeethLayer(rgb, lower * mask, local[LOWER_INNER], LOWER_INNER))
 

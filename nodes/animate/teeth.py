@@ -32,6 +32,8 @@ TEETH_OF_SKIN = 1.25        # neutral front teeth: this x the skin's luma (the b
 TEETH_CAST = 0.5            # teeth take this share of the skin's hue (the same clips: teeth hue / skin hue
                             # (0.92, 1.04, 1.10) where the skin's own is about (1.2, 0.95, 0.8))
 MOUTH_STATES = ("closed", "open", "teeth")
+SPLIT_TOUCH = 0.25            # a run of teeth within this share of the lips' gap from a lip belongs to it
+SPLIT_SMOOTH = 7              # columns in the median filter of the teeth split
 VISIBLE_SHARE = (0.05, 0.25)   # teeth-like share of a lip half: no teeth below, fully shown above
 DARK_LUMA = 0.45               # interior pixels this dark relative to the skin are shadow (``interior_darkness``)
 DARK_SHARE = (0.1, 0.5)        # shadowed share of the interior: a lip-coloured strip below, a dark cavity above
@@ -140,7 +142,8 @@ class TeethLayer:
 def source_teeth(photo: np.ndarray, landmarks: np.ndarray, min_fraction: float = TEETH_THRESHOLD
                  ) -> tuple[TeethLayer, TeethLayer] | None:
     """The photo's own mouth interior split into an upper layer (anchored on the upper inner lip) and a
-    lower layer (on the lower inner lip), or None when the photo shows no teeth."""
+    lower layer (on the lower inner lip) where its teeth divide (``lip_halves`` with its teeth), or None when
+    the photo shows no teeth."""
     if mouth_opening(landmarks) < OPEN_THRESHOLD or teeth_fraction(photo, landmarks) < min_fraction:
         return None
     p = np.asarray(landmarks, np.float64)
@@ -151,22 +154,67 @@ def source_teeth(photo: np.ndarray, landmarks: np.ndarray, min_fraction: float =
     x1, y1 = min(x1, photo.shape[1]), min(y1, photo.shape[0])
     crop = photo[y0:y1, x0:x1].astype(np.float32) / 255.0
     local = p - [x0, y0]
-    upper, lower = lip_halves(crop.shape[:2], local)
+    upper, lower = lip_halves(crop.shape[:2], local, teeth_mask(photo, p)[y0:y1, x0:x1])
     return (TeethLayer(crop, upper, local[UPPER_INNER], UPPER_INNER),
             TeethLayer(crop, lower, local[LOWER_INNER], LOWER_INNER))
 
 
-def lip_halves(size: tuple[int, int], landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The inner-lip polygon split at the mid-line between the upper and lower inner lips (per column):
-    (upper, lower) (H, W) float32 coverages."""
+def lip_halves(size: tuple[int, int], landmarks: np.ndarray, teeth: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The inner-lip polygon split into what hangs from the upper lip and what stands on the lower lip:
+    (upper, lower) (H, W) float32 coverages. The split runs per column along ``teeth_split`` when a
+    ``teeth`` mask (H, W) bool is given, else along the mid-line between the upper and lower inner lips."""
     inside = polygon_mask(landmarks[INNER_LIP], size)
     upper_y = np.interp(np.arange(size[1]), *_lip_curve(landmarks[UPPER_INNER]))
     lower_y = np.interp(np.arange(size[1]), *_lip_curve(landmarks[LOWER_INNER]))
+    split = (upper_y + lower_y) / 2 if teeth is None else teeth_split(teeth, upper_y, lower_y)
     rows = np.arange(size[0])[:, None]
-    mid = (upper_y + lower_y)[None, :] / 2
-    upper = np.clip(mid - rows + 0.5, 0, 1) * inside
-    lower = np.clip(rows - mid + 0.5, 0, 1) * inside
+    upper = np.clip(split[None, :] - rows + 0.5, 0, 1) * inside
+    lower = np.clip(rows - split[None, :] + 0.5, 0, 1) * inside
     return upper.astype(np.float32), lower.astype(np.float32)
+
+
+def teeth_split(teeth: np.ndarray, upper_y: np.ndarray, lower_y: np.ndarray) -> np.ndarray:
+    """(W,) per column, the row between the upper and the lower teeth: below the run of teeth pixels that
+    hangs from the upper inner lip (``upper_y``, (W,)), else above the run that stands on the lower inner lip
+    (``lower_y``), else the mid-line. Measured as a fraction of the lips' gap, median-filtered over
+    ``SPLIT_SMOOTH`` columns and carried across columns without teeth. A smile that shows only its upper teeth
+    keeps them whole in the upper layer (split at the mid-line, they came apart when the mouth opened).
+
+    Args:
+        teeth: (H, W) bool teeth-like pixels (``teeth_mask``).
+    """
+    import cv2
+
+    h, w = teeth.shape
+    closed = cv2.morphologyEx(teeth.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 1), np.uint8)).astype(bool)
+    cols, fracs = [], []
+    for x in range(w):
+        top, bottom = int(np.ceil(upper_y[x])), int(np.floor(lower_y[x]))
+        if bottom - top < 2 or top < 0 or bottom >= h:
+            continue
+        run = closed[top:bottom + 1, x]
+        if not run.any():
+            continue
+        touch = max(1, round(SPLIT_TOUCH * (bottom - top)))
+        idx = np.flatnonzero(run)
+        starts = idx[np.r_[True, np.diff(idx) > 1]]
+        ends = idx[np.r_[np.diff(idx) > 1, True]]
+        if starts[0] <= touch:                    # teeth hang from the upper lip: split below them
+            cut = ends[0] + 1
+        elif ends[-1] >= len(run) - 1 - touch:    # teeth stand on the lower lip: split above them
+            cut = starts[-1]
+        else:
+            continue
+        cols.append(x)
+        fracs.append(cut / (bottom - top))
+    if not cols:
+        return (upper_y + lower_y) / 2
+    frac = np.asarray(fracs, np.float64)
+    half = SPLIT_SMOOTH // 2
+    frac = np.array([np.median(frac[max(0, i - half): i + half + 1]) for i in range(len(frac))])
+    f = np.interp(np.arange(w), cols, frac)
+    return upper_y + f * (lower_y - upper_y)
 
 
 def interior_darkness(image: np.ndarray, landmarks: np.ndarray) -> float:

@@ -96,6 +96,22 @@ def test_smiling_photo_teeth_are_moved_not_stretched_when_the_mouth_opens_wide()
     assert (grey[inner] < 80).mean() > 0.2
 
 
+def test_a_smile_that_shows_only_its_upper_teeth_keeps_them_whole_when_the_mouth_opens():
+    src = open_mouth(template(), 8.0)
+    photo = draw_face(src, teeth=True)           # upper teeth filling the opening down to the lower lip
+    target = open_mouth(src, 20.0)
+    feat = F.prepare(photo, src)
+    out, _ = F.animate_frame(feat, warp_face(photo, src, target), target)
+    x = round(float(target[[62, 66], 0].mean()))
+    top, bottom = int(np.ceil(target[62, 1])), int(np.floor(target[66, 1]))
+    teeth = out[top:bottom + 1, x].mean(axis=1) > 200
+    rows = np.flatnonzero(teeth)
+    assert len(rows) and rows[0] <= 2                               # hung from the upper lip ...
+    assert np.all(np.diff(rows) == 1)                               # ... in one piece (not split in two rows)
+    assert len(rows) >= 0.8 * (src[66, 1] - src[62, 1])             # ... as tall as the photo shows them
+    assert not teeth[-4:].any()                                     # nothing of them stands on the lower lip
+
+
 def test_colour_match_moves_the_interior_statistics_to_the_sources():
     rng = np.random.default_rng(0)
     image = np.clip(rng.normal(0.3, 0.08, (40, 40, 3)), 0, 1).astype(np.float32)
