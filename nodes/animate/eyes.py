@@ -4,10 +4,13 @@ target's lid opening; everything outside the opening comes from the warped plate
 (``plate``), so a closing lid is lid skin from the photo, down to fully closed, with no ghost of the iris.
 
 Per shot (``analyse_eye``): the iris (``iris``), a texture of it whose lid-hidden part is filled from its
-visible mirror image, and the sclera with the iris taken out (each row filled between the sclera to its left
-and right: the photo's own sclera), extended beyond the lids column by column for eyes that open wider
-than the photo's. Per frame (``render_eye``): the eyeball layer in the target and its
-anti-aliased lid-opening matte.
+visible mirror image, and the eyeball (``eyeball``): the photo's opening with the iris taken out (each row
+filled between the sclera to its left and right), and where a target opens wider than the photo, the
+sclera's own colour above the photo's upper lid. Per frame (``render_eye``): the eyeball layer in the
+target, the photo's upper-lid margin (lashes and their shadow, ``LID_MARGIN`` of the opening) carried
+under the target's upper lid wherever it goes (``lid_margin``), and the anti-aliased lid-opening matte.
+The lid margin belongs to the lid: streaked upwards with the eyeball, it drew dark bands and boxes
+above the iris of an eye opened wider than the photo's.
 
 Gaze is an iris offset from the eye centre (the corners' midpoint) in eye widths, in the eye's own rotated
 frame (``regions.to_eye_units``), so it transfers between faces and head poses.
@@ -26,6 +29,9 @@ GLARE_LEVEL = 0.97       # grey level counted as specular glare
 GLARE_SHARE = 0.25       # share of the opening in glare: the eye is occluded (glasses)
 MATTE_FEATHER = 0.35     # px, on top of the anti-aliasing
 IRIS_EDGE = 0.9          # px of soft limbus edge
+LID_MARGIN = 0.25        # the top share of the photo's opening is the upper lid's margin (lashes and their shadow)
+SCLERA_LIGHT = 75        # the sclera's colour: median of the opening's pixels above this luma percentile (iris out)
+CORNER_SHADE = 0.3       # ... darker by this share at the corners, quadratically
 
 
 @dataclass
@@ -37,9 +43,13 @@ class SourceEye:
         ok: False when the eye cannot be animated (no iris found, glare): plain warp then.
         reason: why not ok ("" when ok).
         box: window x0, y0, x1, y1 of ``sclera`` in the photo.
-        sclera: (h, w, 3) float32 [0, 1], the photo's eye window with the iris removed.
+        sclera: (h, w, 3) float32 [0, 1], the eyeball in ``box`` (``eyeball``: the iris removed).
         iris_rgb: (s, s, 3) float32, the iris texture centred on its centre; iris_radius: px in the photo.
         gaze: (2,) the photo's iris offset in eye widths.
+        window: (h, w, 3) float32 [0, 1], the photo's pixels in ``box`` with the iris filled from the sclera
+            beside it: the light under its upper lid is measured on them (``lid_margin``); None: no margin.
+        points: (6, 2) the photo's eye points, px.
+        sclera_colour: (3,) the sclera's colour (``eyeball``).
     """
 
     eye: int
@@ -50,6 +60,9 @@ class SourceEye:
     iris_rgb: np.ndarray | None = None
     iris_radius: float = 0.0
     gaze: np.ndarray | None = None
+    window: np.ndarray | None = None
+    points: np.ndarray | None = None
+    sclera_colour: np.ndarray | None = None
 
 
 def glare_share(image: np.ndarray, eye_points: np.ndarray) -> float:
@@ -108,6 +121,105 @@ def extend_columns(window: np.ndarray, opening: np.ndarray, inset: int = 1) -> n
     return out
 
 
+def lid_frame(points: np.ndarray, size: tuple[int, int], origin: tuple[float, float]
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each pixel of a window lies relative to an eye's lids.
+
+    Args:
+        points: (6, 2) eye points (iBUG order: corner, two upper-lid points, corner, two lower-lid points), px.
+        size: (h, w) of the window; origin: its top-left corner x, y in the same px as ``points``.
+    Returns:
+        u (h, w): position along the corner-to-corner axis, -1 at one corner, +1 at the other;
+        depth (h, w): px below the upper lid, across the axis (negative above it);
+        gap (h, w): the lids' distance at u, px.
+    """
+    centre, axes, half, local = _eye_axes(points)
+    yy, xx = np.mgrid[0:size[0], 0:size[1]]
+    rel = np.stack([xx + origin[0] - centre[0], yy + origin[1] - centre[1]], -1) @ axes
+    v_up, gap = _lids_at(local, rel[..., 0])
+    return rel[..., 0] / half, rel[..., 1] - v_up, gap
+
+
+def _eye_axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """An eye's own frame: centre (2,), axes (2, 2) whose columns are along the corners and across the eye
+    (pointing down the face), half the corner distance, and the 6 points in that frame (6, 2)."""
+    p = np.asarray(points, np.float64)
+    centre, axis = (p[0] + p[3]) / 2, p[3] - p[0]
+    half = max(float(np.linalg.norm(axis)) / 2, 1e-6)
+    ex = axis / (2 * half)
+    ey = np.array([-ex[1], ex[0]]) if ex[0] >= 0 else np.array([ex[1], -ex[0]])
+    axes = np.stack([ex, ey], 1)
+    return centre, axes, half, (p - centre) @ axes
+
+
+def _lids_at(local: np.ndarray, along: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The upper lid's position across the eye and the lids' gap at ``along`` (px in the eye's frame)."""
+    def curve(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(points[:, 0])
+        return points[order, 0], points[order, 1]
+
+    v_up = np.interp(along, *curve(local[[0, 1, 2, 3]]))
+    return v_up, np.maximum(np.interp(along, *curve(local[[3, 4, 5, 0]])) - v_up, 0.0)
+
+
+def eyeball(window: np.ndarray, opening: np.ndarray, iris_disc: np.ndarray, points: np.ndarray,
+            origin: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The photo's eyeball in its window, for targets that open wider than the photo: its opening with the
+    iris filled from the sclera beside it (``fill_rows``), and above the upper lid, and in the lid's margin
+    rows (``LID_MARGIN`` of the opening, whose lashes ``lid_margin`` carries with the lid), the sclera's
+    own colour (``SCLERA_LIGHT``), darker towards the corners (``CORNER_SHADE``); below the lower lid and
+    beyond the corners as ``extend_columns``. window (h, w, 3) float; opening, iris_disc (h, w) bool;
+    points (6, 2) px with the window's top-left at ``origin``.
+
+    Returns:
+        the eyeball (h, w, 3) float32; the opening with the iris filled (h, w, 3); the sclera's colour (3,)
+        (None: too little sclera to tell, and the eyeball is ``extend_columns``' alone).
+    """
+    filled = fill_rows(window, iris_disc & opening, opening)
+    out = extend_columns(filled, opening)
+    sclera = opening & ~iris_disc
+    if sclera.sum() < 3:
+        return out, filled, None
+    px = filled[sclera]
+    luma = px @ np.array([0.299, 0.587, 0.114], np.float32)
+    colour = np.median(px[luma >= np.percentile(luma, SCLERA_LIGHT)], axis=0)
+    u, depth, gap = lid_frame(points, opening.shape, origin)
+    shade = colour[None, None] * (1 - CORNER_SHADE * np.clip(u, -1, 1)[..., None] ** 2)
+    margin = np.maximum(LID_MARGIN * gap, 1.0)
+    keep = np.clip((depth + 0.5) / margin, 0, 1)[..., None]          # 0 above the lid and in its margin
+    between = (np.abs(u) <= 1)[..., None] & ((depth < 0)[..., None] | opening[..., None])
+    return np.where(between, shade + keep * (out - shade), out).astype(np.float32), filled, colour.astype(np.float32)
+
+
+def lid_margin(src: SourceEye, target_points: np.ndarray, box: tuple[int, int, int, int], scale: float
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The shade of the photo's upper-lid margin (its top ``LID_MARGIN`` of the opening: lashes and their
+    shadow) under the target's upper lid, at the same place along the eye and the same depth below the lid
+    (``scale``: target px per photo px): the photo's iris-free pixels there over the sclera's colour
+    (``eyeball``). Multiplied into the eyeball, it darkens whatever lies under the lid now, the moved iris
+    included, as the photo's lid darkened its sclera. Returns the factor (h, w, 3) float32 and its alpha
+    (h, w) float32 in the window ``box`` (x0, y0, x1, y1)."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    size = (y1 - y0, x1 - x0)
+    if src.window is None or src.sclera_colour is None:
+        return np.ones((*size, 3), np.float32), np.zeros(size, np.float32)
+    u, depth, _ = lid_frame(target_points, size, (x0, y0))
+    centre, axes, half, local = _eye_axes(src.points)
+    along = np.clip(u, -1, 1) * half                       # the same place along the photo's eye
+    v_up, gap = _lids_at(local, along)
+    d = depth / max(scale, 1e-6)
+    pos = centre + np.stack([along, v_up + d], -1) @ axes.T - np.asarray(src.box[:2], np.float64)
+    rgb = cv2.remap(src.window, pos[..., 0].astype(np.float32), pos[..., 1].astype(np.float32), cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REPLICATE)
+    shade = src.sclera_colour[None, None] * (1 - CORNER_SHADE * np.clip(u, -1, 1)[..., None] ** 2)
+    factor = np.clip(rgb / np.maximum(shade, 1e-3), 0, 1)
+    margin = np.maximum(LID_MARGIN * gap, 1.0)
+    alpha = np.clip(margin - d + 0.5, 0, 1) * np.clip(d + 0.5, 0, 1) * (np.abs(u) <= 1)
+    return factor.astype(np.float32), alpha.astype(np.float32)
+
+
 def analyse_eye(photo: np.ndarray, landmarks: np.ndarray, eye: int, iris: IrisEstimate) -> SourceEye:
     """Prepare one eye of the photo (see ``SourceEye``); ``iris`` from ``iris.locate_iris`` or the model."""
     p = np.asarray(landmarks, np.float64)
@@ -124,9 +236,9 @@ def analyse_eye(photo: np.ndarray, landmarks: np.ndarray, eye: int, iris: IrisEs
     yy, xx = np.mgrid[0:y1 - y0, 0:x1 - x0]
     disc = np.hypot(xx - centre[0], yy - centre[1]) <= r + 1.0
     opening = polygon_mask(local, window.shape[:2]) > 0.5
-    sclera = extend_columns(fill_rows(window, disc & opening, opening), opening)
-    return SourceEye(eye, True, "", box, sclera, _iris_texture(window, opening, centre, r), float(r),
-                     to_eye_units(iris.centre, p, eye))
+    ball, filled, colour = eyeball(window, opening, disc, pts, (x0, y0))
+    return SourceEye(eye, True, "", box, ball, _iris_texture(window, opening, centre, r), float(r),
+                     to_eye_units(iris.centre, p, eye), filled if colour is not None else None, pts, colour)
 
 
 def _iris_texture(window: np.ndarray, opening: np.ndarray, centre: np.ndarray, r: float) -> np.ndarray:
@@ -197,6 +309,8 @@ def render_eye(frame: np.ndarray, src_lms: np.ndarray, landmarks: np.ndarray, sr
 
     centre = from_eye_units(offset, dst, src.eye) - [x0, y0]
     ball = _paste_iris(ball, src.iris_rgb, centre, src.iris_radius * scale, m[:, :2])
+    factor, lid_alpha = lid_margin(src, pts, box, scale)
+    ball *= 1 + lid_alpha[..., None] * (factor - 1)
     out = frame.copy()
     win = out[y0:y1, x0:x1].astype(np.float32) / 255
     out[y0:y1, x0:x1] = np.clip(np.round((win + matte[..., None] * (ball - win)) * 255), 0, 255).astype(np.uint8)
@@ -224,5 +338,5 @@ def eye_occluded(image: np.ndarray, landmarks: np.ndarray, eye: int) -> bool:
     return glare_share(image, np.asarray(landmarks, np.float64)[EYES[eye]]) > GLARE_SHARE
 
 
-__all__ = ["SourceEye", "analyse_eye", "extend_columns", "eye_occluded", "eye_opening", "eyeball_transform", "fill_rows",
-           "glare_share", "render_eye"]
+__all__ = ["SourceEye", "analyse_eye", "extend_columns", "eye_occluded", "eye_opening", "eyeball", "eyeball_transform",
+           "fill_rows", "glare_share", "lid_frame", "lid_margin", "render_eye"]

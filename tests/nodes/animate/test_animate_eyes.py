@@ -61,6 +61,32 @@ def test_a_closed_lid_hides_the_iris_entirely_and_the_other_eye_stays_open():
         assert (window < 120).any() == dark_expected             # no ghost of the iris under the lid
 
 
+def test_an_eye_opened_wider_than_the_photos_shows_sclera_and_its_lashes_follow_the_lid():
+    lms = template()
+    photo = draw_face(lms, iris_frac=0.12)
+    lash = (40, 25, 20)
+    for idx in EYES:                                   # a dark lash line along the inside of each upper lid
+        opening = polygon_mask(lms[idx], photo.shape[:2]) > 0.5
+        band = opening & ~np.roll(opening, 2, axis=0)
+        photo[band] = lash
+    target = lms.copy()
+    target[[37, 38, 43, 44], 1] -= 4.0                 # both upper lids raised by 4 px
+    feat = F.prepare(photo, lms)
+    out = photo.copy()
+    for e in (0, 1):
+        out = render_eye(out, lms, target, feat.eyes[e])
+    grey = out.mean(axis=2)
+    for e in (0, 1):
+        a, b = lms[EYES[e][0]], lms[EYES[e][3]]
+        for t in (0.3, 0.7):                           # columns between the corners and the iris
+            x = round(float(a[0] + t * (b[0] - a[0])))
+            upper_old = np.interp(x, *zip(*sorted(lms[list(EYES[e][:4])].tolist())))
+            upper_new = np.interp(x, *zip(*sorted(target[list(EYES[e][:4])].tolist())))
+            uncovered = grey[int(np.ceil(upper_new)) + 2:int(np.floor(upper_old)) + 1, x]
+            assert len(uncovered) and uncovered.min() > 150      # sclera where the lid was: no lash streaks
+            assert grey[int(np.ceil(upper_new)), x] < 120        # the lash line went up with the lid
+
+
 def test_plain_warp_of_a_closing_eye_does_ghost_the_iris():
     """The failure the lid layer fixes: warping alone squeezes the iris into the closed lid."""
     lms = template()
