@@ -29,7 +29,7 @@ GLARE_LEVEL = 0.97       # grey level counted as specular glare
 GLARE_SHARE = 0.25       # share of the opening in glare: the eye is occluded (glasses)
 MATTE_FEATHER = 0.35     # px, on top of the anti-aliasing
 IRIS_EDGE = 0.9          # px of soft limbus edge
-LID_MARGIN = 0.25        # the top share of the photo's opening is the upper lid's margin (lashes and their shadow)
+LID_MARGIN = 0.4         # the top share of the photo's opening is the upper lid's margin (lashes and their shadow)
 SCLERA_LIGHT = 75        # the sclera's colour: median of the opening's pixels above this luma percentile (iris out)
 CORNER_SHADE = 0.3       # ... darker by this share at the corners, quadratically
 
