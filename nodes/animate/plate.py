@@ -12,23 +12,25 @@ from __future__ import annotations
 
 import numpy as np
 
+from .colour_match import to_lab
 from .regions import EYES, INNER_LIP, OUTER_LIP, box_around, mouth_opening, polygon_mask
 from .teeth import OPEN_THRESHOLD, teeth_mask
 
 GROW_PX = 1.5   # the mouth aperture grown by this much (landmarks sit on the edge, anti-aliased pixels straddle it)
+MIN_PIXELS = 8    # pixels needed to take the teeth's or the lips' colour (``teeth_beyond``)
 EYE_GROW_PX = 0.5   # the eyes' less: their (refined) points sit on the lid margin, whose lash line must stay
 
 
 def aperture_masks(photo: np.ndarray, landmarks: np.ndarray) -> dict[str, np.ndarray]:
     """Binary (H, W) uint8 masks of what ``close_apertures`` fills: "mouth" (the inner-lip polygon, plus
-    teeth pixels inside the outer lips) grown by ``GROW_PX``, "eye0" and "eye1" (the eye polygons) grown by
-    ``EYE_GROW_PX``."""
+    the teeth the tracker left outside it, ``teeth_beyond``) grown by ``GROW_PX``, "eye0" and "eye1" (the
+    eye polygons) grown by ``EYE_GROW_PX``."""
     import cv2
 
     size = photo.shape[:2]
     p = np.asarray(landmarks, np.float64)
-    mouth = (polygon_mask(p[INNER_LIP], size) > 0.3) | teeth_mask(photo, p, polygon_mask(p[OUTER_LIP], size))
-    masks = {"mouth": mouth}
+    inner = polygon_mask(p[INNER_LIP], size) > 0.3
+    masks = {"mouth": inner | teeth_beyond(photo, p, inner)}
     for i, idx in enumerate(EYES):
         masks[f"eye{i}"] = polygon_mask(p[idx], size) > 0.3
     out = {}
@@ -36,6 +38,25 @@ def aperture_masks(photo: np.ndarray, landmarks: np.ndarray) -> dict[str, np.nda
         k = 2 * int(np.ceil(GROW_PX if name == "mouth" else EYE_GROW_PX)) + 1
         out[name] = cv2.dilate(m.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     return out
+
+
+def teeth_beyond(photo: np.ndarray, landmarks: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """(H, W) bool: teeth inside the outer lips but outside the inner-lip polygon ``inner`` (the tracker put
+    an inner-lip point on the teeth): the teeth-like pixels (``teeth.teeth_mask``) whose colour (Lab a, b)
+    is nearer the teeth's (those inside ``inner``, else all of them) than the lips' (the other pixels between
+    the lips). A pale, lit lower lip passes ``teeth_mask``'s test of light and saturation; inpainted with the
+    teeth, it left a smudge where the lip should open."""
+    size = photo.shape[:2]
+    outer = polygon_mask(landmarks[OUTER_LIP], size) > 0.5
+    found = teeth_mask(photo, landmarks, outer.astype(np.float32))
+    beyond = found & ~inner
+    lips = outer & ~inner & ~found
+    if not beyond.any() or lips.sum() < MIN_PIXELS:
+        return beyond
+    ab = to_lab(photo)[..., 1:]
+    teeth = found & inner if (found & inner).sum() >= MIN_PIXELS else found
+    t, lip = np.median(ab[teeth], axis=0), np.median(ab[lips], axis=0)
+    return beyond & (np.linalg.norm(ab - t, axis=-1) < np.linalg.norm(ab - lip, axis=-1))
 
 
 def lips_meet(photo: np.ndarray, landmarks: np.ndarray) -> bool:
@@ -78,4 +99,4 @@ def close_apertures(photo: np.ndarray, landmarks: np.ndarray, mouth: bool = True
     return out
 
 
-__all__ = ["EYE_GROW_PX", "GROW_PX", "aperture_masks", "close_apertures", "lips_meet"]
+__all__ = ["EYE_GROW_PX", "GROW_PX", "aperture_masks", "close_apertures", "lips_meet", "teeth_beyond"]

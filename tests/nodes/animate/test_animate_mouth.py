@@ -112,6 +112,26 @@ def test_a_smile_that_shows_only_its_upper_teeth_keeps_them_whole_when_the_mouth
     assert not teeth[-4:].any()                                     # nothing of them stands on the lower lip
 
 
+def test_the_plate_closes_the_teeth_and_keeps_a_lit_lower_lip():
+    import cv2
+    from talkinghead.nodes.animate.plate import close_apertures
+
+    src = open_mouth(template(), 8.0)
+    photo = draw_face(src, teeth=True)
+    size = photo.shape[:2]
+    inner = polygon_mask(src[INNER_LIP], size)
+    lips = (polygon_mask(src[OUTER_LIP], size) > 0.5) & (inner < 0.01)
+    photo[lips] = (195, 130, 130)                                   # pink lips ...
+    highlight = lips & (np.arange(size[0])[:, None] > src[66, 1] + 1)
+    photo[highlight] = (225, 175, 170)                              # ... the lower one lit: light and pale
+    plate = close_apertures(photo, src)
+    keep = cv2.erode(highlight.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    assert keep.sum() >= 20
+    assert np.abs(plate[keep].astype(int) - photo[keep]).max() <= 2  # the lip stays
+    teeth = cv2.erode((inner > 0.99).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    assert plate[teeth].mean(axis=1).max() < 230                    # the teeth are closed over
+
+
 def test_colour_match_moves_the_interior_statistics_to_the_sources():
     rng = np.random.default_rng(0)
     image = np.clip(rng.normal(0.3, 0.08, (40, 40, 3)), 0, 1).astype(np.float32)
