@@ -17,8 +17,8 @@ from .regions import EYES, INNER_LIP, OUTER_LIP, box_around, mouth_opening, poly
 from .teeth import OPEN_THRESHOLD, teeth_mask
 
 GROW_PX = 1.5   # the mouth aperture grown by this much (landmarks sit on the edge, anti-aliased pixels straddle it)
-MIN_PIXELS = 8    # pixels needed to take the teeth's or the lips' colour (``teeth_beyond``)
 EYE_GROW_PX = 0.5   # the eyes' less: their (refined) points sit on the lid margin, whose lash line must stay
+MIN_PIXELS = 8      # pixels needed to take the teeth's or the lips' colour (``teeth_beyond``)
 
 
 def aperture_masks(photo: np.ndarray, landmarks: np.ndarray) -> dict[str, np.ndarray]:
@@ -46,17 +46,20 @@ def teeth_beyond(photo: np.ndarray, landmarks: np.ndarray, inner: np.ndarray) ->
     is nearer the teeth's (those inside ``inner``, else all of them) than the lips' (the other pixels between
     the lips). A pale, lit lower lip passes ``teeth_mask``'s test of light and saturation; inpainted with the
     teeth, it left a smudge where the lip should open."""
-    size = photo.shape[:2]
-    outer = polygon_mask(landmarks[OUTER_LIP], size) > 0.5
-    found = teeth_mask(photo, landmarks, outer.astype(np.float32))
-    beyond = found & ~inner
-    lips = outer & ~inner & ~found
-    if not beyond.any() or lips.sum() < MIN_PIXELS:
-        return beyond
-    ab = to_lab(photo)[..., 1:]
-    teeth = found & inner if (found & inner).sum() >= MIN_PIXELS else found
-    t, lip = np.median(ab[teeth], axis=0), np.median(ab[lips], axis=0)
-    return beyond & (np.linalg.norm(ab - t, axis=-1) < np.linalg.norm(ab - lip, axis=-1))
+    out = np.zeros(photo.shape[:2], bool)
+    x0, y0, x1, y1 = box_around(landmarks[np.r_[28:36, 48:60]], photo.shape[:2], grow=0.1)   # lips and nose
+    crop, local, inside = photo[y0:y1, x0:x1], landmarks - [x0, y0], inner[y0:y1, x0:x1]
+    outer = polygon_mask(local[OUTER_LIP], crop.shape[:2]) > 0.5
+    found = teeth_mask(crop, local, outer.astype(np.float32))
+    beyond = found & ~inside
+    lips = outer & ~inside & ~found
+    if beyond.any() and lips.sum() >= MIN_PIXELS:
+        ab = to_lab(crop)[..., 1:]
+        teeth = found & inside if (found & inside).sum() >= MIN_PIXELS else found
+        t, lip = np.median(ab[teeth], axis=0), np.median(ab[lips], axis=0)
+        beyond &= np.linalg.norm(ab - t, axis=-1) < np.linalg.norm(ab - lip, axis=-1)
+    out[y0:y1, x0:x1] = beyond
+    return out
 
 
 def lips_meet(photo: np.ndarray, landmarks: np.ndarray) -> bool:
