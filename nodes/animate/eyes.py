@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .iris import IrisEstimate
-from .regions import EYE_CORNERS, EYES, box_around, eye_opening, polygon_mask, to_eye_units
+from .regions import EYE_CORNERS, EYES, box_around, corner_frame, eye_opening, polygon_mask, to_eye_units
 
 GLARE_LEVEL = 0.97       # grey level counted as specular glare
 GLARE_SHARE = 0.25       # share of the opening in glare: the eye is occluded (glasses)
@@ -144,12 +144,9 @@ def _eye_axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, np.nda
     """An eye's own frame: centre (2,), axes (2, 2) whose columns are along the corners and across the eye
     (pointing down the face), half the corner distance, and the 6 points in that frame (6, 2)."""
     p = np.asarray(points, np.float64)
-    centre, axis = (p[0] + p[3]) / 2, p[3] - p[0]
-    half = max(float(np.linalg.norm(axis)) / 2, 1e-6)
-    ex = axis / (2 * half)
-    ey = np.array([-ex[1], ex[0]]) if ex[0] >= 0 else np.array([ex[1], -ex[0]])
-    axes = np.stack([ex, ey], 1)
-    return centre, axes, half, (p - centre) @ axes
+    centre, rot, width = corner_frame(p[0], p[3])
+    axes = rot.T
+    return centre, axes, max(width / 2, 1e-6), (p - centre) @ axes
 
 
 def _lids_at(local: np.ndarray, along: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

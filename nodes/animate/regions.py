@@ -103,11 +103,15 @@ def eye_frame(landmarks: np.ndarray, eye: int) -> tuple[np.ndarray, np.ndarray, 
         centre (2,), rotation (2, 2) whose rows are the x and y axes, W.
     """
     p = np.asarray(landmarks, np.float64)
-    a, b = p[EYE_CORNERS[eye][0]], p[EYE_CORNERS[eye][1]]
-    axis = b - a
+    return corner_frame(p[EYE_CORNERS[eye][0]], p[EYE_CORNERS[eye][1]])
+
+
+def corner_frame(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """``eye_frame`` of an eye whose image-left corner is ``a`` (2,) and image-right corner ``b`` (2,)."""
+    axis = np.asarray(b, np.float64) - np.asarray(a, np.float64)
     width = float(np.linalg.norm(axis))
     x = axis / max(width, 1e-9)
-    return (a + b) / 2, np.array([x, [-x[1], x[0]]]), width
+    return (np.asarray(a, np.float64) + b) / 2, np.array([x, [-x[1], x[0]]]), width
 
 
 def to_eye_units(points: np.ndarray, landmarks: np.ndarray, eye: int) -> np.ndarray:
@@ -134,5 +138,5 @@ def box_around(points: np.ndarray, size: tuple[int, int], grow: float = 0.5, pad
 
 
 __all__ = ["EYES", "EYE_CORNERS", "INNER_LIP", "LOWER_INNER", "OUTER_LIP", "UPPER_INNER", "box_around",
-           "eye_frame", "eye_opening", "from_eye_units", "mouth_opening", "mouth_width", "polygon_area",
+           "corner_frame", "eye_frame", "eye_opening", "from_eye_units", "mouth_opening", "mouth_width", "polygon_area",
            "polygon_mask", "smooth_closed", "to_eye_units"]
