@@ -23,7 +23,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .iris import IrisEstimate
-from .regions import EYE_CORNERS, EYES, box_around, corner_frame, eye_opening, polygon_mask, to_eye_units
+from .regions import (
+    EYE_CORNERS,
+    EYES,
+    box_around,
+    corner_frame,
+    eye_opening,
+    polygon_mask,
+    polyline_at,
+    to_eye_units,
+)
 
 GLARE_LEVEL = 0.97       # grey level counted as specular glare
 GLARE_SHARE = 0.25       # share of the opening in glare: the eye is occluded (glasses)
@@ -151,12 +160,8 @@ def _eye_axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, np.nda
 
 def _lids_at(local: np.ndarray, along: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The upper lid's position across the eye and the lids' gap at ``along`` (px in the eye's frame)."""
-    def curve(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        order = np.argsort(points[:, 0])
-        return points[order, 0], points[order, 1]
-
-    v_up = np.interp(along, *curve(local[[0, 1, 2, 3]]))
-    return v_up, np.maximum(np.interp(along, *curve(local[[3, 4, 5, 0]])) - v_up, 0.0)
+    v_up = polyline_at(local[[0, 1, 2, 3]], along)
+    return v_up, np.maximum(polyline_at(local[[3, 4, 5, 0]], along) - v_up, 0.0)
 
 
 def eyeball(window: np.ndarray, opening: np.ndarray, iris_disc: np.ndarray, points: np.ndarray,

@@ -106,6 +106,14 @@ def eye_frame(landmarks: np.ndarray, eye: int) -> tuple[np.ndarray, np.ndarray, 
     return corner_frame(p[EYE_CORNERS[eye][0]], p[EYE_CORNERS[eye][1]])
 
 
+def polyline_at(points: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The y of the polyline through ``points`` (P, 2), taken in order of x, at ``x`` (any shape); constant
+    beyond its ends (a lip's or a lid's curve)."""
+    p = np.asarray(points, np.float64)
+    order = np.argsort(p[:, 0])
+    return np.interp(x, p[order, 0], p[order, 1])
+
+
 def corner_frame(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """``eye_frame`` of an eye whose image-left corner is ``a`` (2,) and image-right corner ``b`` (2,)."""
     axis = np.asarray(b, np.float64) - np.asarray(a, np.float64)
@@ -139,4 +147,4 @@ def box_around(points: np.ndarray, size: tuple[int, int], grow: float = 0.5, pad
 
 __all__ = ["EYES", "EYE_CORNERS", "INNER_LIP", "LOWER_INNER", "OUTER_LIP", "UPPER_INNER", "box_around",
            "corner_frame", "eye_frame", "eye_opening", "from_eye_units", "mouth_opening", "mouth_width", "polygon_area",
-           "polygon_mask", "smooth_closed", "to_eye_units"]
+           "polygon_mask", "polyline_at", "smooth_closed", "to_eye_units"]

@@ -14,7 +14,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .colour_match import LUMA, lab_stats, to_lab
-from .regions import INNER_LIP, LOWER_INNER, OUTER_LIP, UPPER_INNER, mouth_opening, mouth_width, polygon_mask
+from .regions import (
+    INNER_LIP,
+    LOWER_INNER,
+    OUTER_LIP,
+    UPPER_INNER,
+    mouth_opening,
+    mouth_width,
+    polygon_mask,
+    polyline_at,
+)
 
 OPEN_THRESHOLD = 0.06     # mouth_opening below this is "closed"
 TEETH_THRESHOLD = 0.12    # fraction of the opening covered by teeth pixels for "teeth"
@@ -165,8 +174,8 @@ def lip_halves(size: tuple[int, int], landmarks: np.ndarray, teeth: np.ndarray |
     (upper, lower) (H, W) float32 coverages. The split runs per column along ``teeth_split`` when a
     ``teeth`` mask (H, W) bool is given, else along the mid-line between the upper and lower inner lips."""
     inside = polygon_mask(landmarks[INNER_LIP], size)
-    upper_y = np.interp(np.arange(size[1]), *_lip_curve(landmarks[UPPER_INNER]))
-    lower_y = np.interp(np.arange(size[1]), *_lip_curve(landmarks[LOWER_INNER]))
+    upper_y = polyline_at(landmarks[UPPER_INNER], np.arange(size[1]))
+    lower_y = polyline_at(landmarks[LOWER_INNER], np.arange(size[1]))
     split = (upper_y + lower_y) / 2 if teeth is None else teeth_split(teeth, upper_y, lower_y)
     rows = np.arange(size[0])[:, None]
     upper = np.clip(split[None, :] - rows + 0.5, 0, 1) * inside
@@ -256,11 +265,6 @@ def teeth_visibility(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
             share = float((mask * half).sum()) / area
             out[k] = np.clip((share - VISIBLE_SHARE[0]) / (VISIBLE_SHARE[1] - VISIBLE_SHARE[0]), 0, 1)
     return out
-
-
-def _lip_curve(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(points[:, 0])
-    return points[order, 0], points[order, 1]
 
 
 def teeth_colour(skin: np.ndarray) -> np.ndarray:
