@@ -27,24 +27,25 @@ MESH_SIZE = 192
 MESH_SCALE = 1.6        # the mesh's crop: 1.6 x the landmarks' extent, turned so the eyes are level
 
 
-def mesh_runner(rt) -> Callable[[np.ndarray], np.ndarray] | None:
-    """``(1, 192, 192, 3) float32 [0, 1] -> (468 * 3,)`` from the "mediapipe-face-mesh" ModelSpec, or None."""
+def mesh_runner(rt, without: str = "head turns: 2-D retargeting only") -> Callable[[np.ndarray], np.ndarray] | None:
+    """``(1, 192, 192, 3) float32 [0, 1] -> (468 * 3,)`` from the "mediapipe-face-mesh" ModelSpec, or None
+    (the runtime then says once what goes ``without`` it)."""
     from ...runtime.errors import MissingWeightsError
     from ...runtime.litert import load_litert
 
     try:
         model = load_litert(rt, "mediapipe-face-mesh")
     except MissingWeightsError as exc:
-        rt.say_once("face-mesh-missing", f"head turns: 2-D retargeting only ({exc})")
+        rt.say_once(f"face-mesh-missing: {without}", f"{without} ({exc})")
         return None
     sizes = [int(np.prod(o["shape"])) for o in model.outputs]
     k = int(np.argmax(sizes))
     return lambda batch: model(batch)[k]
 
 
-def depth_68(image: np.ndarray, landmarks: np.ndarray, run: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
-    """A depth (68,) px for each landmark: the face mesh's depth at the 4 nearest mesh vertices (inverse
-    distance weighted), zero-mean; None when the mesh fails."""
+def face_mesh(image: np.ndarray, landmarks: np.ndarray, run: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
+    """The face mesh's 468 points (468, 3) in ``image``'s px (x, y; z in px, the mesh's depth axis), run on a
+    crop of ``MESH_SCALE`` x the (68, 2) ``landmarks``' extent turned so the eyes are level; None when it fails."""
     import cv2
 
     p = np.asarray(landmarks, np.float64)
@@ -60,8 +61,17 @@ def depth_68(image: np.ndarray, landmarks: np.ndarray, run: Callable[[np.ndarray
     if not np.isfinite(mesh).all():
         return None
     inv = cv2.invertAffineTransform(m)
-    xy = mesh[:, :2] @ inv[:, :2].T + inv[:, 2]
-    z = mesh[:, 2] * side / MESH_SIZE
+    return np.column_stack([mesh[:, :2] @ inv[:, :2].T + inv[:, 2], mesh[:, 2] * side / MESH_SIZE])
+
+
+def depth_68(image: np.ndarray, landmarks: np.ndarray, run: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
+    """A depth (68,) px for each landmark: the face mesh's depth at the 4 nearest mesh vertices (inverse
+    distance weighted), zero-mean; None when the mesh fails."""
+    mesh = face_mesh(image, landmarks, run)
+    if mesh is None:
+        return None
+    p = np.asarray(landmarks, np.float64)
+    xy, z = mesh[:, :2], mesh[:, 2]
     d = np.linalg.norm(p[:, None, :] - xy[None], axis=-1)
     near = np.argsort(d, axis=1)[:, :4]
     w = 1.0 / (np.take_along_axis(d, near, 1) + 0.5)
@@ -155,4 +165,5 @@ def lift_retarget(driver: np.ndarray, valid: np.ndarray, neutral: int, photo: np
     return out
 
 
-__all__ = ["POSE_POINTS", "depth_68", "euler", "from_euler", "head_axes", "lift_retarget", "mesh_runner", "weak_pose"]
+__all__ = ["POSE_POINTS", "depth_68", "euler", "face_mesh", "from_euler", "head_axes", "lift_retarget",
+           "mesh_runner", "weak_pose"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,12 +72,15 @@ class FaceFollower:
         backend: the dlib landmark backend.
         box: (4,) x0, y0, x1, y1 where the face is expected (an output: the photo's face), or None
             (the largest face of the first frame).
+        verify: ``(image, landmarks) -> bool``, False for a misfit (``misfit.MeshCheck``): that frame then
+            has no face, and ``misfits`` counts it; None: every fit is taken.
     When the window loses the face, a full-frame detection counts only if it lies within one face width
     of the last face (a false face elsewhere, e.g. on clothing, is not this face).
     """
 
-    def __init__(self, backend: Any, box: np.ndarray | None = None):
-        self.backend = backend
+    def __init__(self, backend: Any, box: np.ndarray | None = None,
+                 verify: Callable[[np.ndarray, np.ndarray], bool] | None = None):
+        self.backend, self.verify, self.misfits = backend, verify, 0
         self.state: dict[str, Any] = {"box": None if box is None else np.asarray(box, np.float64),
                                       "tracking": box is not None}
 
@@ -101,18 +105,25 @@ class FaceFollower:
         from ..landmarks.tracking import track
 
         lms, _, _ = track(self.backend, [np.ascontiguousarray(image[..., :3])], self.state, self._pick)
-        return lms[0] if np.isfinite(lms[0]).all() else None
+        if not np.isfinite(lms[0]).all():
+            return None
+        if self.verify is not None and not self.verify(image, lms[0]):
+            self.misfits += 1
+            return None
+        return lms[0]
 
 
-def start_follower(backend: Any, image: np.ndarray) -> FaceFollower:
-    """A FaceFollower placed on the largest face of ``image``: a full-frame detection, then one window
-    re-detection from that box, whose box it starts from (its first call on ``image`` then finds the face
-    exactly as every later frame is found). Without a face it starts from nothing (full-frame detection)."""
+def start_follower(backend: Any, image: np.ndarray,
+                   verify: Callable[[np.ndarray, np.ndarray], bool] | None = None) -> FaceFollower:
+    """A FaceFollower (checking its fits with ``verify``) placed on the largest face of ``image``: a
+    full-frame detection, then one window re-detection from that box, whose box it starts from (its first
+    call on ``image`` then finds the face exactly as every later frame is found). Without a face it starts
+    from nothing (full-frame detection)."""
     first = FaceFollower(backend)
     if first(image) is None:
-        return first
+        return FaceFollower(backend, verify=verify)
     settle = FaceFollower(backend, first.box)
-    return FaceFollower(backend, settle.box if settle(image) is not None else first.box)
+    return FaceFollower(backend, settle.box if settle(image) is not None else first.box, verify)
 
 
 def driver_reference(rt: Any, ctx: dict, clip: Path, frames: int | None, sheet_rows: int) -> dict:
@@ -138,7 +149,7 @@ def driver_reference(rt: Any, ctx: dict, clip: Path, frames: int | None, sheet_r
             break
         size = image.shape[:2]
         if follower is None:
-            follower = start_follower(ctx["backend"], image)
+            follower = start_follower(ctx["backend"], image, ctx["verify"])
         found = follower(image)
         if found is not None:
             lms[i] = found
@@ -150,7 +161,8 @@ def driver_reference(rt: Any, ctx: dict, clip: Path, frames: int | None, sheet_r
     if len(signals) != n:
         raise BadInputError(f"the clip decoded to {len(signals)} frames, its track has {n}", clip)
     return {"clip": clip, "track": track, "landmarks": lms, "signals": signals, "sheet": kept, "size": size,
-            "neutral": pick_neutral(track.landmarks, track.valid)}
+            "neutral": pick_neutral(track.landmarks, track.valid),
+            "misfits": 0 if follower is None else follower.misfits}
 
 
 def photo_reference(rt: Any, ctx: dict, path: Path) -> dict:
@@ -167,7 +179,7 @@ def photo_reference(rt: Any, ctx: dict, path: Path) -> dict:
         raise BadInputError("no face found in the photo", path)
     return {"path": path, "photo": photo, "landmarks": lms, "box": box,
             "signals": frame_signals(photo, lms, ctx["locator"]),
-            "still_jitter": still_jitter(FaceFollower(ctx["backend"], box), photo)}
+            "still_jitter": still_jitter(FaceFollower(ctx["backend"], box, ctx["verify"]), photo)}
 
 
 def score_method(rt: Any, ctx: dict, cfg: CrossConfig, photo: dict, drv: dict, method: str) -> tuple[dict, dict]:
@@ -188,7 +200,7 @@ def score_method(rt: Any, ctx: dict, cfg: CrossConfig, photo: dict, drv: dict, m
     scorer = IdentityScorer(rt, photo["photo"], photo["landmarks"], cfg.exact_identity)
     lms, signals, bg, kept = np.full((n, 68, 2), np.nan, np.float32), [], [], {}
     frames = iter(run.frames)
-    follower = FaceFollower(ctx["backend"], photo["box"])
+    follower = FaceFollower(ctx["backend"], photo["box"], ctx["verify"])
     bar = rt.progress(n, f"{method} {scene.name}")
     for i in range(n):
         rt.check_cancelled()
@@ -213,7 +225,7 @@ def score_method(rt: Any, ctx: dict, cfg: CrossConfig, photo: dict, drv: dict, m
     bar.close()
     row = summarise_pair(photo, drv, lms, signals, scorer.finish(), bg)
     row.update(source=str(photo["path"]), driver=str(clip), method=method, info=run.info, frames=n,
-               identity_backend=scorer.backend, identity_rechecked=scorer.rechecked,
+               identity_backend=scorer.backend, identity_rechecked=scorer.rechecked, misfits=follower.misfits,
                seconds={"setup": round(setup, 2), "method_per_frame": round(method_s / n, 4),
                         "scoring_per_frame": round(score_s / n, 4)})
     return row, kept
@@ -223,6 +235,7 @@ def _context(rt: Any, cfg: CrossConfig) -> dict:
     from ..landmarks.extract import make_backend
     from .clips import BACKEND
     from .gaze import LOCATORS
+    from .misfit import mesh_check
 
     unknown = [m for m in cfg.methods if m not in METHODS]
     if unknown:
@@ -237,7 +250,7 @@ def _context(rt: Any, cfg: CrossConfig) -> dict:
         raise UsageError("the product's iris locator (nodes.animate) is not in this build; use --iris classic")
     locator, name = LOCATORS[cfg.iris]
     return {"backend": make_backend(rt, BACKEND), "locator": locator, "locator_name": name,
-            "cache_dir": cfg.cache_dir}
+            "cache_dir": cfg.cache_dir, "verify": mesh_check(rt)}
 
 
 def _sheet_path(cfg: CrossConfig, photo: Path, clip: Path) -> Path | None:
@@ -303,7 +316,8 @@ def _driver_record(drv: dict) -> dict:
     found = np.isfinite(drv["landmarks"]).all(axis=(1, 2))
     track = drv["track"]
     return {"driver": str(drv["clip"]), "frames": len(found), "faces": int(found.sum()),
-            "tracked_faces": int(track.valid.sum()), "neutral": drv["neutral"], "size": list(drv["size"]),
+            "tracked_faces": int(track.valid.sum()), "misfits": drv["misfits"], "neutral": drv["neutral"],
+            "size": list(drv["size"]),
             "track_r": track_agreement(track.landmarks, track.valid, drv["signals"], drv["size"]),
             "per_frame": driver_per_frame(drv)}
 

@@ -2,15 +2,16 @@
 
 JSON schema ``talkinghead.eval-cross/1``::
 
-    format, created, command, config {sources, drivers, methods, frames, preset, landmarks, iris_locator,
+    format, created, command, config {sources, drivers, methods, frames, preset, landmarks, misfit_check, iris_locator,
         identity_threshold, gaze_fail, background {dilate, side, hair}, sheets}
     notes      plain-language definitions and caveats
-    drivers    [{driver, frames, faces (re-detected), tracked_faces, neutral, size, track_r {signal: r},
+    drivers    [{driver, frames, faces (re-detected), tracked_faces, misfits, neutral, size, track_r {signal: r},
                  per_frame {signal: [N]}}]
       track_r  Pearson r of the driving track's own signals against the re-detected driver's: what a method
                that follows the track exactly scores (``cross_metrics.track_agreement``)
     rows       [{source, driver, method, frames, summary {...}, details {...}, per_frame {...}, info,
-                 identity_backend, identity_rechecked, seconds {setup, method_per_frame, scoring_per_frame}}]
+                 identity_backend, identity_rechecked, misfits, seconds {setup, method_per_frame, scoring_per_frame}}]
+      misfits  re-detections that the face mesh contradicts (``misfit.MeshCheck``), counted as frames without a face
       summary  identity_kept, identity_distance, r_mouth, r_eye_left, r_eye_right, r_roll, r_yaw, r_pitch,
                mouth_agreement, mouth_agreement_judged (on the driver frames whose state their pixels show:
                closed, or parted by >= 8 px), gaze_mean, gaze_p90 (absolute offsets), gaze_rel_mean, gaze_rel_p90
@@ -41,6 +42,10 @@ PSNR_OK = 35.0
 NOTES = (
     ("landmarks are re-detected on every output frame (dlib HOG + 68 points), never copied from the driver; "
      "the driver's reference signals are detected the same way on its frames"),
+    ("misfits: a re-detection whose mouth (corners and centre) lies more than 0.12 of the eye-corner span from "
+     "MediaPipe Face Mesh's on the same frame is dlib settling on a wrong shape (a mouth on the nose); the frame "
+     "counts as one without a face, on the driver's frames and the outputs alike (config misfit_check: null "
+     "when the mesh model is absent, and then every fit is taken)"),
     ("a frame where the output has no face while the driver has one counts as a failure: not kept (identity), "
      "disagreeing (mouth state), an error of 0.5 eye widths (gaze), and in Pearson r it carries the output's "
      "mean (no information; r_detected in the details leaves it out); frames where the driver has no face are "
@@ -143,6 +148,7 @@ def new_report(cfg: Any, ctx: dict) -> dict:
     config = {"sources": [str(p) for p in cfg.sources], "drivers": [str(p) for p in cfg.drivers],
               "methods": list(cfg.methods), "frames": cfg.frames, "preset": cfg.preset,
               "landmarks": {"backend": backend.name, "version": backend.version},
+              "misfit_check": None if ctx["verify"] is None else {"model": "mediapipe-face-mesh", "threshold": ctx["verify"].threshold},
               "iris_locator": ctx["locator_name"], "identity_threshold": IDENTITY_THRESHOLD, "gaze_fail": GAZE_FAIL,
               "background": {"dilate_iod": DILATE, "side": SIDE, "hair": HAIR, "psnr_cap": PSNR_CAP},
               "sheet": {"rows": cfg.sheet_rows, "cell": cfg.sheet_cell, "crop": cfg.sheet_crop}}
@@ -190,6 +196,11 @@ def markdown(report: dict) -> str:
         lines += ["", "Driver track r (what a method that follows the track exactly scores):", *(
             f"- {Path(d['driver']).stem}: " + ", ".join(f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in d["track_r"].items())
             for d in report["drivers"] if "track_r" in d)]
+    misfits = [f"- {Path(d['driver']).stem} (driver): {d['misfits']}" for d in report["drivers"] if d.get("misfits")]
+    misfits += [f"- {Path(r['source']).stem} x {Path(r['driver']).stem} ({r['method']}): {r['misfits']}"
+                for r in report["rows"] if r.get("misfits")]
+    if misfits:
+        lines += ["", "Misfits (re-detections the face mesh contradicts, counted as frames without a face):", *misfits]
     if report["errors"]:
         lines += ["", "Errors:", *(f"- {e['source']} x {e['driver']} ({e['method']}): {e['error']}"
                                    for e in report["errors"])]
