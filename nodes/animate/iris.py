@@ -29,6 +29,7 @@ MIN_OPENING = 0.12       # eye_opening below this: the iris is not looked for (t
 MODEL_SCALE = 2.3        # MediaPipe's eye crop: 2.3 x the corner distance
 MODEL_SIZE = 64
 SPIKE = 0.12             # eye widths: an estimate this far from its neighbours' median is a failure
+REFINE_MIN_AREA = 0.65   # lids refined to an opening smaller than this share of dlib's: the model traced the iris
 
 
 @dataclass
@@ -257,15 +258,18 @@ def eye_contour(image: np.ndarray, landmarks: np.ndarray, eye: int,
     return pts[[0, *range(9, 16), 8]], pts[0:9]
 
 
-def refine_eyelids(landmarks: np.ndarray, contours: list, max_change: float = 0.5) -> np.ndarray:
+def refine_eyelids(landmarks: np.ndarray, contours: list, max_change: float = 0.5,
+                   min_area: float = REFINE_MIN_AREA) -> np.ndarray:
     """``landmarks`` (68, 2) with each eye's lid points (37, 38, 40, 41 / 43, 44, 46, 47) moved onto the
     model's lid curves (``eye_contour``), each at its own position along the eye's axis.
 
     dlib's 6 points often sit inside the lids (the upper lid above its polygon), so a closed-eye plate
     made from them leaves the top of the iris and the lash line behind, and a closing lid ghosts. An eye
-    whose refined opening differs from dlib's by more than ``max_change`` x the eye width keeps dlib's.
-    ``contours``: per eye (upper, lower) or None."""
-    from .regions import eye_frame
+    whose refined opening differs from dlib's by more than ``max_change`` x the eye width, or covers less than
+    ``min_area`` of dlib's opening, keeps dlib's: dlib's points rarely lie outside the lids, so a much smaller
+    opening is the model's failure (on a painted eye seen three-quarters it traces the iris, and the eye's
+    sclera is then lost to the plate). ``contours``: per eye (upper, lower) or None."""
+    from .regions import eye_frame, polygon_area
 
     out = np.asarray(landmarks, np.float64).copy()
     for eye, lids in enumerate(contours):
@@ -282,7 +286,7 @@ def refine_eyelids(landmarks: np.ndarray, contours: list, max_change: float = 0.
                 v = np.interp(u, local[order, 0], local[order, 1])
                 new[k] = centre + np.array([u, v]) * width @ rot
         change = np.abs(((new - out[idx]) @ rot.T / width)[:, 1]).max()
-        if np.isfinite(new).all() and change <= max_change:
+        if np.isfinite(new).all() and change <= max_change and polygon_area(new) >= min_area * polygon_area(out[idx]):
             out[idx] = new
     return out
 

@@ -74,6 +74,15 @@ def test_refined_lids_sit_on_the_lid_contour_and_keep_the_corners():
         assert eye_opening(out_lms, eye) > eye_opening(lms, eye)
     far = [(c[0] - 50.0, c[1] + 50.0) for c in contours]            # a contour far off: dlib's points are kept
     np.testing.assert_allclose(refine_eyelids(lms, far), lms)
+    squeezed = []                                                   # a contour around the iris only: kept too
+    for eye, idx in enumerate(EYES):
+        p = lms[idx]
+        ts = np.linspace(0, 1, 9)
+        line = p[0] + ts[:, None] * (p[3] - p[0])
+        bump = np.sin(np.pi * ts)[:, None] * np.array([0.0, 1.0])
+        half_gap = 0.5 * eye_opening(lms, eye) * np.linalg.norm(p[3] - p[0])
+        squeezed.append((line - 0.3 * half_gap * bump, line + 0.3 * half_gap * bump))
+    np.testing.assert_allclose(refine_eyelids(lms, squeezed), lms)
 
 
 def test_one_pass_over_the_driver_measures_teeth_darkness_and_keeps_frames():
