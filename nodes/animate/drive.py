@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .targets import CLOSED_LEVEL
-
 if TYPE_CHECKING:
     from ..types import FaceTrack
 
@@ -49,7 +47,7 @@ def steady_pose(landmarks: np.ndarray, valid: np.ndarray, fps: float, min_cutoff
 def drive_targets(driver: FaceTrack, photo_landmarks: np.ndarray, size: tuple[int, int], mode: str = "relative",
                   neutral: int | None = None, photo_depth: np.ndarray | None = None,
                   neutral_depth: np.ndarray | None = None, rest: int | None = None,
-                  closed_level: float = CLOSED_LEVEL) -> tuple[np.ndarray, np.ndarray, int]:
+                  closed_level: float | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """Target landmarks for every frame of ``driver`` (module docstring).
 
     Args:
@@ -62,15 +60,17 @@ def drive_targets(driver: FaceTrack, photo_landmarks: np.ndarray, size: tuple[in
         photo_depth, neutral_depth: (68,) depths of the photo's and the neutral frame's points
             (``head3d.depth_68``): given both, relative retargeting turns the head in 3-D
             (``head3d.lift_retarget``); else it is 2-D (``landmarks.retarget``).
-        closed_level: the driver's eye opening ratio that counts as shut (``targets.eyelid_targets``;
-            ``targets.CLOSED_LEVEL`` suits another person's track, 0 takes the lids' ratio as measured).
+        closed_level: None (another person's track): each eye opens relative to the driver's typical
+            opening and shuts where the driver's blinks read (``targets.eye_levels``); a number: relative
+            to the driver's at ``rest``, shut at that opening ratio (0: the lids' ratio as measured).
     Returns:
         targets (N, 68, 2) float64 in the photo's px, valid (N,) bool, the index of the frame whose
         expression the photo's stands for.
     """
     from ..landmarks.retarget import retarget
     from .head3d import lift_retarget
-    from .targets import eyelid_targets, lip_targets
+    from .regions import eye_opening
+    from .targets import eye_levels, eyelid_targets, lip_targets
 
     drv = np.asarray(driver.landmarks, np.float64)
     photo = np.asarray(photo_landmarks, np.float64)
@@ -84,11 +84,15 @@ def drive_targets(driver: FaceTrack, photo_landmarks: np.ndarray, size: tuple[in
         lifted = lift_retarget(drv, valid, neutral, photo, photo_depth, neutral_depth)
         lifted[:, :17] = poses[:, :17]
         poses = lifted
+    if closed_level is None:
+        typical, closed = eye_levels(drv, valid, driver.fps or 25.0)
+    else:
+        typical, closed = np.array([eye_opening(drv[rest], eye) for eye in (0, 1)]), closed_level
     targets = np.empty((len(drv), 68, 2))
     current = photo
     for t in range(len(drv)):
         if valid[t]:
-            pose = eyelid_targets(poses[t], photo, drv[t], drv[rest], closed_level)
+            pose = eyelid_targets(poses[t], photo, drv[t], typical, closed)
             current = lip_targets(pose, drv[t])
         targets[t] = current
     return targets, valid, rest

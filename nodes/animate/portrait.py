@@ -185,8 +185,8 @@ def perform_landmarks(portrait: Portrait, landmarks: np.ndarray, source_landmark
     """Targets for landmarks already in the photo's own frame, e.g. other frames of the photo's own clip
     (self-reenactment) or keyframed curves: each frame's pose is kept as given (no steadying, no head
     model, no reference frame to align), and so are the lids: they open as far as the given landmarks'
-    (``perform`` deepens another person's blinks, ``targets.CLOSED_LEVEL``; the same face's own landmarks need
-    no such rescale). The lips follow as in ``perform``. The head map lands every point closer to where it is
+    (``perform`` deepens another person's blinks to where its tracker reads shut, ``targets.eye_levels``;
+    the same face's own landmarks need no such rescale). The lips follow as in ``perform``. The head map lands every point closer to where it is
     given (``GIVEN_SMOOTH``; ``perform`` smooths another face's shape over with ``motion.TPS_SMOOTH``).
 
     Args:

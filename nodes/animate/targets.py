@@ -1,8 +1,9 @@
 """Per-feature landmark targets, applied to the retargeted landmarks before the face is warped (issue 19):
 
 - ``eyelid_targets``: each eye opens and closes as the driver's SAME eye does, relative to the driver's
-  neutral frame and down to fully closed (relative retargeting alone closes a wink only partly when the
-  photo's eye is larger than the driver's);
+  typical opening of that eye and down to fully closed (relative retargeting alone closes a wink only partly
+  when the photo's eye is larger than the driver's); ``eye_levels`` reads, per driver, the typical opening and
+  the opening its tracker gives a shut eye (its blinks);
 - ``mouth_targets``: the lips take the driver's lip shape (its mouth points mapped by the similarity of the
   driver's rigid points onto the target's, placed at the photo's mouth), so a smiling photo follows an "O"
   or pressed lips instead of keeping its smile; the chin follows the lower lip's change.
@@ -21,8 +22,11 @@ CHIN = np.arange(5, 12)
 CHIN_WEIGHTS = np.array([0.3, 0.6, 0.85, 1.0, 0.85, 0.6, 0.3])
 UPPER_SHARE = 0.8       # share of a blink carried by the upper lid
 MAX_OPEN = 2.0          # opening ratio cap (wide-eyed drivers)
-CLOSED_LEVEL = 0.25     # a tracked eye whose opening is this fraction of its neutral one is shut (68-point
-                        # trackers rarely put the lids of a closed eye together)
+CLOSED_LEVEL = 0.25     # without blinks to read it from: a tracked eye whose opening is this fraction of its
+                        # typical one is shut (68-point trackers rarely put the lids of a closed eye together)
+BLINK_DEPTH = 0.6       # a dip of an eye's opening below this fraction of its typical opening ...
+BLINK_OPEN = 0.8        # ... between two frames above this fraction ...
+BLINK_SECONDS = 0.5     # ... lasting at most this long is a blink; its lowest opening reads as shut
 
 
 def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -31,25 +35,62 @@ def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return align_similarity(src, dst)
 
 
-def eyelid_targets(target: np.ndarray, photo: np.ndarray, driver: np.ndarray, neutral: np.ndarray,
-                   closed_level: float = CLOSED_LEVEL) -> np.ndarray:
-    """``target`` with each eye's lid gap set to the photo's gap x the driver's opening ratio for that eye
-    (its opening over its neutral opening, rescaled so that ``closed_level`` is shut).
+def eye_levels(landmarks: np.ndarray, valid: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per eye of a driver's track: its typical opening (the median over the valid frames) and the opening
+    its tracker reads for a shut eye, as a fraction of the typical one: the median of its blinks' lowest
+    openings (``BLINK_DEPTH``, ``BLINK_OPEN``, ``BLINK_SECONDS``), ``CLOSED_LEVEL`` in a clip without blinks.
+
+    Args:
+        landmarks: (N, 68, 2); valid: (N,) bool; fps: frames per second (the blinks' length).
+    Returns:
+        typical (2,) openings (``regions.eye_opening``), closed (2,) fractions in [0, ``BLINK_DEPTH``].
+    """
+    ok = np.asarray(valid, bool) & np.isfinite(landmarks).all(axis=(1, 2))
+    typical, closed = np.zeros(2), np.full(2, CLOSED_LEVEL)
+    longest = max(1, round(BLINK_SECONDS * (fps or 25.0)))
+    if not ok.any():
+        return typical, closed
+    for eye in (0, 1):
+        opening = np.array([eye_opening(p, eye) if good else np.nan for p, good in zip(landmarks, ok)])
+        typical[eye] = float(np.nanmedian(opening))
+        ratio = opening[ok] / max(typical[eye], 1e-9)
+        dips, start = [], None
+        for t, low in enumerate(ratio < BLINK_OPEN):
+            if low and start is None:
+                start = t
+            elif not low and start is not None:
+                if start > 0 and t - start <= longest and ratio[start:t].min() < BLINK_DEPTH:
+                    dips.append(float(ratio[start:t].min()))
+                start = None
+        if dips:
+            closed[eye] = float(np.median(dips))
+    return typical, closed
+
+
+def eyelid_targets(target: np.ndarray, photo: np.ndarray, driver: np.ndarray, typical: np.ndarray,
+                   closed: np.ndarray | float = CLOSED_LEVEL) -> np.ndarray:
+    """``target`` with each eye's lid gap set to the photo's gap x the driver's opening ratio for that eye:
+    its opening over its ``typical`` one, rescaled below 1 so that ``closed`` reads as shut (above 1 as
+    measured: a widening is not amplified).
 
     Args:
         target: (68, 2) retargeted landmarks of this frame.
         photo: (68, 2) the photo's landmarks.
-        driver, neutral: (68, 2) the driver's landmarks at this frame and at its neutral frame.
-        closed_level: the opening ratio that counts as shut (0: the ratio as measured).
+        driver: (68, 2) the driver's landmarks at this frame.
+        typical: (2,) the driver's openings that stand for the photo's (``eye_levels``, or a frame's).
+        closed: (2,) or one opening ratio that reads as shut (0: the ratio as measured).
     Returns:
         (68, 2) float64; only points 37, 38, 40, 41, 43, 44, 46, 47 move (along the eye's vertical axis).
     """
     out = np.asarray(target, np.float64).copy()
+    shut = np.broadcast_to(np.asarray(closed, np.float64), (2,))
     for eye, idx in enumerate(EYES):
-        ref = eye_opening(neutral, eye)
+        ref = float(typical[eye])
         if ref <= 1e-6:
             continue
-        ratio = (eye_opening(driver, eye) / ref - closed_level) / (1 - closed_level)
+        ratio = eye_opening(driver, eye) / ref
+        if ratio < 1:
+            ratio = (ratio - shut[eye]) / (1 - shut[eye])
         ratio = float(np.clip(ratio, 0.0, MAX_OPEN))
         a, b = out[idx[0]], out[idx[3]]
         x = (b - a) / max(np.linalg.norm(b - a), 1e-9)
@@ -137,4 +178,5 @@ def lip_targets(target: np.ndarray, driver: np.ndarray) -> np.ndarray:
     return out
 
 
-__all__ = ["eyelid_targets", "lip_targets", "mouth_targets"]
+__all__ = ["BLINK_DEPTH", "BLINK_OPEN", "BLINK_SECONDS", "CLOSED_LEVEL", "eye_levels", "eyelid_targets", "lip_targets",
+           "mouth_targets"]

@@ -19,6 +19,57 @@ def _closed_eye(lms, eye):
     return out
 
 
+def _openings(lms):
+    return np.array([eye_opening(lms, eye) for eye in (0, 1)])
+
+
+def _eyes_at(lms, ratio):
+    """``lms`` with both eyes' lids moved towards each other: each gap ``ratio`` x the template's."""
+    out = lms.copy()
+    for upper, lower in ((37, 41), (38, 40), (43, 47), (44, 46)):
+        gap = lms[lower] - lms[upper]
+        out[upper] = lms[upper] + 0.5 * (1 - ratio) * gap
+        out[lower] = lms[lower] - 0.5 * (1 - ratio) * gap
+    return out
+
+
+def _blinking_track(read_shut=0.45):
+    """100 frames at 25 fps of open eyes, with two blinks whose lowest frames the tracker reads at
+    ``read_shut`` of the open eye, and a slow squint (0.7 for 0.8 s: not a blink)."""
+    ratios = np.ones(100)
+    ratios[20:25] = [0.7, 0.5, read_shut, 0.5, 0.7]
+    ratios[60:64] = [0.6, read_shut, 0.55, 0.75]
+    ratios[75:95] = 0.7
+    return np.array([_eyes_at(template(), r) for r in ratios])
+
+
+def test_eye_levels_read_the_drivers_open_eye_and_where_its_tracker_puts_a_shut_one():
+    lms = _blinking_track(0.45)
+    typical, closed = T.eye_levels(lms, np.ones(len(lms), bool), 25.0)
+    np.testing.assert_allclose(typical, _openings(template()), rtol=1e-6)
+    np.testing.assert_allclose(closed, [0.45, 0.45], atol=0.02)
+    steady = np.repeat(template()[None], 50, 0)                 # no blinks: the default level
+    assert np.allclose(T.eye_levels(steady, np.ones(50, bool), 25.0)[1], T.CLOSED_LEVEL)
+
+
+def test_another_persons_blinks_shut_the_photos_eyes_where_its_tracker_reads_them_shut():
+    """A driver whose tracker reads a shut eye at 0.45 of the open one: at the bottom of its blinks the
+    photo's eyes shut; open, they keep the photo's opening; its slow squint stays a squint."""
+    from talkinghead.nodes.animate.drive import drive_targets
+    from talkinghead.nodes.types import FaceTrack
+
+    lms = _blinking_track(0.45)
+    n = len(lms)
+    track = FaceTrack(lms, np.zeros((n, 4)), np.ones(n, bool), np.ones(n), (256, 256), fps=25.0)
+    photo = template()
+    targets, _, _ = drive_targets(track, photo, (256, 256), "relative", neutral=0)
+    own = _openings(photo)
+    for t in (22, 61):
+        assert (_openings(targets[t]) < 0.05 * own).all(), t
+    np.testing.assert_allclose(_openings(targets[5]), own, rtol=0.02)
+    assert (_openings(targets[85]) > 0.4 * own).all()
+
+
 def test_gaze_shift_moves_the_iris_by_the_offset_and_keeps_it_inside_the_lids():
     import cv2
 
@@ -103,7 +154,7 @@ def test_eyelid_targets_follow_each_eye_on_its_own_down_to_closed():
     lms = template()
     driver_neutral = template()
     wink = _closed_eye(driver_neutral, 1)
-    out = T.eyelid_targets(lms, lms, wink, driver_neutral)
+    out = T.eyelid_targets(lms, lms, wink, _openings(driver_neutral))
     assert polygon_area(out[EYES[1]]) < 0.02 * polygon_area(lms[EYES[1]])   # shut (the lid line may slant)
     assert abs(eye_opening(out, 0) - eye_opening(lms, 0)) < 1e-6
 
@@ -166,7 +217,7 @@ def test_an_eye_the_driver_hides_under_glare_is_not_animated_and_is_counted():
 def test_lids_given_in_the_photos_own_frame_are_taken_as_given():
     """``perform_landmarks`` (the same face's own landmarks: self-reenactment, keyframed curves) keeps each
     eye as open as given: half the photo's opening stays half. Another person's track (``perform``) has its
-    blinks deepened (``targets.CLOSED_LEVEL``: there half reads as a third)."""
+    blinks deepened (``targets.eye_levels``; by default half reads as a third)."""
     from talkinghead.nodes.animate.portrait import perform_landmarks, prepare
 
     lms = template()
@@ -175,7 +226,7 @@ def test_lids_given_in_the_photos_own_frame_are_taken_as_given():
         half[upper] += 0.5 * (lms[lower] - lms[upper])
     portrait = prepare(None, draw_face(lms), lms)
     given = perform_landmarks(portrait, half[None], lms).targets[0]
-    deepened = T.eyelid_targets(lms, lms, half, lms)
+    deepened = T.eyelid_targets(lms, lms, half, _openings(lms))
     for eye in (0, 1):
         want = 0.5 * eye_opening(lms, eye)
         assert abs(eye_opening(given, eye) - want) < 0.03 * want
