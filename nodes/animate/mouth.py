@@ -144,12 +144,14 @@ def teeth_interior(landmarks: np.ndarray, box: tuple[int, int, int, int], src: S
                    layers: tuple[TeethLayer, TeethLayer], visible: np.ndarray = (1.0, 1.0), dark: float = 1.0
                    ) -> np.ndarray:
     """``cavity`` with the lower, then the upper teeth ``layers`` over it (``teeth.place_layer``: hung
-    from their lip, never stretched), each shown by its ``visible`` share (upper, lower) in [0, 1]."""
+    from their lip, never stretched), each shown by its ``visible`` share (upper, lower) in [0, 1]: that
+    share of its height shows below its lip, the rest is drawn back behind the lip (never a veil of teeth
+    over the cavity)."""
     rgb = cavity(landmarks, box, src, dark)
     for layer, share in ((layers[1], float(visible[1])), (layers[0], float(visible[0]))):
         if share > 0:
-            teeth_rgb, alpha = place_layer(layer, landmarks, box)
-            rgb += (share * alpha)[..., None] * (teeth_rgb - rgb)
+            teeth_rgb, alpha = place_layer(layer, landmarks, box, hidden=1.0 - share)
+            rgb += alpha[..., None] * (teeth_rgb - rgb)
     return rgb
 
 

@@ -309,12 +309,14 @@ def neutral_teeth(width_px: float, tone: float = 0.8, skin: np.ndarray | None = 
     return layers[0], layers[1]
 
 
-def place_layer(layer: TeethLayer, landmarks: np.ndarray, box: tuple[int, int, int, int]
+def place_layer(layer: TeethLayer, landmarks: np.ndarray, box: tuple[int, int, int, int], hidden: float = 0.0
                 ) -> tuple[np.ndarray, np.ndarray]:
     """``layer`` moved onto ``landmarks[layer.lip]``, rendered into the window ``box`` (x0, y0, x1, y1): (rgb
     (h, w, 3) float32, alpha (h, w) float32). The similarity takes the anchors' end points (the mouth's inner
     corners) onto the lip's, and the middle anchors onto the lip's middle by a shift: the teeth scale with
-    the mouth's width only, so a lip raised or dropped in the middle moves them, never stretches them."""
+    the mouth's width only, so a lip raised or dropped in the middle moves them, never stretches them.
+    ``hidden``: the share of the teeth's height drawn back behind their lip (0: as in the photo, 1: all):
+    the interior shows only the rest, as a mouth that shows less of its teeth does."""
     import cv2
 
     from ..warping.warp import align_similarity
@@ -325,10 +327,28 @@ def place_layer(layer: TeethLayer, landmarks: np.ndarray, box: tuple[int, int, i
     m = align_similarity(src[[0, -1]], dst[[0, -1]])       # turned and scaled by the mouth's corners ...
     middle = src[1:-1].mean(0) @ m[:, :2].T + m[:, 2]
     m[:, 2] += dst[1:-1].mean(0) - middle                   # ... and hung from the lip's middle
+    if hidden > 0:
+        m[:, 2] += m[:, :2] @ retraction(layer, hidden)
     size = (x1 - x0, y1 - y0)
     rgb = cv2.warpAffine(layer.rgb, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     alpha = cv2.warpAffine(layer.alpha, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     return rgb, alpha
+
+
+def retraction(layer: TeethLayer, hidden: float) -> np.ndarray:
+    """(2,) texture px that move ``hidden`` of the layer's teeth height (its alpha's extent across the
+    mouth, 5th to 95th percentile) towards the lip it hangs from (its anchors)."""
+    a = np.asarray(layer.anchors, np.float64)
+    along = (a[-1] - a[0]) / max(float(np.linalg.norm(a[-1] - a[0])), 1e-9)
+    down = np.array([-along[1], along[0]])
+    down = down if down[1] >= 0 else -down
+    ys, xs = np.nonzero(layer.alpha > 0.5)
+    if not len(ys):
+        return np.zeros(2)
+    depth = np.stack([xs, ys], 1) @ down
+    extent = float(np.percentile(depth, 95) - np.percentile(depth, 5))
+    towards_lip = 1.0 if float(a.mean(0) @ down) >= float(depth.mean()) else -1.0
+    return float(np.clip(hidden, 0, 1)) * extent * towards_lip * down
 
 
 __all__ = [
@@ -343,6 +363,7 @@ __all__ = [
     "mouth_state",
     "neutral_teeth",
     "place_layer",
+    "retraction",
     "skin_colour",
     "source_teeth",
     "teeth_colour",

@@ -59,6 +59,29 @@ def test_synthesised_teeth_hang_from_the_upper_lip_and_do_not_stretch():
     assert abs(heights[0] - heights[1]) <= 2                  # teeth keep their size when the mouth opens more
 
 
+def test_teeth_shown_in_part_are_drawn_back_behind_their_lip_not_faded():
+    """A driver that shows half of its upper teeth: half of the teeth's height shows under the upper lip, as
+    opaque as whole teeth (a translucent veil of teeth over the cavity read as a grey slab)."""
+    src = template()
+    feat = F.prepare(draw_face(src), src)
+    target = open_mouth(src, 20.0)
+    box = M.mouth_box(target, (256, 256))
+    layers = M.photo_teeth(target, feat.mouth)
+
+    def below_upper_lip(share):                              # the interior's middle column, from the lip down
+        rgb = M.teeth_interior(target, box, feat.mouth, layers, (share, 0.0))
+        top = round(float(target[62, 1])) - box[1]
+        return rgb.mean(axis=2)[top:top + 40, (box[2] - box[0]) // 2]
+
+    whole, half, none = below_upper_lip(1.0), below_upper_lip(0.5), below_upper_lip(0.0)
+    teeth = whole > 0.45
+    shown = half > 0.45
+    assert teeth.sum() >= 6 and 0 < shown.sum() < teeth.sum()  # less of the teeth shows ...
+    assert half.max() > whole.max() - 0.05                     # ... as bright as whole teeth
+    veil = (half > none.max() + 0.05) & ~shown                 # nothing half-way between cavity and teeth
+    assert veil.sum() <= 2
+
+
 def test_neutral_teeth_band_is_light_and_has_both_rows():
     upper, lower = neutral_teeth(40.0, tone=0.8)
     assert upper.rgb.mean() > 0.5 and lower.rgb.mean() > 0.5
