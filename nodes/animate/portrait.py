@@ -186,8 +186,9 @@ def perform_landmarks(portrait: Portrait, landmarks: np.ndarray, source_landmark
     (self-reenactment) or keyframed curves: each frame's pose is kept as given (no steadying, no head
     model, no reference frame to align), and so are the lids: they open as far as the given landmarks'
     (``perform`` deepens another person's blinks to where its tracker reads shut, ``targets.eye_levels``;
-    the same face's own landmarks need no such rescale). The lips follow as in ``perform``. The head map lands every point closer to where it is
-    given (``GIVEN_SMOOTH``; ``perform`` smooths another face's shape over with ``motion.TPS_SMOOTH``).
+    the same face's own landmarks need no such rescale). The lips follow as in ``perform``. The head map
+    lands every point closer to where it is given (``GIVEN_SMOOTH``; ``perform`` smooths another face's
+    shape over with ``motion.TPS_SMOOTH``).
 
     Args:
         portrait: from ``prepare``.
