@@ -46,7 +46,12 @@ class MeshCheck:
 
 
 def mesh_check(rt: Any) -> MeshCheck | None:
-    """The check on the "mediapipe-face-mesh" model, or None when it is absent (the runtime says so once)."""
+    """The check on the "mediapipe-face-mesh" model, or None when it is absent (the runtime says so once) or
+    this build has no ``nodes.animate`` (which runs the mesh)."""
+    import importlib.util
+
+    if importlib.util.find_spec(__package__.rsplit(".", 1)[0] + ".animate") is None:
+        return None
     from ..animate.head3d import mesh_runner
 
     run = mesh_runner(rt, "evaluation: dlib's misfits are not caught (a second opinion needs the face mesh)")
