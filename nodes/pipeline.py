@@ -203,7 +203,8 @@ class Pipeline:
             self.rt.check_cancelled()
             number = int(driver.frame_numbers[position])
             interior = None
-            if driver_media is not None and performance.valid[position]:
+            repaired = performance.repaired is not None and bool(performance.repaired[position])
+            if driver_media is not None and performance.valid[position] and not repaired:
                 interior = (driver_media(number), np.asarray(driver.landmarks[position], np.float64))
             out = render(portrait, performance, position, interior)
             image = out.image
@@ -218,11 +219,14 @@ class Pipeline:
             yield RenderedFrame(number, image, out.alpha, bool(performance.valid[position]), out.report)
 
     def _warn_range(self, portrait: Any, performance: Any, positions: np.ndarray, driver: FaceTrack) -> None:
-        """Say (once per track) which requested frames hold a pose, leave the frame or turn past the range."""
+        """Say (once per track) which requested frames hold a pose, leave the frame, turn past the range or were
+        repaired."""
         from .animate.pose import range_warnings
 
         targets = np.where(performance.valid[positions, None, None], performance.targets[positions], np.nan)
-        for message in range_warnings(portrait.landmarks, targets, portrait.size, performance.frame_numbers[positions]):
+        repaired = None if performance.repaired is None else performance.repaired[positions]
+        for message in range_warnings(portrait.landmarks, targets, portrait.size, performance.frame_numbers[positions],
+                                      repaired):
             self.rt.say_once(f"range:{driver.where}:{message}", f"{driver.where or 'driver'}: {message}")
 
     def _residuals(self, person: PersonModel, performance: Any, positions: np.ndarray) -> Iterator[Any]:

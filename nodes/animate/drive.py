@@ -98,6 +98,24 @@ def drive_targets(driver: FaceTrack, photo_landmarks: np.ndarray, size: tuple[in
     return targets, valid, rest
 
 
+def repair_frames(driver: FaceTrack, frames: np.ndarray) -> FaceTrack:
+    """A copy of ``driver`` whose ``frames`` ((N,) bool) take landmarks interpolated from the valid frames
+    around them (``landmarks.extract.fill_gaps``; at the ends the nearest) and stay valid: a tracker's misfit
+    (a mouth on the chin) is replaced, not held."""
+    from ..landmarks.extract import fill_gaps
+
+    broken = driver.select(slice(None))
+    broken.valid = driver.valid & ~np.asarray(frames, bool)
+    if not broken.valid.any():
+        return driver.select(slice(None))
+    fixed = np.asarray(fill_gaps(broken).landmarks)
+    out = driver.select(slice(None))
+    out.landmarks = np.where(np.asarray(frames, bool)[:, None, None] & driver.valid[:, None, None], fixed,
+                             np.asarray(driver.landmarks)).astype(np.asarray(driver.landmarks).dtype)
+    out.filled = np.asarray(driver.filled, bool) | (np.asarray(frames, bool) & driver.valid)
+    return out
+
+
 def steadied(driver: FaceTrack) -> FaceTrack:
     """A copy of ``driver`` whose head is steadied (``steady_pose``)."""
     out = driver.select(slice(None))
@@ -105,4 +123,4 @@ def steadied(driver: FaceTrack) -> FaceTrack:
     return out
 
 
-__all__ = ["POSE_BETA", "POSE_CUTOFF", "STEADY", "drive_targets", "steadied", "steady_pose"]
+__all__ = ["POSE_BETA", "POSE_CUTOFF", "STEADY", "drive_targets", "repair_frames", "steadied", "steady_pose"]

@@ -3,7 +3,8 @@
 Per frame with a face: each eye's iris offset (``features.locate_both``: the iris model when a runner is
 given, else the classical locator; or the track's own ``FaceTrack.iris``), how much upper and lower teeth
 the mouth shows (``teeth.teeth_visibility``), the lips' mean chroma (a hand or a microphone over the mouth
-changes it) and glare over each eye (glasses). Then, over the whole track: the gaze stabilised
+changes it), glare over each eye (glasses) and, given a check (``landmarks.misfit.MeshCheck``), whether the
+tracker's landmarks are a misfit (a mouth on the chin). Then, over the whole track: the gaze stabilised
 (``iris.stabilise``: no jumps, no flicker, failures held), the teeth smoothed (a 3-frame median, then a 1-2-1
 filter: no flicker), the covered mouths flagged (``covered_mouths``) and the covered eyes (``covered_eyes``).
 Doing this on the full track is what lets any frame be rendered alone.
@@ -36,6 +37,8 @@ class DriverMeasures:
         kept: the frames asked for (``keep``), by index.
         eyes_covered: (N, 2) bool, the eye is hidden by glare (glasses: ``eyes.eye_occluded``) on this frame
             or the next or previous one (no flicker between animated and plain); None without frames.
+        misfit: (N,) bool, the frame's landmarks are a misfit (its mouth measures are left out and held);
+            None without frames or check.
     """
 
     gaze: np.ndarray | None
@@ -45,6 +48,7 @@ class DriverMeasures:
     kept: dict = field(default_factory=dict)
     dark: np.ndarray | None = None
     eyes_covered: np.ndarray | None = None
+    misfit: np.ndarray | None = None
 
 
 def smooth_teeth(teeth: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -107,7 +111,8 @@ def with_teeth_prior(measured: np.ndarray, landmarks: np.ndarray, prior: np.ndar
 
 def measure_driver(frames: Iterable[np.ndarray] | None, landmarks: np.ndarray, valid: np.ndarray, fps: float,
                    iris_run: Callable | None = None, iris: np.ndarray | None = None, keep: tuple[int, ...] = (),
-                   teeth_prior: np.ndarray | None = None) -> DriverMeasures:
+                   teeth_prior: np.ndarray | None = None,
+                   check: Callable[[np.ndarray, np.ndarray], bool] | None = None) -> DriverMeasures:
     """Measure the driving track (module docstring).
 
     Args:
@@ -119,6 +124,7 @@ def measure_driver(frames: Iterable[np.ndarray] | None, landmarks: np.ndarray, v
         keep: frame indices whose images to return (``DriverMeasures.kept``).
         teeth_prior: (2,) the teeth the photo shows (``teeth.teeth_visibility``), for frames whose parted
             mouth is too small to measure (``with_teeth_prior``); None: measured only.
+        check: ``(image, landmarks) -> bool``, False for a misfit (``landmarks.misfit.MeshCheck``), or None.
     """
     from .colour_match import lab_stats
     from .eyes import eye_occluded
@@ -130,7 +136,7 @@ def measure_driver(frames: Iterable[np.ndarray] | None, landmarks: np.ndarray, v
     n = len(landmarks)
     raw = np.full((n, 2, 2), np.nan)
     teeth, lip_ab = np.full((n, 3), np.nan), np.full((n, 2), np.nan)
-    glare = np.zeros((n, 2), bool)
+    glare, misfit = np.zeros((n, 2), bool), np.zeros(n, bool)
     if iris is not None:
         for t in np.flatnonzero(valid):
             for e in (0, 1):
@@ -144,6 +150,9 @@ def measure_driver(frames: Iterable[np.ndarray] | None, landmarks: np.ndarray, v
         if t >= n or not valid[t]:
             continue
         lms = landmarks[t]
+        if check is not None and not check(image, lms):
+            misfit[t] = True
+            continue
         if iris is None:
             for e, est in enumerate(locate_both(image, lms, iris_run)):
                 if est.ok:
@@ -163,7 +172,7 @@ def measure_driver(frames: Iterable[np.ndarray] | None, landmarks: np.ndarray, v
         teeth[:, :2] = with_teeth_prior(teeth[:, :2], landmarks, teeth_prior)
     shades = smooth_teeth(teeth, has)
     return DriverMeasures(gaze, found, shades[:, :2], covered_mouths(lip_ab), kept, shades[:, 2],
-                          covered_eyes(glare))
+                          covered_eyes(glare), misfit if check is not None else None)
 
 
 __all__ = ["MOUTH_OUTLIER", "TEETH_GAP_PX", "DriverMeasures", "covered_eyes", "covered_mouths", "measure_driver",

@@ -74,6 +74,8 @@ class Performance:
             and is not animated on that frame (plain warp); or None.
         smooth: the head map's regulariser away from the eyes and lips (``motion.fit_head_motion``):
             ``motion.TPS_SMOOTH`` smooths another person's track over, ``GIVEN_SMOOTH`` lands the photo's own.
+        repaired: (N,) bool, the driver's landmarks there were a misfit and were interpolated from the frames
+            around them (``perform``); or None.
     """
 
     targets: np.ndarray
@@ -86,6 +88,7 @@ class Performance:
     dark: np.ndarray | None = None
     eyes_covered: np.ndarray | None = None
     smooth: float = TPS_SMOOTH
+    repaired: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -127,16 +130,20 @@ def prepare(rt: Runtime | None, photo: np.ndarray, landmarks: np.ndarray, clean_
 
 
 def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative",
-            frames: Iterable[np.ndarray] | None = None) -> Performance:
+            frames: Iterable[np.ndarray] | None = None,
+            check: Callable[[np.ndarray, np.ndarray], bool] | None = None) -> Performance:
     """Targets for every frame of ``driver`` (``mode``: "relative" | "absolute" retargeting).
 
     ``frames``: the driver's frames (H', W', 3) uint8, in order, when the track carries no irises
     (``FaceTrack.iris``): the gaze is then located on them (the photo's iris locator); without either the
-    photo keeps its own gaze."""
+    photo keeps its own gaze. On them the tracker's landmarks are checked (``check``, default the face mesh's
+    ``landmarks.misfit.MeshCheck`` when the portrait has the mesh): a misfit frame (dlib's mouth on the chin)
+    takes landmarks interpolated from the frames around it (``Performance.repaired``)."""
+    from ..landmarks.misfit import MeshCheck
     from ..landmarks.retarget import pick_neutral
-    from .drive import drive_targets, steadied
+    from .drive import drive_targets, repair_frames, steadied
     from .driver_measures import measure_driver
-    from .head3d import depth_68
+    from .head3d import depth_68, face_mesh
     from .teeth import teeth_visibility
 
     if len(driver) == 0 or not driver.valid.any():
@@ -148,8 +155,16 @@ def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative",
     neutral = pick_neutral(drv, valid, driver.where)                     # the clip's typical pose
     rest = pick_neutral(drv, valid, driver.where, photo=portrait.landmarks)   # ... with the photo's expression
     prior = teeth_visibility(portrait.photo, portrait.landmarks)
+    if check is None and portrait.mesh_run is not None:
+        check = MeshCheck(lambda image, landmarks: face_mesh(image, landmarks, portrait.mesh_run))
     measures = measure_driver(frames, drv, valid, driver.fps or 25.0, portrait.iris_run, driver.iris, keep=(neutral,),
-                              teeth_prior=prior)
+                              teeth_prior=prior, check=check)
+    repaired = np.zeros(len(drv), bool) if measures.misfit is None else measures.misfit & valid
+    if repaired.any():   # chosen again without the misfits (the depth then needs the kept frame to be the one)
+        steady = repair_frames(steady, repaired)
+        drv = np.asarray(steady.landmarks, np.float64)
+        neutral = pick_neutral(drv, valid, driver.where)
+        rest = pick_neutral(drv, valid, driver.where, photo=portrait.landmarks)
     neutral_depth = None
     if portrait.depth is not None:
         image = measures.kept.get(neutral)
@@ -162,7 +177,7 @@ def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative",
     if measures.eyes_covered is not None:
         targets = keep_covered_eyes(targets, portrait.landmarks, measures.eyes_covered)
     return Performance(targets, valid, measures.gaze, np.asarray(driver.frame_numbers), neutral, measures.teeth,
-                       measures.mouth_covered, measures.dark, measures.eyes_covered)
+                       measures.mouth_covered, measures.dark, measures.eyes_covered, repaired=repaired)
 
 
 def keep_covered_eyes(targets: np.ndarray, photo: np.ndarray, covered: np.ndarray) -> np.ndarray:

@@ -67,13 +67,16 @@ def frame_ranges(frames: list[int]) -> str:
 
 
 def range_warnings(source: np.ndarray, targets: np.ndarray, size: tuple[int, int],
-                   frame_numbers: np.ndarray | None = None) -> list[str]:
-    """Messages naming the frames where the head leaves the image or turns past the supported range.
+                   frame_numbers: np.ndarray | None = None, repaired: np.ndarray | None = None) -> list[str]:
+    """Messages naming the frames where the head leaves the image or turns past the supported range, holds a
+    pose, or was repaired.
 
     Args:
         source: (68, 2) landmarks of the photo; targets: (N, 68, 2) retargeted (NaN rows = invalid).
         size: (H, W) of the photo.
         frame_numbers: (N,) numbers to print (default 0..N-1).
+        repaired: (N,) bool, the driver's landmarks were a misfit there and were interpolated
+            (``Performance.repaired``), or None.
     """
     t = np.asarray(targets, np.float64)
     numbers = np.arange(len(t)) if frame_numbers is None else np.asarray(frame_numbers)
@@ -95,4 +98,8 @@ def range_warnings(source: np.ndarray, targets: np.ndarray, size: tuple[int, int
     if (~valid).any():
         messages.append("no target landmarks (the previous pose is held) at frames "
                         + frame_ranges([int(n) for n in numbers[~valid]]))
+    if repaired is not None and np.any(repaired):
+        messages.append("the tracker's landmarks disagree with the face mesh (a misfit: the mouth placed on the "
+                        "chin or the nose), interpolated from the frames around them, at frames "
+                        + frame_ranges([int(n) for n in numbers[np.asarray(repaired, bool)]]))
     return messages

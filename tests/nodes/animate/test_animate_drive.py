@@ -1,7 +1,7 @@
 """Driving a photo: lips as open as the driver's, a steadied head, the reference frames, the head turned in
 3-D, and landmarks in the photo's own frame (self-reenactment)."""
 import numpy as np
-from animate_faces import close_mouth, open_mouth, template
+from animate_faces import close_mouth, draw_face, open_mouth, template
 from talkinghead.nodes.animate import head3d as H
 from talkinghead.nodes.animate.drive import STEADY, drive_targets, steady_pose
 from talkinghead.nodes.animate.regions import mouth_opening
@@ -108,3 +108,29 @@ def test_drive_targets_in_the_photos_own_frame_keep_the_photo_where_nothing_move
     assert valid.all() and rest == 3
     np.testing.assert_allclose(targets[0], refined, atol=1e-6)
     assert mouth_opening(targets[1]) > mouth_opening(refined) + 0.05
+
+
+def test_a_trackers_misfit_is_interpolated_from_the_frames_around_it_not_followed():
+    """A frame whose tracker put the mouth on the chin (the face mesh disagrees: ``check`` is False there)
+    takes landmarks between its neighbours': the photo's mouth does not drop to its chin for a frame, and the
+    performance says which frame was repaired."""
+    from talkinghead.nodes.animate.portrait import perform, prepare
+
+    lms = template()
+    photo = draw_face(lms)
+    n = 9
+    track_lms = np.repeat(lms[None], n, 0) + np.linspace(0.0, 4.0, n)[:, None, None] * np.array([1.0, 0.0])
+    track_lms[4, 48:68] += [0.0, 25.0]                           # frame 4: the mouth on the chin
+
+    def check(image, points):
+        return bool(points[57, 1] < lms[57, 1] + 15)
+
+    track = FaceTrack(track_lms, np.zeros((n, 4)), np.ones(n, bool), np.ones(n), (256, 256), fps=25.0)
+    portrait = prepare(None, photo, lms)
+    performance = perform(portrait, track, frames=iter([photo] * n), check=check)
+    assert performance.repaired.tolist() == [t == 4 for t in range(n)]
+    between = (performance.targets[3, 48:68] + performance.targets[5, 48:68]) / 2
+    np.testing.assert_allclose(performance.targets[4, 48:68], between, atol=1.0)
+    followed = perform(portrait, track, frames=iter([photo] * n), check=lambda image, points: True)
+    jump = followed.targets[4, 48:68] - (followed.targets[3, 48:68] + followed.targets[5, 48:68]) / 2
+    assert jump[:, 1].mean() > 10                                # without the check the mouth jumps for a frame

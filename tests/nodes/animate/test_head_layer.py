@@ -178,6 +178,9 @@ def test_bad_inputs_and_warnings(drawn, landmarks):
     assert any("leaves the frame" in m and "11" in m for m in messages)
     assert any("turns past" in m and "12" in m for m in messages)
     assert any("previous pose is held" in m and "13" in m for m in messages)
+    repaired = range_warnings(landmarks, poses[:1].repeat(3, 0), SIZE, np.array([20, 21, 22]),
+                              np.array([False, True, False]))
+    assert [m for m in repaired if "misfit" in m] == [m for m in repaired if m.endswith("at frames 21")] != []
     said = []
     frames = list(animate_frames(photo, landmarks, poses, layer, warn=said.append))
     assert len(frames) == 4 and len(said) == 3

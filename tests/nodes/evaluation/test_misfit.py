@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 import skimage.data
-from talkinghead.nodes.evaluation.misfit import DLIB_LIPS, MESH_LIPS, MISFIT, MOUTH_PAIRS, mouth_disagreement
+from talkinghead.nodes.landmarks.misfit import DLIB_LIPS, MESH_LIPS, MISFIT, MOUTH_PAIRS, mouth_disagreement
 from talkinghead.runtime.litert import litert_available
 from talkinghead.runtime.runtime import Runtime
 
@@ -37,7 +37,6 @@ def test_the_mesh_takes_a_true_fit_and_refuses_a_mouth_on_the_nose(rt):
     pytest.importorskip("dlib", reason="dlib (the evaluation's landmark backend) is not installed")
     if not (litert_available() and rt.has_weights("mediapipe-face-mesh")):
         pytest.skip("the face mesh is absent (talkinghead weights fetch mediapipe-face-mesh)")
-    from talkinghead.nodes.animate.head3d import face_mesh
     from talkinghead.nodes.evaluation.cross import FaceFollower, start_follower
     from talkinghead.nodes.evaluation.misfit import mesh_check
     from talkinghead.nodes.landmarks.extract import make_backend
@@ -48,7 +47,7 @@ def test_the_mesh_takes_a_true_fit_and_refuses_a_mouth_on_the_nose(rt):
     follower = start_follower(backend, photo, check)
     lms = follower(photo)
     assert lms is not None and follower.misfits == 0
-    assert mouth_disagreement(lms, face_mesh(photo, lms, check.run)) < 0.5 * MISFIT
+    assert mouth_disagreement(lms, check.mesh(photo, lms)) < 0.5 * MISFIT
     wrong = np.array(lms, np.float64)
     wrong[48:68] += 0.6 * (wrong[30] - wrong[[62, 66]].mean(0))   # the mouth settled on the nose, as on a misfit
     assert not check(photo, wrong)
