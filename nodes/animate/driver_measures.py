@@ -37,8 +37,8 @@ class DriverMeasures:
         kept: the frames asked for (``keep``), by index.
         eyes_covered: (N, 2) bool, the eye is hidden by glare (glasses: ``eyes.eye_occluded``) on this frame
             or the next or previous one (no flicker between animated and plain); None without frames.
-        misfit: (N,) bool, the frame's landmarks are a misfit (its mouth measures are left out and held);
-            None without frames or check.
+        misfit: (N,) bool, the frame's landmarks are a misfit (nothing is measured on it: its gaze and
+            mouth shades are held from the frames around it); None without frames or check.
     """
 
     gaze: np.ndarray | None

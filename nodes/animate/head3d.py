@@ -19,8 +19,12 @@ Shapes: landmarks (68, 2) px; 3-D points (68, 3) px (z towards the camera's dept
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..landmarks.misfit import MeshCheck
 
 POSE_POINTS = np.array([27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45])   # nose and eye corners
 MESH_SIZE = 192
@@ -62,6 +66,13 @@ def face_mesh(image: np.ndarray, landmarks: np.ndarray, run: Callable[[np.ndarra
         return None
     inv = cv2.invertAffineTransform(m)
     return np.column_stack([mesh[:, :2] @ inv[:, :2].T + inv[:, 2], mesh[:, 2] * side / MESH_SIZE])
+
+
+def mesh_check(run: Callable[[np.ndarray], np.ndarray]) -> MeshCheck:
+    """``landmarks.misfit.MeshCheck`` on this face mesh (``face_mesh`` with ``run``)."""
+    from ..landmarks.misfit import MeshCheck
+
+    return MeshCheck(lambda image, landmarks: face_mesh(image, landmarks, run))
 
 
 def depth_68(image: np.ndarray, landmarks: np.ndarray, run: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
@@ -166,4 +177,4 @@ def lift_retarget(driver: np.ndarray, valid: np.ndarray, neutral: int, photo: np
 
 
 __all__ = ["POSE_POINTS", "depth_68", "euler", "face_mesh", "from_euler", "head_axes", "lift_retarget",
-           "mesh_runner", "weak_pose"]
+           "mesh_check", "mesh_runner", "weak_pose"]

@@ -139,11 +139,10 @@ def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative",
     photo keeps its own gaze. On them the tracker's landmarks are checked (``check``, default the face mesh's
     ``landmarks.misfit.MeshCheck`` when the portrait has the mesh): a misfit frame (dlib's mouth on the chin)
     takes landmarks interpolated from the frames around it (``Performance.repaired``)."""
-    from ..landmarks.misfit import MeshCheck
     from ..landmarks.retarget import pick_neutral
     from .drive import drive_targets, repair_frames, steadied
     from .driver_measures import measure_driver
-    from .head3d import depth_68, face_mesh
+    from .head3d import depth_68, mesh_check
     from .teeth import teeth_visibility
 
     if len(driver) == 0 or not driver.valid.any():
@@ -156,11 +155,12 @@ def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative",
     rest = pick_neutral(drv, valid, driver.where, photo=portrait.landmarks)   # ... with the photo's expression
     prior = teeth_visibility(portrait.photo, portrait.landmarks)
     if check is None and portrait.mesh_run is not None:
-        check = MeshCheck(lambda image, landmarks: face_mesh(image, landmarks, portrait.mesh_run))
+        check = mesh_check(portrait.mesh_run)
     measures = measure_driver(frames, drv, valid, driver.fps or 25.0, portrait.iris_run, driver.iris, keep=(neutral,),
                               teeth_prior=prior, check=check)
     repaired = np.zeros(len(drv), bool) if measures.misfit is None else measures.misfit & valid
-    if repaired.any():   # chosen again without the misfits (the depth then needs the kept frame to be the one)
+    if repaired.any():   # chosen again without the misfits (a newly chosen neutral frame was not kept: its
+                         # depth then falls back to the photo's, below)
         steady = repair_frames(steady, repaired)
         drv = np.asarray(steady.landmarks, np.float64)
         neutral = pick_neutral(drv, valid, driver.where)

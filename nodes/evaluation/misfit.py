@@ -4,9 +4,10 @@ every output alike (a misfit such as a mouth on the nose read as a 15-degree tur
 picture does not show)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..landmarks.misfit import MeshCheck
+if TYPE_CHECKING:
+    from ..landmarks.misfit import MeshCheck
 
 
 def mesh_check(rt: Any) -> MeshCheck | None:
@@ -16,10 +17,10 @@ def mesh_check(rt: Any) -> MeshCheck | None:
 
     if importlib.util.find_spec(__package__.rsplit(".", 1)[0] + ".animate") is None:
         return None
-    from ..animate.head3d import face_mesh, mesh_runner
+    from ..animate import head3d
 
-    run = mesh_runner(rt, "evaluation: dlib's misfits are not caught (a second opinion needs the face mesh)")
-    return None if run is None else MeshCheck(lambda image, landmarks: face_mesh(image, landmarks, run))
+    run = head3d.mesh_runner(rt, "evaluation: dlib's misfits are not caught (a second opinion needs the face mesh)")
+    return None if run is None else head3d.mesh_check(run)
 
 
 __all__ = ["mesh_check"]
