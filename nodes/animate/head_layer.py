@@ -3,9 +3,10 @@ background it may uncover (inpainted from the photo, or a clean plate the user g
 
 Steps: ``segment.segment_head`` (MediaPipe Selfie Segmentation on LiteRT, or GrabCut seeded from the
 landmarks) -> keep the part connected to the face, cut at the neck line (below it nothing moves, so the
-cut is invisible) -> ``matting.refine_alpha`` (closed-form matting + guided upsampling) -> foreground and
-background estimates -> background fill (``fill.inpaint_background``, or the clean plate) ->
-``matting.split_layers`` (photo == alpha F + (1 - alpha) B exactly).
+cut is invisible) -> ``matting.refine_alpha`` (closed-form matting + guided upsampling) -> its specks
+removed (``matting.despeckle``) -> background fill (``fill.inpaint_background``, or the clean plate) -> the matte raised where the fill
+cannot explain the photo (``matting.least_alpha``) -> foreground estimate -> ``matting.split_layers``
+(photo == alpha F + (1 - alpha) B exactly).
 ``HeadLayer.method`` and ``.reason`` say which path ran and why; ``notes`` lists anything else worth
 saying (no hair found, matting unavailable).
 
@@ -107,17 +108,20 @@ def build_head_layer(rt: Any, photo: np.ndarray, landmarks: np.ndarray, clean_pl
 
         alpha, matte = feather(mask, neck.height), "feather"
         notes.append("pymatting not installed: the matte edge is feathered, not matted")
-    alpha = (alpha * neck_cut(landmarks, size)).astype(np.float32)
-    alpha[alpha < 1 / 255] = 0
-    from .matting import estimate_fb, split_layers
+    from .matting import despeckle, estimate_fb, least_alpha, split_layers
 
-    f0, _ = estimate_fb(photo, alpha)
+    alpha = despeckle(alpha, neck.height)
+    cut = neck_cut(landmarks, size)
+
     if clean_plate is not None:
         b0 = clean_plate.astype(np.float32)
     else:
         from .fill import inpaint_background
 
-        b0 = inpaint_background(photo.astype(np.float32), alpha > FILL_FROM, photo)
+        b0 = inpaint_background(photo.astype(np.float32), alpha * cut > FILL_FROM, photo)
+    alpha = (least_alpha(photo, alpha, b0) * cut).astype(np.float32)   # the cut's fade is not raised
+    alpha[alpha < 1 / 255] = 0
+    f0, _ = estimate_fb(photo, alpha)
     fg, bg = split_layers(photo, alpha, f0, b0)
     premult = np.concatenate([fg * alpha[..., None], alpha[..., None]], -1).astype(np.float32)
     layer = HeadLayer(alpha, premult, bg, np.clip(bg + 0.5, 0, 255).astype(np.uint8), _box(alpha),

@@ -19,6 +19,7 @@ import numpy as np
 MATTE_SIDE = 384      # closed-form matting runs on the head box scaled to this long side
 BAND = 0.04           # the trimap's unknown band reaches this far inside the mask, in face heights
 OUTWARD = 2.5         # ... and this many times as far outside it (stray hair)
+SPECK = 0.03         # despeckle: islands of the matte under (this x the face height)^2 px are matting noise
 B_STIFFNESS = 10.0    # split_layers: a change of B costs this many times a change of F (B keeps the fill)
 
 
@@ -90,12 +91,52 @@ def refine_alpha(photo: np.ndarray, mask: np.ndarray, box: tuple[int, int, int, 
     return out
 
 
+def despeckle(alpha: np.ndarray, face_height: float, level: float = 0.02, speck: float = SPECK) -> np.ndarray:
+    """``alpha`` (H, W) float32 without the matting's specks: a pinhole of background inside the layer
+    (pixels at most ``level`` enclosed by the layer) takes the highest alpha around it, and a fleck of layer off the layer (not connected to its largest part) is dropped; both
+    under (``speck`` x ``face_height``)^2 px. Left in, a pinhole keeps the photo's pixel in the background
+    (a dot of the helmet ring left behind once the head moves) and a fleck carries a dot away with it."""
+    import cv2
+
+    limit = (speck * face_height) ** 2
+    out = alpha.copy()
+    layer = (alpha > level).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(1 - layer, connectivity=4)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    small = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] < limit)
+    holes = np.isin(labels, np.setdiff1d(small[small > 0], edge))
+    if holes.any():
+        reach = 2 * int(np.ceil(np.sqrt(limit) / 2)) + 1
+        out[holes] = cv2.dilate(alpha, np.ones((reach, reach), np.uint8))[holes]
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(layer, connectivity=8)
+    if n > 2:
+        main = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        flecks = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] < limit)
+        out[np.isin(labels, flecks[(flecks > 0) & (flecks != main)])] = 0
+    return out
+
+
 def feather(mask: np.ndarray, face_height: float) -> np.ndarray:
     """Fallback matte without pymatting: the binary mask blurred over a few pixels (H, W) float32."""
     import cv2
 
     sigma = max(0.8, 0.01 * face_height)
     return np.clip(cv2.GaussianBlur((mask > 0.5).astype(np.float32), (0, 0), sigma), 0, 1)
+
+
+def least_alpha(photo: np.ndarray, alpha: np.ndarray, b0: np.ndarray) -> np.ndarray:
+    """``alpha`` (H, W) float32 raised, where it is above 0, to the least coverage that explains the photo
+    over the filled background ``b0`` (H, W, 3, 0-255) with a foreground in 0-255: I = a F + (1 - a) B0
+    needs a >= 1 - I / B0 (a pixel darker than the background's share) and a >= (I - B0) / (255 - B0) (a
+    brighter one), per channel. Below it, ``split_layers`` must put the rest into B: the black ring of a
+    helmet matted at 0.97 left a black or orange dot in the background (B = (I - a F) / (1 - a)), and its
+    rim a streak, where the head moves away."""
+    image = photo.astype(np.float32)
+    b = np.clip(np.asarray(b0, np.float32), 0, 255)
+    darker = 1 - image / np.maximum(b, 1e-3)
+    brighter = (image - b) / np.maximum(255 - b, 1e-3)
+    need = np.clip(np.maximum(darker, brighter).max(-1), 0, 1)
+    return np.where(alpha > 0, np.maximum(alpha, need), alpha).astype(np.float32)
 
 
 def split_layers(photo: np.ndarray, alpha: np.ndarray, f0: np.ndarray, b0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

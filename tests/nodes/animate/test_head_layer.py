@@ -225,3 +225,74 @@ def test_the_split_keeps_the_fill_where_the_foreground_estimate_misses():
     assert np.abs(a * f + (1 - a) * b - photo).max() < 1e-3
     mid = (alpha > 0.2) & (alpha < 0.8)
     assert np.abs(b[mid] - b_true[mid]).max() < 8.0
+
+
+def test_a_foreground_darker_than_its_matte_allows_raises_the_matte_not_a_dot_in_the_background():
+    """A black pixel matted at 0.97 over a light fill cannot be 0.97 F + 0.03 B with F >= 0 unless B goes
+    black: the helmet ring of the demo left black and orange dots in the background where the head moved away.
+    The matte rises to the least coverage that explains the pixel, so B keeps the fill; photo == a F + (1 - a) B."""
+    from talkinghead.nodes.animate.matting import least_alpha, split_layers
+
+    fill = np.full((3, 3, 3), 200.0, np.float32)
+    photo = np.full((3, 3, 3), 200, np.uint8)
+    photo[1, 1] = (0, 0, 0)                        # black ring
+    photo[1, 0] = (255, 255, 255)                  # a highlight brighter than the fill
+    alpha = np.zeros((3, 3), np.float32)
+    alpha[1] = (0.9, 0.97, 0.0)                    # the last one is off the layer: left alone
+    raised = least_alpha(photo, alpha, fill)
+    assert raised[1, 1] == 1.0 and raised[1, 0] == 1.0 and raised[1, 2] == 0.0 and raised[0, 0] == 0.0
+    f, b = split_layers(photo, raised, photo.astype(np.float32), fill)
+    a = raised[..., None]
+    assert np.abs(a * f + (1 - a) * b - photo).max() < 1e-3
+    assert np.abs(b[1, :2] - fill[1, :2]).max() < 1.0                # before: B = (I - a F) / (1 - a) = 0
+    _, b_old = split_layers(photo, alpha, photo.astype(np.float32), fill)
+    assert np.abs(b_old[1, 1] - fill[1, 1]).max() > 100                # (what the raise prevents)
+
+
+def test_the_mattes_pinholes_and_flecks_are_removed_but_not_its_strands():
+    """A pinhole of background enclosed by the layer would keep the photo's pixel behind the head (a dot left
+    behind once it moves), a fleck off the layer would carry one away; a hair strand joined to the layer stays."""
+    from talkinghead.nodes.animate.matting import despeckle
+
+    alpha = np.zeros((60, 60), np.float32)
+    alpha[10:40, 10:40] = 1.0
+    alpha[20, 20] = 0.0                             # pinhole
+    alpha[24:26, 30:32] = 0.0                       # a 4 px one
+    alpha[50, 50] = 0.6                             # fleck
+    alpha[40:58, 25] = 0.5                          # strand hanging from the layer
+    out = despeckle(alpha, face_height=100.0)
+    assert out[20, 20] == 1.0 and (out[24:26, 30:32] == 1.0).all()
+    assert out[50, 50] == 0.0
+    np.testing.assert_array_equal(out[40:58, 25], 0.5)
+    big = alpha.copy()
+    big[15:30, 15:30] = 0.0                         # a real gap (15 x 15 px): not a speck
+    assert (despeckle(big, face_height=100.0)[15:30, 15:30] == 0).all()
+
+
+def test_a_dark_rim_or_pinhole_in_the_matte_leaves_no_dark_trace_in_the_background(drawn, landmarks, monkeypatch):
+    """A black line just inside the head's outline matted below 1 (a helmet ring's rim) and a pinhole the
+    matting left in it: what the moving head uncovers there must be the background, not the line (the demo's
+    frame 0 showed the ring's rim as a blue streak and black and orange dots once the head moved right)."""
+    from talkinghead.nodes.animate import matting
+
+    photo, _, base = drawn
+    photo = photo.copy()
+    alpha = base.alpha.copy()
+    neck = NeckLine.from_landmarks(landmarks)
+    ys, xs = np.mgrid[0:SIZE[0], 0:SIZE[1]]
+    above = neck.depth(np.stack([xs, ys], -1)) < -0.5
+    rim = above & (alpha == 1) & (np.roll(alpha, 3, axis=1) < 0.5)     # 3 px inside the outline, left side
+    assert rim.sum() > 20
+    photo[rim] = (0, 0, 0)
+    alpha[rim] = 0.97
+    enclosed = rim & (np.roll(alpha, 1, 0) > 0.9) & (np.roll(alpha, -1, 0) > 0.9) & (np.roll(alpha, -1, 1) > 0.9)
+    pin = tuple(np.argwhere(enclosed)[len(np.argwhere(enclosed)) // 2])
+    alpha[pin] = 0.0                                                     # and a pinhole on it
+    monkeypatch.setattr(matting, "refine_alpha", lambda *args, **kwargs: alpha)
+    layer = build_head_layer(None, photo, landmarks, method="grabcut")
+    truth = background().astype(np.float64)
+    darker = (truth - layer.background).max(-1)
+    assert darker[rim].max() < 60, darker[rim].max()
+    assert layer.alpha[pin] > 0.9
+    a = layer.alpha[..., None]
+    assert np.abs(layer.premult[..., :3] + (1 - a) * layer.background - photo).max() < 0.5   # the photo, exactly

@@ -56,9 +56,12 @@ def test_two_gloo_processes_equal_one_process_on_the_combined_batch(tmp_path):
     for key in rank0:  # every rank holds the same networks and table
         if key.startswith("param."):
             assert torch.equal(rank0[key], rank1[key]), key
-    for net in ("E", "G", "D"):
-        assert _norm_error(one, rank0, f"grad.{net}.") < 1e-3, f"{net}: averaged gradients differ"
-        assert _update_error(one, rank0, net) < 1e-3, f"{net}: the 2-step updates differ"
+    # G's gradient is sensitive to the order of summation: on an AMD EPYC host one process run with 1 and
+    # with 2 threads differs by 8e-4, the two ranks from one process by 3.7e-3 (earlier CI hosts: < 1e-3).
+    # A rank's own half-batch gradient, or the sum instead of the mean, is off by far more.
+    for net, tol in (("E", 1e-3), ("G", 1e-2), ("D", 1e-3)):
+        assert _norm_error(one, rank0, f"grad.{net}.") < tol, f"{net}: averaged gradients differ"
+        assert _update_error(one, rank0, net) < tol, f"{net}: the 2-step updates differ"
     w_grad = one["grad.D.W.weight"]  # step 2 used row 2 twice: its gradient is the sum of both episodes'
     assert w_grad[2].abs().sum() > 0 and w_grad[[0, 1]].abs().sum() == 0
     torch.testing.assert_close(rank0["grad.D.W.weight"], w_grad, rtol=1e-3, atol=1e-6)
