@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .colour_match import LUMA
 from .iris import IrisEstimate
 from .regions import (
     EYE_CORNERS,
@@ -41,6 +42,7 @@ IRIS_EDGE = 0.9          # px of soft limbus edge
 LID_MARGIN = 0.4         # the top share of the photo's opening is the upper lid's margin (lashes and their shadow)
 SCLERA_LIGHT = 75        # the sclera's colour: median of the opening's pixels above this luma percentile (iris out)
 CORNER_SHADE = 0.3       # ... darker by this share at the corners, quadratically
+IRIS_REACH = 1.5         # the iris as it shows (``visible_radius``) is looked for up to this x the located radius
 
 
 @dataclass
@@ -183,7 +185,7 @@ def eyeball(window: np.ndarray, opening: np.ndarray, iris_disc: np.ndarray, poin
     if sclera.sum() < 3:
         return out, filled, None
     px = filled[sclera]
-    luma = px @ np.array([0.299, 0.587, 0.114], np.float32)
+    luma = px @ LUMA
     colour = np.median(px[luma >= np.percentile(luma, SCLERA_LIGHT)], axis=0)
     u, depth, gap = lid_frame(points, opening.shape, origin)
     shade = colour[None, None] * (1 - CORNER_SHADE * np.clip(u, -1, 1)[..., None] ** 2)
@@ -234,13 +236,46 @@ def analyse_eye(photo: np.ndarray, landmarks: np.ndarray, eye: int, iris: IrisEs
     x0, y0, x1, y1 = box
     window = photo[y0:y1, x0:x1].astype(np.float32) / 255
     local = pts - [x0, y0]
-    centre, r = iris.centre - [x0, y0], iris.radius
+    centre = iris.centre - [x0, y0]
+    opening = polygon_mask(local, window.shape[:2]) > 0.5
+    r = visible_radius(window, opening, centre, iris.radius)
     yy, xx = np.mgrid[0:y1 - y0, 0:x1 - x0]
     disc = np.hypot(xx - centre[0], yy - centre[1]) <= r + 1.0
-    opening = polygon_mask(local, window.shape[:2]) > 0.5
     ball, filled, colour = eyeball(window, opening, disc, pts, (x0, y0))
     return SourceEye(eye, True, "", box, ball, _iris_texture(window, opening, centre, r), float(r),
                      to_eye_units(iris.centre, p, eye), filled if colour is not None else None, pts, colour)
+
+
+def visible_radius(window: np.ndarray, opening: np.ndarray, centre: np.ndarray, radius: float) -> float:
+    """The iris' radius as it shows in the photo, never below the located ``radius``: along the rows through
+    ``centre`` (the lids hide its top and bottom, not its sides), the distance to where the iris ends, half a
+    pixel before the first pixel at least as light as the midpoint of the iris' core luma and the sclera's
+    (``SCLERA_LIGHT``), looked for up to ``IRIS_REACH`` x ``radius``; a side that runs into the lid or the corner first says
+    nothing. The iris model can give the pupil and brown iris without its grey rim (girl_pearl: 8.4 px for
+    an iris of about 11.5): left in the eyeball, the rim was filled row by row into dark stripes that showed
+    wherever the iris moved away. window (h, w, 3) float; opening (h, w) bool; centre (2,) px."""
+    luma = window @ LUMA
+    yy, xx = np.mgrid[0:window.shape[0], 0:window.shape[1]]
+    dist = np.hypot(xx - centre[0], yy - centre[1])
+    core, rest = opening & (dist <= 0.7 * radius), opening & (dist > radius + 1)
+    if core.sum() < 3 or rest.sum() < 3:
+        return float(radius)
+    level = (float(np.median(luma[core])) + float(np.percentile(luma[rest], SCLERA_LIGHT))) / 2
+    reach = int(np.ceil(IRIS_REACH * radius))
+    cx, cy = round(float(centre[0])), round(float(centre[1]))
+    ends = []
+    for y in range(cy - 1, cy + 2):
+        if not 0 <= y < window.shape[0]:
+            continue
+        for step in (-1, 1):
+            for k in range(1, reach + 1):
+                x = cx + step * k
+                if not 0 <= x < window.shape[1] or not opening[y, x]:
+                    break                          # the lid or the corner: no edge on this side
+                if luma[y, x] >= level:   # the edge lies halfway between the last dark pixel and this one
+                    ends.append(float(np.hypot(x - step * 0.5 - float(centre[0]), y - float(centre[1]))))
+                    break
+    return float(max(radius, np.median(ends))) if ends else float(radius)
 
 
 def _iris_texture(window: np.ndarray, opening: np.ndarray, centre: np.ndarray, r: float) -> np.ndarray:
@@ -341,4 +376,4 @@ def eye_occluded(image: np.ndarray, landmarks: np.ndarray, eye: int) -> bool:
 
 
 __all__ = ["SourceEye", "analyse_eye", "extend_columns", "eye_occluded", "eye_opening", "eyeball", "eyeball_transform",
-           "fill_rows", "glare_share", "lid_frame", "lid_margin", "render_eye"]
+           "fill_rows", "glare_share", "lid_frame", "lid_margin", "render_eye", "visible_radius"]

@@ -231,3 +231,24 @@ def test_lids_given_in_the_photos_own_frame_are_taken_as_given():
         want = 0.5 * eye_opening(lms, eye)
         assert abs(eye_opening(given, eye) - want) < 0.03 * want
         assert eye_opening(deepened, eye) < 0.75 * want
+
+
+def test_an_iris_located_smaller_than_it_shows_is_taken_whole_out_of_the_eyeball():
+    """The iris model can give the pupil and brown iris without the grey rim around it (girl_pearl: 8.4 px
+    for an iris of about 11.5): the rim left in the iris-free eyeball was filled row by row into dark
+    stripes that showed wherever the iris moved away. The iris is taken as it shows, rim included."""
+    from talkinghead.nodes.animate.eyes import analyse_eye
+    from talkinghead.nodes.animate.iris import IrisEstimate
+    from talkinghead.nodes.animate.regions import from_eye_units
+
+    lms = template()
+    photo = draw_face(lms, iris_frac=0.2)
+    for e in (0, 1):
+        width = float(np.linalg.norm(lms[EYES[e][3]] - lms[EYES[e][0]]))
+        centre = from_eye_units(np.zeros(2), lms, e)
+        src = analyse_eye(photo, lms, e, IrisEstimate(centre, 0.13 * width, True))   # located too small
+        assert 0.18 * width <= src.iris_radius <= 0.23 * width, src.iris_radius / width
+        x0, y0, x1, y1 = src.box
+        opening = polygon_mask(lms[EYES[e]] - [x0, y0], (y1 - y0, x1 - x0)) > 0.99
+        grey = src.sclera.mean(axis=2) * 255
+        assert grey[opening].min() > 180, grey[opening].min()      # sclera only: no rim, no stripes
