@@ -250,10 +250,11 @@ def visible_radius(window: np.ndarray, opening: np.ndarray, centre: np.ndarray, 
     """The iris' radius as it shows in the photo, never below the located ``radius``: along the rows through
     ``centre`` (the lids hide its top and bottom, not its sides), the distance to where the iris ends, half a
     pixel before the first pixel at least as light as the midpoint of the iris' core luma and the sclera's
-    (``SCLERA_LIGHT``), looked for up to ``IRIS_REACH`` x ``radius``; a side that runs into the lid or the corner first says
-    nothing. The iris model can give the pupil and brown iris without its grey rim (girl_pearl: 8.4 px for
-    an iris of about 11.5): left in the eyeball, the rim was filled row by row into dark stripes that showed
-    wherever the iris moved away. window (h, w, 3) float; opening (h, w) bool; centre (2,) px."""
+    (``SCLERA_LIGHT``), looked for up to ``IRIS_REACH`` x ``radius``; a side that runs into the lid or the
+    corner first says nothing. The iris model can give the pupil and brown iris without its grey rim
+    (girl_pearl: 8.4 px for an iris of about 11.5): left in the eyeball, the rim was filled row by row into
+    dark stripes that showed wherever the iris moved away. window (h, w, 3) float; opening (h, w) bool;
+    centre (2,) px."""
     luma = window @ LUMA
     yy, xx = np.mgrid[0:window.shape[0], 0:window.shape[1]]
     dist = np.hypot(xx - centre[0], yy - centre[1])
@@ -272,7 +273,7 @@ def visible_radius(window: np.ndarray, opening: np.ndarray, centre: np.ndarray, 
                 x = cx + step * k
                 if not 0 <= x < window.shape[1] or not opening[y, x]:
                     break                          # the lid or the corner: no edge on this side
-                if luma[y, x] >= level:   # the edge lies halfway between the last dark pixel and this one
+                if luma[y, x] >= level:                # the edge lies halfway between the last dark pixel and this one
                     ends.append(float(np.hypot(x - step * 0.5 - float(centre[0]), y - float(centre[1]))))
                     break
     return float(max(radius, np.median(ends))) if ends else float(radius)

@@ -4,9 +4,9 @@ background it may uncover (inpainted from the photo, or a clean plate the user g
 Steps: ``segment.segment_head`` (MediaPipe Selfie Segmentation on LiteRT, or GrabCut seeded from the
 landmarks) -> keep the part connected to the face, cut at the neck line (below it nothing moves, so the
 cut is invisible) -> ``matting.refine_alpha`` (closed-form matting + guided upsampling) -> its specks
-removed (``matting.despeckle``) -> background fill (``fill.inpaint_background``, or the clean plate) -> the matte raised where the fill
-cannot explain the photo (``matting.least_alpha``) -> foreground estimate -> ``matting.split_layers``
-(photo == alpha F + (1 - alpha) B exactly).
+removed (``matting.despeckle``) -> background fill (``fill.inpaint_background``, or the clean plate) ->
+the matte raised where the fill cannot explain the photo (``matting.least_alpha``) -> foreground
+estimate -> ``matting.split_layers`` (photo == alpha F + (1 - alpha) B exactly).
 ``HeadLayer.method`` and ``.reason`` say which path ran and why; ``notes`` lists anything else worth
 saying (no hair found, matting unavailable).
 
@@ -110,7 +110,7 @@ def build_head_layer(rt: Any, photo: np.ndarray, landmarks: np.ndarray, clean_pl
         notes.append("pymatting not installed: the matte edge is feathered, not matted")
     from .matting import despeckle, estimate_fb, least_alpha, split_layers
 
-    alpha = despeckle(alpha, neck.height)
+    alpha = despeckle(alpha, neck.height, FILL_FROM)
     cut = neck_cut(landmarks, size)
 
     if clean_plate is not None:

@@ -19,7 +19,7 @@ import numpy as np
 MATTE_SIDE = 384      # closed-form matting runs on the head box scaled to this long side
 BAND = 0.04           # the trimap's unknown band reaches this far inside the mask, in face heights
 OUTWARD = 2.5         # ... and this many times as far outside it (stray hair)
-SPECK = 0.03         # despeckle: islands of the matte under (this x the face height)^2 px are matting noise
+SPECK = 0.03          # despeckle: islands of the matte under (this x the face height)^2 px are matting noise
 B_STIFFNESS = 10.0    # split_layers: a change of B costs this many times a change of F (B keeps the fill)
 
 
@@ -91,11 +91,12 @@ def refine_alpha(photo: np.ndarray, mask: np.ndarray, box: tuple[int, int, int, 
     return out
 
 
-def despeckle(alpha: np.ndarray, face_height: float, level: float = 0.02, speck: float = SPECK) -> np.ndarray:
+def despeckle(alpha: np.ndarray, face_height: float, level: float, speck: float = SPECK) -> np.ndarray:
     """``alpha`` (H, W) float32 without the matting's specks: a pinhole of background inside the layer
-    (pixels at most ``level`` enclosed by the layer) takes the highest alpha around it, and a fleck of layer off the layer (not connected to its largest part) is dropped; both
-    under (``speck`` x ``face_height``)^2 px. Left in, a pinhole keeps the photo's pixel in the background
-    (a dot of the helmet ring left behind once the head moves) and a fleck carries a dot away with it."""
+    (pixels at most ``level`` enclosed by the layer) takes the highest alpha around it, and a fleck of
+    layer off the layer (not connected to its largest part) is dropped; both under (``speck`` x
+    ``face_height``)^2 px. Left in, a pinhole keeps the photo's pixel in the background (a dot of the
+    helmet ring left behind once the head moves) and a fleck carries a dot away with it."""
     import cv2
 
     limit = (speck * face_height) ** 2

@@ -260,13 +260,13 @@ def test_the_mattes_pinholes_and_flecks_are_removed_but_not_its_strands():
     alpha[24:26, 30:32] = 0.0                       # a 4 px one
     alpha[50, 50] = 0.6                             # fleck
     alpha[40:58, 25] = 0.5                          # strand hanging from the layer
-    out = despeckle(alpha, face_height=100.0)
+    out = despeckle(alpha, face_height=100.0, level=0.02)
     assert out[20, 20] == 1.0 and (out[24:26, 30:32] == 1.0).all()
     assert out[50, 50] == 0.0
     np.testing.assert_array_equal(out[40:58, 25], 0.5)
     big = alpha.copy()
     big[15:30, 15:30] = 0.0                         # a real gap (15 x 15 px): not a speck
-    assert (despeckle(big, face_height=100.0)[15:30, 15:30] == 0).all()
+    assert (despeckle(big, face_height=100.0, level=0.02)[15:30, 15:30] == 0).all()
 
 
 def test_a_dark_rim_or_pinhole_in_the_matte_leaves_no_dark_trace_in_the_background(drawn, landmarks, monkeypatch):
