@@ -13,7 +13,6 @@ its first frame as the photo) scores r = 1, full agreement and no gaze error (te
 """
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -233,6 +232,7 @@ def score_method(rt: Any, ctx: dict, cfg: CrossConfig, photo: dict, drv: dict, m
 
 def _context(rt: Any, cfg: CrossConfig) -> dict:
     from ..landmarks.extract import make_backend
+    from .build import has_animate
     from .clips import BACKEND
     from .gaze import LOCATORS
     from .misfit import mesh_check
@@ -246,7 +246,7 @@ def _context(rt: Any, cfg: CrossConfig) -> dict:
         raise UsageError(f"--sheet-crop must be 'head' or 'none', got {cfg.sheet_crop!r}")
     if cfg.iris not in LOCATORS:
         raise UsageError(f"unknown iris locator {cfg.iris!r}; use {', '.join(LOCATORS)}")
-    if cfg.iris == "product" and importlib.util.find_spec(__package__.rsplit(".", 1)[0] + ".animate") is None:
+    if cfg.iris == "product" and not has_animate():
         raise UsageError("the product's iris locator (nodes.animate) is not in this build; use --iris classic")
     locator, name = LOCATORS[cfg.iris]
     return {"backend": make_backend(rt, BACKEND), "locator": locator, "locator_name": name,

@@ -2,8 +2,8 @@
 
 JSON schema ``talkinghead.eval-cross/1``::
 
-    format, created, command, config {sources, drivers, methods, frames, preset, landmarks, misfit_check, iris_locator,
-        identity_threshold, gaze_fail, background {dilate, side, hair}, sheets}
+    format, created, command, config {sources, drivers, methods, frames, preset, landmarks, misfit_check,
+        iris_locator, identity_threshold, gaze_fail, background {dilate, side, hair}, sheets}
     notes      plain-language definitions and caveats
     drivers    [{driver, frames, faces (re-detected), tracked_faces, misfits, neutral, size, track_r {signal: r},
                  per_frame {signal: [N]}}]
@@ -148,7 +148,8 @@ def new_report(cfg: Any, ctx: dict) -> dict:
     config = {"sources": [str(p) for p in cfg.sources], "drivers": [str(p) for p in cfg.drivers],
               "methods": list(cfg.methods), "frames": cfg.frames, "preset": cfg.preset,
               "landmarks": {"backend": backend.name, "version": backend.version},
-              "misfit_check": None if ctx["verify"] is None else {"model": "mediapipe-face-mesh", "threshold": ctx["verify"].threshold},
+              "misfit_check": None if ctx["verify"] is None else {"model": "mediapipe-face-mesh",
+                                                                  "threshold": ctx["verify"].threshold},
               "iris_locator": ctx["locator_name"], "identity_threshold": IDENTITY_THRESHOLD, "gaze_fail": GAZE_FAIL,
               "background": {"dilate_iod": DILATE, "side": SIDE, "hair": HAIR, "psnr_cap": PSNR_CAP},
               "sheet": {"rows": cfg.sheet_rows, "cell": cfg.sheet_cell, "crop": cfg.sheet_crop}}

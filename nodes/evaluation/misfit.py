@@ -13,9 +13,9 @@ if TYPE_CHECKING:
 def mesh_check(rt: Any) -> MeshCheck | None:
     """The check on the "mediapipe-face-mesh" model, or None when it is absent (the runtime says so once) or
     this build has no ``nodes.animate`` (which runs the mesh)."""
-    import importlib.util
+    from .build import has_animate
 
-    if importlib.util.find_spec(__package__.rsplit(".", 1)[0] + ".animate") is None:
+    if not has_animate():
         return None
     from ..animate import head3d
 
