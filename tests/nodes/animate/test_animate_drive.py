@@ -98,6 +98,24 @@ def test_lift_retarget_turns_the_photos_head_by_the_drivers_turn():
     assert abs((yaw[1] - yaw[2]) - (drv_yaw[1] - drv_yaw[2])) < 3.0
 
 
+def test_a_turned_photos_nose_and_eye_corners_turn_rigidly_when_the_drivers_depth_is_misjudged():
+    pts = face_3d()
+    depth = pts[:, 2] - pts[:, 2].mean()
+    deeper = np.column_stack([pts[:, :2], 1.8 * pts[:, 2]])   # the driver's real face: deeper than its mesh says
+    angles = [(0, 0, 0), (0, 12, 0), (0, 0, 10), (0, -8, 6), (7, 0, 0)]
+    driver = np.array([project(deeper, a) for a in angles])
+    c = pts[H.POSE_POINTS].mean(0)
+    photo3d = (pts - c) @ H.from_euler(np.radians([0.0, 35.0, 0.0])).T + c   # a photo turned aside
+    out = H.lift_retarget(driver, np.ones(len(angles), bool), 0, photo3d[:, :2], photo3d[:, 2] - photo3d[:, 2].mean(),
+                          depth)
+    for o in out[1:]:   # the photo's own rigid head, turned: no trace of the driver's misfit
+        s, rot, t = H.weak_pose(photo3d[H.POSE_POINTS], o[H.POSE_POINTS])
+        fit = s * (photo3d[H.POSE_POINTS] @ rot.T)[:, :2] + t
+        assert np.abs(fit - o[H.POSE_POINTS]).max() < 0.05
+    roll = np.degrees(H.eye_line(out[4]) - H.eye_line(out[0]))
+    assert abs(roll - 7.0) < 0.5                             # the roll is the driver's, as the eye line shows it
+
+
 def test_drive_targets_in_the_photos_own_frame_keep_the_photo_where_nothing_moves():
     photo = template()
     refined = photo.copy()
