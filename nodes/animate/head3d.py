@@ -142,7 +142,8 @@ def _rot2(angle: float) -> np.ndarray:
 
 def eye_line(landmarks: np.ndarray) -> float:
     """Angle in radians of the line from the outer eye corner 36 to 45 of (68, 2) landmarks."""
-    v = np.asarray(landmarks, np.float64)[45] - np.asarray(landmarks, np.float64)[36]
+    p = np.asarray(landmarks, np.float64)
+    v = p[45] - p[36]
     return float(np.arctan2(v[1], v[0]))
 
 
@@ -181,11 +182,12 @@ def lift_retarget(driver: np.ndarray, valid: np.ndarray, neutral: int, photo: np
     centre = own[POSE_POINTS].mean(0)
     own_head = (own - centre) @ head_axes(own)                        # the photo's points in its head frame
     anchor = ref[POSE_POINTS].mean(0)
+    neutral_line = eye_line(drv[neutral])
 
     def pose_and_expression(t: int) -> tuple:
         s, r, shift = weak_pose(ref[POSE_POINTS], drv[t][POSE_POINTS])
         turned = euler(r @ r0.T @ neutral_rot)
-        turned[0] = neutral_angles[0] + eye_line(drv[t]) - eye_line(drv[neutral])
+        turned[0] = neutral_angles[0] + eye_line(drv[t]) - neutral_line
         residual = rigid_free(drv[t] - (s * (ref @ r.T)[:, :2] + shift), drv[t])
         return s, r, shift, turned, residual @ _rot2(neutral_angles[0] - turned[0]).T * (s0 / s)
 
