@@ -10,7 +10,9 @@ a smooth landmark-driven warp, with anchors that keep what must not move still):
    (``lid_skin_anchors``), with anchors on two rings around the head outline (the inner one carries half
    the residual of its outline point, the outer one none), faded to zero outside the outer ring, so the face
    follows the landmarks while hair and ears follow the head rigidly (and a compressed cheek cannot cross
-   its ring); lids and lips that shut are held a little open in the map (``hold_open``);
+   its ring); lids and lips that shut are held a little open in the map (``hold_open``), and the skin
+   above a shutting lid is held at its crease (``skin_stiffness``) and unrolled over the eye column by
+   column (``lid_strips``);
 3. neck: the map is blended towards the identity below the chin (``NeckLine``): no displacement below the
    neck line, so the neck joins the still shoulders.
 The map is evaluated on a coarse lattice (every ``step`` px, centres at ``(i + 0.5) * step - 0.5`` so that
@@ -21,6 +23,7 @@ Shapes: landmarks (68, 2) float x, y px (iBUG 300-W order); maps (gh, gw, 2) flo
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +51,11 @@ OPENING_MARGIN = 0.15  # the opening's cells (``opening_cells``) reach this x it
 CREASE = 0.4           # lid skin anchors (``lid_skin_anchors``): this share of the way from an upper lid to its brow
 UNDER_EYE = 0.5        # ... and this x the lid-to-brow distance below a lower lid
 APERTURE_FLOOR = 0.3   # the map closes lids and lips to no less than this x the photo's gap (``hold_open``)
+LASH_BAND = 0.4        # the lashes and their shadow above a shut lid keep their scale: this x the photo's lid gap ...
+LASH_MOST = 0.8        # ... at most this share of the skin between crease and lid
+BROW_NEAR = 2.0        # a brow this many lid gaps above its lid or closer is in a shutting lid's reach ...
+BROW_FAR = 2.6         # ... one this far or farther is not (``skin_stiffness``, ``lid_strips``)
+SHUT_STIFF = 0.5       # a lid at this x its photo's gap or less holds its crease anchors as firmly as the lids
 
 
 def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
@@ -258,6 +266,128 @@ def lid_skin_anchors(source: np.ndarray, target: np.ndarray, linear: np.ndarray)
     return np.array([a for a, _ in pairs]), np.array([b for _, b in pairs])
 
 
+def skin_stiffness(source: np.ndarray, target: np.ndarray, smooth: float) -> np.ndarray:
+    """The thin-plate regulariser (8,) of the ``lid_skin_anchors`` (in their order) for (68, 2) landmarks.
+
+    A crease anchor above a lid that shuts is held as firmly as the lids (``FEATURE_SMOOTH`` at ``SHUT_STIFF`` x
+    the photo's gap or less, log-interpolated from ``smooth`` at the photo's gap): a soft anchor gave way to
+    the lid's pull, and on a face whose brow sits close above the lid (lia_macron, sadtalker_happy) a blink
+    dragged the brow's hair down into the closed lid, a dark wedge. An eye that opens wider keeps ``smooth``:
+    held firmly, the skin between a rising lid and its anchor crumpled into loops (mona_lisa). The anchors
+    below the lower lids keep ``smooth``.
+    """
+    src, dst = np.asarray(source, np.float64), np.asarray(target, np.float64)
+    out = np.full(2 * len(LID_SKIN), smooth)
+    for k, (upper, lower, _) in enumerate(LID_SKIN):
+        shut = _hold(src, dst, upper, lower)
+        out[k] = np.exp((1 - shut) * np.log(smooth) + shut * np.log(FEATURE_SMOOTH))
+    return out
+
+
+@dataclass(frozen=True)
+class LidStrip:
+    """The skin between a shutting upper lid and its crease, unrolled without a fold (``lid_strips``).
+
+    Attributes:
+        origin: (2,) the eye's first corner in the target; axis: (2,) unit vector to its other corner;
+            down: (2,) unit normal towards the lower lid; width: px between the corners.
+        u: (4,) the columns' positions along the axis, 0 to 1 (corner, the two upper lid points, corner).
+        lid, crease: (4,) the target's upper lid and crease at the columns, px along ``down``.
+        lashes: px (target) above the lid that keep the source's scale: the lash band (``LASH_BAND``);
+        lash_share: its share of the source strip.
+        weight: how far the lid has shut, 0 (the photo's gap or wider) to 1 (``SHUT_STIFF`` or less).
+    """
+
+    origin: np.ndarray
+    axis: np.ndarray
+    down: np.ndarray
+    width: float
+    u: np.ndarray
+    lid: np.ndarray
+    crease: np.ndarray
+    lashes: float
+    lash_share: float
+    weight: float
+
+    def apply(self, points: np.ndarray, mapped: np.ndarray,
+              smooth_map: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """``mapped`` (..., 2) with the strip's points (``points`` (..., 2), target px) sampling, in each
+        column, the source between what ``smooth_map`` (target px (K, 2) -> source px) samples at the crease
+        and at the lid: the lash band (``lash_share`` of it, at the lid) at the face's scale, the rest stretched
+        evenly over the remaining height; blended by ``weight``."""
+        rel = points - self.origin
+        u, v = rel @ self.axis / self.width, rel @ self.down
+        lid, crease = np.interp(u, self.u, self.lid), np.interp(u, self.u, self.crease)
+        inside = (u > 0) & (u < 1) & (v >= crease) & (v <= lid) & (lid - crease > 1e-6)
+        if not inside.any():
+            return mapped
+        along = self.origin + (u[inside] * self.width)[:, None] * self.axis
+        top = smooth_map(along + crease[inside][:, None] * self.down)
+        bottom = smooth_map(along + lid[inside][:, None] * self.down)
+        height = lid[inside] - crease[inside]
+        t = (v[inside] - crease[inside]) / height
+        band = np.clip(self.lashes / height, 1e-6, 1.0)      # the lash band's share of the target strip
+        f = self.lash_share
+        share = np.where(t >= 1 - band, 1 - f * (1 - t) / band,
+                         (1 - f) * t / np.maximum(1 - band, 1e-9))   # of the way down the source strip
+        out = mapped.copy()
+        out[inside] += self.weight * (top + share[:, None] * (bottom - top) - out[inside])
+        return out
+
+
+def lid_strips(source: np.ndarray, target: np.ndarray, skin_src: np.ndarray, skin_dst: np.ndarray,
+               down: np.ndarray) -> tuple[LidStrip, ...]:
+    """The ``LidStrip`` of each eye whose upper lid shuts (``skin_stiffness``'s measure), from the (68, 2)
+    landmarks, the target crease anchors ``skin_dst`` (``lid_skin_anchors``, the first four) and the
+    target's ``down`` (2,).
+
+    A shutting lid must unroll the skin above it over the eye, but the thin-plate spline cannot turn from
+    the squeeze between the lids (the photo's whole opening in a band 0.3 of it) to the stretch above the
+    upper lid in a few pixels: it rang, and a band of output rows sampled one source row (a fold; vertical
+    streaks of the crease, or of the brow's hair when the crease anchors gave way). Between crease and lid
+    the map is therefore set column by column (``LidStrip.apply``): the lashes and their shadow keep their
+    size at the lid, and the skin below the crease is stretched over the rest, as a closed lid shows it.
+    """
+    src, dst = np.asarray(source, np.float64), np.asarray(target, np.float64)
+    out = []
+    for e, (a, b, uppers) in enumerate(((36, 39, (37, 38)), (42, 45, (43, 44)))):
+        weight = float(max(_hold(src, dst, upper, lower) for upper, lower in LID_PAIRS[2 * e:2 * e + 2]))
+        if weight <= 0:
+            continue
+        width = float(np.linalg.norm(dst[b] - dst[a]))
+        axis = (dst[b] - dst[a]) / max(width, 1e-9)
+        normal = np.array([-axis[1], axis[0]])
+        normal = normal if normal @ down >= 0 else -normal
+        cols = [dst[a], dst[uppers[0]], dst[uppers[1]], dst[b]]
+        u = np.array([(c - dst[a]) @ axis / max(width, 1e-9) for c in cols])
+        if not np.all(np.diff(u) > 0):
+            continue
+        creases = [dst[a], skin_dst[2 * e], skin_dst[2 * e + 1], dst[b]]
+        scale = width / max(float(np.linalg.norm(src[b] - src[a])), 1e-9)
+        strip = np.mean([np.linalg.norm(src[k] - c) for k, c in zip(uppers, skin_src[2 * e:2 * e + 2])])
+        gap = np.mean([np.linalg.norm(src[lo] - src[up]) for up, lo in LID_PAIRS[2 * e:2 * e + 2]])
+        lashes = min(LASH_BAND * gap, LASH_MOST * strip)
+        out.append(LidStrip(dst[a], axis, normal, width, u, np.array([(c - dst[a]) @ normal for c in cols]),
+                            np.array([(c - dst[a]) @ normal for c in creases]), lashes * scale,
+                            lashes / max(strip, 1e-9), weight))
+    return tuple(out)
+
+
+def _hold(src: np.ndarray, dst: np.ndarray, upper: int, lower: int) -> float:
+    """How firmly the skin above the lid pair (upper, lower) is held, 0 to 1: how far the lid has shut (0 at the
+    photo's gap, scaled by the eye's width, or wider; 1 at ``SHUT_STIFF`` x it or less) times how near its
+    brow sits (1 at ``BROW_NEAR`` photo gaps above the lid or closer, 0 at ``BROW_FAR`` or farther: a brow
+    that far is out of the lid's reach, and the skin coming down with the lid is the closed lid's crease)."""
+    corners = [36, 39] if upper < 42 else [42, 45]
+    brow = {37: 19, 38: 20, 43: 23, 44: 24}[upper]
+    width = np.linalg.norm(src[corners[1]] - src[corners[0]])
+    scale = np.linalg.norm(dst[corners[1]] - dst[corners[0]]) / max(width, 1e-9)
+    gap = max(float(np.linalg.norm(src[lower] - src[upper])), 1e-9)
+    ratio = np.linalg.norm(dst[lower] - dst[upper]) / (gap * scale)
+    near = 1.0 - smoothstep(BROW_NEAR, BROW_FAR, np.array(np.linalg.norm(src[brow] - src[upper]) / gap))
+    return float(np.clip((1.0 - ratio) / (1.0 - SHUT_STIFF), 0.0, 1.0) * near)
+
+
 @dataclass(frozen=True)
 class FrameMotion:
     """One frame's head motion, fitted once and evaluated at any output points (``frame_motion``).
@@ -274,9 +404,17 @@ class FrameMotion:
     head: HeadFrame
     neck: NeckLine
     band: tuple[float, float] = (0.15, 0.7)
+    strips: tuple[LidStrip, ...] = ()
 
     def head_map(self, points: np.ndarray) -> np.ndarray:
         """Backward map of the moving head (before the neck blend) at ``points`` (..., 2): (..., 2)."""
+        mapped = self.smooth_map(points)
+        for strip in self.strips:
+            mapped = strip.apply(points, mapped, self.smooth_map)
+        return mapped
+
+    def smooth_map(self, points: np.ndarray) -> np.ndarray:
+        """The head map before the lid strips (``lid_strips``): the similarity plus the faded spline, (..., 2)."""
         rigid = apply_affine(self.s_inv, points)
         fade = 1.0 - smoothstep(1.0, RING_FADE, self.head.rho(rigid))
         return rigid + fade[..., None] * tps_eval(self.model, points)
@@ -297,7 +435,7 @@ def fit_head_motion(source: np.ndarray, target: np.ndarray, neck: NeckLine | Non
     the landmarks, the forehead points and the skin around the eyes (``lid_skin_anchors``), through half of
     them at the inner ring anchors S(ring_k) and through zero at the outer ones. The eyes and lips
     (``FEATURE_POINTS``) are held closer (``FEATURE_SMOOTH``) than the rest (``smooth``): the lids and
-    lips must land where their targets are.
+    lips must land where their targets are; so are the skin anchors of a lid that shuts (``skin_stiffness``).
     """
     source, target = np.asarray(source, np.float64), np.asarray(target, np.float64)
     neck = neck or NeckLine.from_landmarks(source)
@@ -317,8 +455,11 @@ def fit_head_motion(source: np.ndarray, target: np.ndarray, neck: NeckLine | Non
     height = neck.height * abs(np.linalg.det(s[:, :2])) ** 0.5
     regulariser = np.full(len(centres), smooth)
     regulariser[FEATURE_POINTS] = FEATURE_SMOOTH
+    skin = len(face_dst) - len(skin_dst)
+    regulariser[skin:skin + len(skin_dst)] = skin_stiffness(source, target, smooth)
     model = tps_fit(centres, values, height, regulariser)
-    return FrameMotion(s_inv, model, HeadFrame.from_landmarks(source), neck, (NECK_TOP, NECK_BOTTOM))
+    return FrameMotion(s_inv, model, HeadFrame.from_landmarks(source), neck, (NECK_TOP, NECK_BOTTOM),
+                       lid_strips(source, target, skin_src, skin_dst, down))
 
 
 def frame_motion(source: np.ndarray, target: np.ndarray, points: np.ndarray,
@@ -326,7 +467,7 @@ def frame_motion(source: np.ndarray, target: np.ndarray, points: np.ndarray,
     """``fit_head_motion`` with this frame's neck band measured on ``points`` (..., 2) (the lattice)."""
     motion = fit_head_motion(source, target, neck, smooth)
     band = neck_band(motion.neck, points, motion.head_map(points))
-    return FrameMotion(motion.s_inv, motion.model, motion.head, motion.neck, band)
+    return FrameMotion(motion.s_inv, motion.model, motion.head, motion.neck, band, motion.strips)
 
 
 def head_map(source: np.ndarray, target: np.ndarray, points: np.ndarray) -> np.ndarray:
