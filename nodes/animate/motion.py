@@ -269,8 +269,8 @@ def lid_skin_anchors(source: np.ndarray, target: np.ndarray, linear: np.ndarray)
 def skin_stiffness(source: np.ndarray, target: np.ndarray, smooth: float) -> np.ndarray:
     """The thin-plate regulariser (8,) of the ``lid_skin_anchors`` (in their order) for (68, 2) landmarks.
 
-    A crease anchor above a lid that shuts is held as firmly as the lids (``FEATURE_SMOOTH`` at ``SHUT_STIFF`` x
-    the photo's gap or less, log-interpolated from ``smooth`` at the photo's gap): a soft anchor gave way to
+    A crease anchor above a lid that shuts, its brow within the lid's reach, is held as firmly as the lids
+    (``FEATURE_SMOOTH`` as ``_hold`` reaches 1, log-interpolated from ``smooth`` at 0): a soft anchor gave way to
     the lid's pull, and on a face whose brow sits close above the lid (lia_macron, sadtalker_happy) a blink
     dragged the brow's hair down into the closed lid, a dark wedge. An eye that opens wider keeps ``smooth``:
     held firmly, the skin between a rising lid and its anchor crumpled into loops (mona_lisa). The anchors
@@ -278,9 +278,9 @@ def skin_stiffness(source: np.ndarray, target: np.ndarray, smooth: float) -> np.
     """
     src, dst = np.asarray(source, np.float64), np.asarray(target, np.float64)
     out = np.full(2 * len(LID_SKIN), smooth)
-    for k, (upper, lower, _) in enumerate(LID_SKIN):
-        shut = _hold(src, dst, upper, lower)
-        out[k] = np.exp((1 - shut) * np.log(smooth) + shut * np.log(FEATURE_SMOOTH))
+    for k, column in enumerate(LID_SKIN):
+        held = _hold(src, dst, *column)
+        out[k] = np.exp((1 - held) * np.log(smooth) + held * np.log(FEATURE_SMOOTH))
     return out
 
 
@@ -351,7 +351,8 @@ def lid_strips(source: np.ndarray, target: np.ndarray, skin_src: np.ndarray, ski
     src, dst = np.asarray(source, np.float64), np.asarray(target, np.float64)
     out = []
     for e, (a, b, uppers) in enumerate(((36, 39, (37, 38)), (42, 45, (43, 44)))):
-        weight = float(max(_hold(src, dst, upper, lower) for upper, lower in LID_PAIRS[2 * e:2 * e + 2]))
+        columns = LID_SKIN[2 * e:2 * e + 2]
+        weight = max(_hold(src, dst, *column) for column in columns)
         if weight <= 0:
             continue
         width = float(np.linalg.norm(dst[b] - dst[a]))
@@ -365,7 +366,7 @@ def lid_strips(source: np.ndarray, target: np.ndarray, skin_src: np.ndarray, ski
         creases = [dst[a], skin_dst[2 * e], skin_dst[2 * e + 1], dst[b]]
         scale = width / max(float(np.linalg.norm(src[b] - src[a])), 1e-9)
         strip = np.mean([np.linalg.norm(src[k] - c) for k, c in zip(uppers, skin_src[2 * e:2 * e + 2])])
-        gap = np.mean([np.linalg.norm(src[lo] - src[up]) for up, lo in LID_PAIRS[2 * e:2 * e + 2]])
+        gap = np.mean([np.linalg.norm(src[lo] - src[up]) for up, lo, _ in columns])
         lashes = min(LASH_BAND * gap, LASH_MOST * strip)
         out.append(LidStrip(dst[a], axis, normal, width, u, np.array([(c - dst[a]) @ normal for c in cols]),
                             np.array([(c - dst[a]) @ normal for c in creases]), lashes * scale,
@@ -373,13 +374,12 @@ def lid_strips(source: np.ndarray, target: np.ndarray, skin_src: np.ndarray, ski
     return tuple(out)
 
 
-def _hold(src: np.ndarray, dst: np.ndarray, upper: int, lower: int) -> float:
+def _hold(src: np.ndarray, dst: np.ndarray, upper: int, lower: int, brow: int) -> float:
     """How firmly the skin above the lid pair (upper, lower) is held, 0 to 1: how far the lid has shut (0 at the
     photo's gap, scaled by the eye's width, or wider; 1 at ``SHUT_STIFF`` x it or less) times how near its
     brow sits (1 at ``BROW_NEAR`` photo gaps above the lid or closer, 0 at ``BROW_FAR`` or farther: a brow
     that far is out of the lid's reach, and the skin coming down with the lid is the closed lid's crease)."""
     corners = [36, 39] if upper < 42 else [42, 45]
-    brow = {37: 19, 38: 20, 43: 23, 44: 24}[upper]
     width = np.linalg.norm(src[corners[1]] - src[corners[0]])
     scale = np.linalg.norm(dst[corners[1]] - dst[corners[0]]) / max(width, 1e-9)
     gap = max(float(np.linalg.norm(src[lower] - src[upper])), 1e-9)
