@@ -20,6 +20,7 @@ import numpy as np
 from ...runtime.errors import BadInputError
 from .compose import composite, snap_roi, upsample_map, warp_layer
 from .head_layer import HeadLayer
+from .lid_skin import smooth_shut_lid
 from .motion import (
     TPS_SMOOTH,
     NeckLine,
@@ -79,7 +80,8 @@ def frame_roi(layer: HeadLayer, similarity: np.ndarray, size: tuple[int, int], s
 
 def animate_frame(photo_size: tuple[int, int], source: np.ndarray, target: np.ndarray, layer: HeadLayer,
                   neck: NeckLine, step: int = STEP, fine: bool = True, smooth: float = TPS_SMOOTH) -> AnimatedFrame:
-    """One frame: motion + warp + composite. ``target`` (68, 2) finite.
+    """One frame: motion + warp + composite, and the skin of a shut upper lid smoothed along the eye
+    (``lid_skin``). ``target`` (68, 2) finite.
 
     ``fine``: the map is evaluated finely around the target's eyes and lips (``refine.refine_features``),
     where the lattice is too coarse for lids and lips a few pixels thick. ``smooth``: the spline's
@@ -96,6 +98,8 @@ def animate_frame(photo_size: tuple[int, int], source: np.ndarray, target: np.nd
     if fine:
         rounds += refine_features(map_x, map_y, roi, motion, target, neck.height, layer.alpha)
     image, alpha = composite(layer.base, layer.background, warp_layer(layer.premult, map_x, map_y), roi)
+    for strip in motion.strips:
+        image = smooth_shut_lid(image, strip)
     return AnimatedFrame(image, alpha, rounds, roi, (map_x, map_y))
 
 

@@ -309,6 +309,19 @@ class LidStrip:
     lash_share: float
     weight: float
 
+    def crease_arc(self, u: np.ndarray) -> np.ndarray:
+        """An arc from corner to corner through the crease at the two middle columns, px along ``down`` at ``u``
+        (0 to 1 along the axis): elliptical at the corners, where the lid's rounded top meets them. The map's
+        chords (``apply``) leave the skin between chord and arc to the spline, which stretches it as well."""
+        u = np.asarray(u, np.float64)
+        mid = self.u[1:3]
+        lift = self.crease[1:3] / np.maximum(np.sqrt(1.0 - (2.0 * mid - 1.0) ** 2), 1e-6)
+        return np.sqrt(np.clip(1.0 - (2.0 * u - 1.0) ** 2, 0.0, 1.0)) * np.interp(u, mid, lift)
+
+    def skin_bottom(self, crease: np.ndarray, lid: np.ndarray) -> np.ndarray:
+        """Where the stretched skin ends above the lash band, px along ``down``, for ``crease`` and ``lid``."""
+        return lid - np.minimum(self.lashes, LASH_MOST * (lid - crease))
+
     def apply(self, points: np.ndarray, mapped: np.ndarray,
               smooth_map: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """``mapped`` (..., 2) with the strip's points (``points`` (..., 2), target px) sampling, in each

@@ -276,6 +276,41 @@ def test_a_shut_lid_unrolls_the_skin_above_it_evenly(source):
         assert slope.min() > 0.05
 
 
+def test_a_shut_lids_stretched_skin_shows_no_streaks(source, monkeypatch):
+    """The strip's skin is a few source rows stretched over many output rows, so each column kept its own
+    colour down the lid: on this noise-textured face the output varied twice as much along the eye as down it
+    there (vertical streaks). Smoothed along the eye (``lid_skin``), it varies no more along than down;
+    nothing outside the lid's skin changes."""
+    from talkinghead.nodes.animate import animate as A
+
+    layer, neck = flat_layer(source), NeckLine.from_landmarks(source)
+    target = source.copy()
+    for upper, lower in M.LID_PAIRS:
+        target[upper] = target[lower] + 0.05 * (target[upper] - target[lower])
+    after = animate_frame(SIZE, source, target, layer, neck).image.astype(np.float64)
+    monkeypatch.setattr(A, "smooth_shut_lid", lambda image, strip: image)
+    before = animate_frame(SIZE, source, target, layer, neck).image.astype(np.float64)
+    strips = M.frame_motion(source, target, np.zeros((1, 2)), neck).strips
+    assert len(strips) == 2
+    ys, xs = np.mgrid[0:SIZE[0], 0:SIZE[1]].astype(np.float64)
+    lids = np.zeros(SIZE, bool)
+    for strip in strips:
+        rel = np.stack([xs, ys], -1) - strip.origin
+        u, v = rel @ strip.axis / strip.width, rel @ strip.down
+        crease = strip.crease_arc(u)
+        bottom = strip.skin_bottom(crease, np.interp(u, strip.u, strip.lid))
+        zone = (u > 0.25) & (u < 0.75) & (v > crease + 2) & (v < bottom - 2)
+        lids |= (u > -0.05) & (u < 1.05) & (v > crease - 1) & (v < bottom + 1)
+
+        def streaks(image, zone=zone):
+            along = np.abs(np.diff(image, axis=1))[zone[:, :-1] & zone[:, 1:]].mean()
+            down = np.abs(np.diff(image, axis=0))[zone[:-1] & zone[1:]].mean()
+            return along / down
+
+        assert streaks(before) > 1.8 and streaks(after) < 1.3
+    assert np.array_equal(after[~lids], before[~lids])
+
+
 def test_lid_skin_anchors_follow_the_brows_and_the_eye_corners(source):
     """Moved with the whole face, the anchors move with it; moved brows carry the crease anchors only, moved
     lids carry none."""
