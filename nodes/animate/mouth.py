@@ -49,6 +49,7 @@ from .teeth import (
     monochrome,
     neutral_teeth,
     place_layer,
+    rooted_teeth,
     skin_colour,
     source_teeth,
     teeth_mask,
@@ -199,7 +200,8 @@ def own_mouth(window: np.ndarray, image: np.ndarray, image_lms: np.ndarray, land
 def driver_teeth_layers(image: np.ndarray, image_lms: np.ndarray, src: SourceMouth
                         ) -> tuple[TeethLayer, TeethLayer]:
     """The driver's own teeth as (upper, lower) layers, for a photo that shows none: its mouth relit to the
-    photo and only its teeth-like pixels (``teeth.teeth_mask``, softened) in each half of its lips.
+    photo and only its teeth-like pixels (``teeth.teeth_mask``, softened) in each half of its lips that hang
+    from, or stand on, that half's lip (``teeth.rooted_teeth``).
 
     The light is measured on the skin of both faces (``teeth.skin_colour``): its exposure, and
     ``TEETH_CAST`` of its hue (``colour_match.exposure_gain``), so a warm painting gets ivory teeth, a cold
@@ -219,10 +221,11 @@ def driver_teeth_layers(image: np.ndarray, image_lms: np.ndarray, src: SourceMou
     if src.skin is not None and monochrome(src.skin):   # a black-and-white photo gets grey teeth
         rgb = np.repeat(rgb @ LUMA.astype(np.float32), 3).reshape(rgb.shape)
     teeth = teeth_mask(crop, local)
-    mask = cv2.GaussianBlur(teeth.astype(np.float32), (0, 0), 0.7)
     upper, lower = lip_halves(rgb.shape[:2], local, teeth)
-    return (TeethLayer(rgb, upper * mask, local[UPPER_INNER], UPPER_INNER),
-            TeethLayer(rgb, lower * mask, local[LOWER_INNER], LOWER_INNER))
+    on_upper, on_lower = rooted_teeth(teeth, local)
+    soft = [cv2.GaussianBlur(m.astype(np.float32), (0, 0), 0.7) for m in (on_upper, on_lower)]
+    return (TeethLayer(rgb, upper * soft[0], local[UPPER_INNER], UPPER_INNER),
+            TeethLayer(rgb, lower * soft[1], local[LOWER_INNER], LOWER_INNER))
 
 
 def driver_interior(image: np.ndarray, image_lms: np.ndarray, landmarks: np.ndarray,

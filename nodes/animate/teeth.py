@@ -183,12 +183,44 @@ def lip_halves(size: tuple[int, int], landmarks: np.ndarray, teeth: np.ndarray |
     return upper.astype(np.float32), lower.astype(np.float32)
 
 
+def rooted_teeth(teeth: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The teeth-like pixels (``teeth_mask``, (H, W) bool) that hang from the upper inner lip and that stand
+    on the lower one: (upper, lower) (H, W) bool, each the connected pieces of its ``lip_halves`` half that come
+    within ``SPLIT_TOUCH`` of the lips' gap of its lip. A piece floating between the lips is not teeth: the
+    highlights of a pale tongue pass the teeth test (lp_d6 frame 120) and were drawn as white blobs in the
+    middle of the mouth."""
+    import cv2
+
+    p = np.asarray(landmarks, np.float64)
+    h, w = teeth.shape
+    columns = np.arange(w)
+    upper_y, lower_y = polyline_at(p[UPPER_INNER], columns), polyline_at(p[LOWER_INNER], columns)
+    touch = np.maximum(SPLIT_TOUCH * (lower_y - upper_y), 1.0)
+    rows = np.arange(h)[:, None]
+    halves = lip_halves((h, w), p, teeth)
+    near = (rows - upper_y[None] <= touch[None], lower_y[None] - rows <= touch[None])
+    out = []
+    for half, lip in zip(halves, near):
+        pieces = teeth & (half > 0.5)
+        count, labels = cv2.connectedComponents(pieces.astype(np.uint8), connectivity=8)
+        rooted = np.zeros(count, bool)
+        rooted[np.unique(labels[pieces & lip])] = True
+        rooted[0] = False
+        out.append(rooted[labels])
+    return out[0], out[1]
+
+
 def teeth_split(teeth: np.ndarray, upper_y: np.ndarray, lower_y: np.ndarray) -> np.ndarray:
     """(W,) per column, the row between the upper and the lower teeth: below the run of teeth pixels that
     hangs from the upper inner lip (``upper_y``, (W,)), else above the run that stands on the lower inner lip
     (``lower_y``), else the mid-line. Measured as a fraction of the lips' gap, median-filtered over
-    ``SPLIT_SMOOTH`` columns and carried across columns without teeth. A smile that shows only its upper teeth
-    keeps them whole in the upper layer (split at the mid-line, they came apart when the mouth opened).
+    ``SPLIT_SMOOTH`` columns and carried across columns without teeth. A column whose teeth run from lip to lip
+    without a gap takes its neighbours' split when most columns show one: the rows of a biting mouth meet in
+    the middle (lia_macron x lp_d6 frame 50: the whole run went to the upper layer, a block of lower teeth
+    hung from the upper lip and left a hole in the lower row, drawn as a checkerboard once the rows moved
+    apart). Where most columns show no gap, the teeth hang from the upper lip: a smile that shows only its
+    upper teeth, resting on the lower lip, keeps them whole in the upper layer (astronaut; split at the
+    mid-line, or at a gap at one corner, they came apart when the mouth opened).
 
     Args:
         teeth: (H, W) bool teeth-like pixels (``teeth_mask``).
@@ -197,7 +229,7 @@ def teeth_split(teeth: np.ndarray, upper_y: np.ndarray, lower_y: np.ndarray) -> 
 
     h, w = teeth.shape
     closed = cv2.morphologyEx(teeth.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 1), np.uint8)).astype(bool)
-    cols, fracs = [], []
+    found = []                                    # (column, split as a share of the gap, no gap in it)
     for x in range(w):
         top, bottom = int(np.ceil(upper_y[x])), int(np.floor(lower_y[x]))
         if bottom - top < 2 or top < 0 or bottom >= h:
@@ -215,8 +247,10 @@ def teeth_split(teeth: np.ndarray, upper_y: np.ndarray, lower_y: np.ndarray) -> 
             cut = starts[-1]
         else:
             continue
-        cols.append(x)
-        fracs.append(cut / (bottom - top))
+        found.append((x, cut / (bottom - top), starts[0] <= touch and ends[0] >= len(run) - 1 - touch))
+    if 2 * sum(span for _, _, span in found) < len(found):   # most columns show a gap: lip-to-lip runs follow them
+        found = [f for f in found if not f[2]]
+    cols, fracs = [x for x, _, _ in found], [f for _, f, _ in found]
     if not cols:
         return (upper_y + lower_y) / 2
     frac = np.asarray(fracs, np.float64)
@@ -364,6 +398,7 @@ __all__ = [
     "neutral_teeth",
     "place_layer",
     "retraction",
+    "rooted_teeth",
     "skin_colour",
     "source_teeth",
     "teeth_colour",

@@ -135,6 +135,51 @@ def test_a_smile_that_shows_only_its_upper_teeth_keeps_them_whole_when_the_mouth
     assert not teeth[-4:].any()                                     # nothing of them stands on the lower lip
 
 
+def test_teeth_rows_that_meet_in_the_middle_split_where_their_gap_runs_elsewhere():
+    """Two rows of teeth with a dark gap between them, except in the middle where they meet (a bite): the
+    middle columns split at the gap's height, as their neighbours do; taken whole into the upper layer, a
+    block of lower teeth hung from the upper lip and left a hole in the lower row (a checkerboard once the
+    rows moved apart, lia_macron x lp_d6). A run from lip to lip in most columns stays whole (a smile)."""
+    from talkinghead.nodes.animate.teeth import teeth_split
+
+    w, upper_y, lower_y = 60, np.full(60, 10.0), np.full(60, 30.0)
+    bite = np.zeros((40, w), bool)
+    bite[10:31] = True
+    bite[19:22, :22] = bite[19:22, 38:] = False          # the gap, rows 19-21, but for columns 22-37
+    split = teeth_split(bite, upper_y, lower_y)
+    assert np.abs(split - 19.0).max() < 1.0
+    smile = np.zeros((40, w), bool)
+    smile[10:31] = True
+    smile[19:22, 50:] = False                             # a gap at one corner only
+    assert (teeth_split(smile, upper_y, lower_y)[:45] > 30.0).all()
+
+
+def test_only_teeth_rooted_on_a_lip_are_teeth():
+    """Upper teeth hanging from the upper lip, lower teeth standing on the lower one, and a light blob
+    floating between them (a pale tongue's highlight passes the teeth test: lp_d6 frame 120 drew white
+    blobs mid-mouth): each row keeps its own teeth, the blob is in neither."""
+    import cv2
+    from talkinghead.nodes.animate.regions import LOWER_INNER, UPPER_INNER, polyline_at
+    from talkinghead.nodes.animate.teeth import rooted_teeth
+
+    lms = open_mouth(template(), 24.0)
+    size = (256, 256)
+    inside = polygon_mask(lms[INNER_LIP], size) > 0.5
+    rows, cols = np.arange(256)[:, None], np.arange(256)
+    top, bottom = polyline_at(lms[UPPER_INNER], cols)[None], polyline_at(lms[LOWER_INNER], cols)[None]
+    middle = (cols > lms[61, 0]) & (cols < lms[63, 0])            # where the lips are far apart
+    upper_band, lower_band = inside & (rows - top < 5) & middle, inside & (bottom - rows < 5) & middle
+    blob = np.zeros(size, np.uint8)
+    centre = lms[[62, 66]].mean(0)
+    cv2.circle(blob, (round(centre[0]), round(centre[1])), 3, 1, -1)
+    blob = blob.astype(bool) & inside
+    assert blob.sum() > 10 and not (blob & (upper_band | lower_band)).any()
+    upper, lower = rooted_teeth(upper_band | lower_band | blob, lms)
+    assert not (upper | lower)[blob].any()
+    assert upper[upper_band].mean() > 0.95 and lower[lower_band].mean() > 0.95
+    assert not upper[lower_band].any() and not lower[upper_band].any()
+
+
 def test_the_plate_closes_the_teeth_and_keeps_a_lit_lower_lip():
     import cv2
     from talkinghead.nodes.animate.plate import close_apertures
