@@ -222,7 +222,7 @@ def driver_teeth_layers(image: np.ndarray, image_lms: np.ndarray, src: SourceMou
         rgb = np.repeat(rgb @ LUMA.astype(np.float32), 3).reshape(rgb.shape)
     teeth = teeth_mask(crop, local)
     upper, lower = lip_halves(rgb.shape[:2], local, teeth)
-    on_upper, on_lower = rooted_teeth(teeth, local)
+    on_upper, on_lower = rooted_teeth(teeth, local, (upper, lower))
     soft = [cv2.GaussianBlur(m.astype(np.float32), (0, 0), 0.7) for m in (on_upper, on_lower)]
     return (TeethLayer(rgb, upper * soft[0], local[UPPER_INNER], UPPER_INNER),
             TeethLayer(rgb, lower * soft[1], local[LOWER_INNER], LOWER_INNER))

@@ -183,10 +183,11 @@ def lip_halves(size: tuple[int, int], landmarks: np.ndarray, teeth: np.ndarray |
     return upper.astype(np.float32), lower.astype(np.float32)
 
 
-def rooted_teeth(teeth: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def rooted_teeth(teeth: np.ndarray, landmarks: np.ndarray, halves: tuple[np.ndarray, np.ndarray]
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """The teeth-like pixels (``teeth_mask``, (H, W) bool) that hang from the upper inner lip and that stand
-    on the lower one: (upper, lower) (H, W) bool, each the connected pieces of its ``lip_halves`` half that come
-    within ``SPLIT_TOUCH`` of the lips' gap of its lip. A piece floating between the lips is not teeth: the
+    on the lower one: (upper, lower) (H, W) bool, each the connected pieces of its half (``halves``: the
+    ``lip_halves`` of ``teeth``) that come within ``SPLIT_TOUCH`` of the lips' gap of its lip. A piece floating between the lips is not teeth: the
     highlights of a pale tongue pass the teeth test (lp_d6 frame 120) and were drawn as white blobs in the
     middle of the mouth."""
     import cv2
@@ -197,7 +198,6 @@ def rooted_teeth(teeth: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, 
     upper_y, lower_y = polyline_at(p[UPPER_INNER], columns), polyline_at(p[LOWER_INNER], columns)
     touch = np.maximum(SPLIT_TOUCH * (lower_y - upper_y), 1.0)
     rows = np.arange(h)[:, None]
-    halves = lip_halves((h, w), p, teeth)
     near = (rows - upper_y[None] <= touch[None], lower_y[None] - rows <= touch[None])
     out = []
     for half, lip in zip(halves, near):

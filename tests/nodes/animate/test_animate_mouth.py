@@ -160,7 +160,7 @@ def test_only_teeth_rooted_on_a_lip_are_teeth():
     blobs mid-mouth): each row keeps its own teeth, the blob is in neither."""
     import cv2
     from talkinghead.nodes.animate.regions import LOWER_INNER, UPPER_INNER, polyline_at
-    from talkinghead.nodes.animate.teeth import rooted_teeth
+    from talkinghead.nodes.animate.teeth import lip_halves, rooted_teeth
 
     lms = open_mouth(template(), 24.0)
     size = (256, 256)
@@ -174,7 +174,8 @@ def test_only_teeth_rooted_on_a_lip_are_teeth():
     cv2.circle(blob, (round(centre[0]), round(centre[1])), 3, 1, -1)
     blob = blob.astype(bool) & inside
     assert blob.sum() > 10 and not (blob & (upper_band | lower_band)).any()
-    upper, lower = rooted_teeth(upper_band | lower_band | blob, lms)
+    teeth = upper_band | lower_band | blob
+    upper, lower = rooted_teeth(teeth, lms, lip_halves(size, lms, teeth))
     assert not (upper | lower)[blob].any()
     assert upper[upper_band].mean() > 0.95 and lower[lower_band].mean() > 0.95
     assert not upper[lower_band].any() and not lower[upper_band].any()
