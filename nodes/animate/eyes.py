@@ -6,11 +6,12 @@ target's lid opening; everything outside the opening comes from the warped plate
 Per shot (``analyse_eye``): the iris (``iris``), a texture of it whose lid-hidden part is filled from its
 visible mirror image, and the eyeball (``eyeball``): the photo's opening with the iris taken out (each row
 filled between the sclera to its left and right), and where a target opens wider than the photo, the
-sclera's own colour above the photo's upper lid. Per frame (``render_eye``): the eyeball layer in the
-target, the photo's upper-lid margin (lashes and their shadow, ``LID_MARGIN`` of the opening) carried
-under the target's upper lid wherever it goes (``lid_margin``), and the anti-aliased lid-opening matte.
-The lid margin belongs to the lid: streaked upwards with the eyeball, it drew dark bands and boxes
-above the iris of an eye opened wider than the photo's.
+sclera from just below the photo's lid margin carried up past its upper lid. Per frame (``render_eye``):
+the eyeball layer in the target, the photo's upper-lid margin (lashes and their shadow, ``LID_MARGIN`` of
+the opening) carried under the target's upper lid wherever it goes (``lid_margin``), and the anti-aliased
+matte of the opening between the lids, each lid an arc through its points (``lid_curve``). The lid margin
+belongs to the lid: streaked upwards with the eyeball, it drew dark bands and boxes above the iris of an
+eye opened wider than the photo's.
 
 Gaze is an iris offset from the eye centre (the corners' midpoint) in eye widths, in the eye's own rotated
 frame (``regions.to_eye_units``), so it transfers between faces and head poses.
@@ -41,8 +42,9 @@ MATTE_FEATHER = 0.35     # px, on top of the anti-aliasing
 IRIS_EDGE = 0.9          # px of soft limbus edge
 LID_MARGIN = 0.4         # the top share of the photo's opening is the upper lid's margin (lashes and their shadow)
 SCLERA_LIGHT = 75        # the sclera's colour: median of the opening's pixels above this luma percentile (iris out)
-CORNER_SHADE = 0.3       # ... darker by this share at the corners, quadratically
 IRIS_REACH = 1.5         # the iris as it shows (``visible_radius``) is looked for up to this x the located radius
+KEEP_RAMP = 0.15         # below the lid's margin, the photo's own eyeball fades in over this share of the opening
+CURVE_SPACING = 0.05     # lid points closer than this share of the eye's width along it: the lid is a polyline
 
 
 @dataclass
@@ -160,47 +162,81 @@ def _eye_axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, np.nda
     return centre, axes, max(width / 2, 1e-6), (p - centre) @ axes
 
 
+def lid_curve(points: np.ndarray, along: np.ndarray) -> np.ndarray:
+    """A lid through (4, 2) points in its eye's frame (corner, two lid points, corner; x along the eye), at
+    ``along`` (any shape): the cubic through the four points, so the lid is an arc whose corners stay pointed
+    (the polyline drew a trapezoid over an eye opened wide), within a quarter of the lid's height beyond its
+    points, and held at the corners' value beyond them. Points too close along the eye for a cubic: the
+    polyline."""
+    p = np.asarray(points, np.float64)
+    x = np.sort(p[:, 0])
+    if x[-1] - x[0] <= 0 or np.diff(x).min() < CURVE_SPACING * (x[-1] - x[0]):
+        return polyline_at(p, along)
+    v = np.polyval(np.polyfit(p[:, 0], p[:, 1], 3), np.clip(along, x[0], x[-1]))
+    reach = 0.25 * float(np.ptp(p[:, 1]))
+    return np.clip(v, p[:, 1].min() - reach, p[:, 1].max() + reach)
+
+
 def _lids_at(local: np.ndarray, along: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The upper lid's position across the eye and the lids' gap at ``along`` (px in the eye's frame)."""
-    v_up = polyline_at(local[[0, 1, 2, 3]], along)
-    return v_up, np.maximum(polyline_at(local[[3, 4, 5, 0]], along) - v_up, 0.0)
+    v_up = lid_curve(local[[0, 1, 2, 3]], along)
+    return v_up, np.maximum(lid_curve(local[[3, 4, 5, 0]], along) - v_up, 0.0)
+
+
+def lid_outline(points: np.ndarray, samples: int = 16) -> np.ndarray:
+    """The eye's opening between its lid curves (``lid_curve``): (2 * samples, 2) px, corner to corner along
+    the upper lid and back along the lower; points (6, 2) px in iBUG order."""
+    centre, axes, _, local = _eye_axes(points)
+    along = np.linspace(local[0, 0], local[3, 0], samples)
+    v_up, gap = _lids_at(local, along)
+    loop = np.r_[np.c_[along, v_up], np.c_[along, v_up + gap][::-1]]
+    return centre + loop @ axes.T
 
 
 def eyeball(window: np.ndarray, opening: np.ndarray, iris_disc: np.ndarray, points: np.ndarray,
             origin: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """The photo's eyeball in its window, for targets that open wider than the photo: its opening with the
-    iris filled from the sclera beside it (``fill_rows``), and above the upper lid, and in the lid's margin
-    rows (``LID_MARGIN`` of the opening, whose lashes ``lid_margin`` carries with the lid), the sclera's
-    own colour (``SCLERA_LIGHT``), darker towards the corners (``CORNER_SHADE``); below the lower lid and
-    beyond the corners as ``extend_columns``. window (h, w, 3) float; opening, iris_disc (h, w) bool;
-    points (6, 2) px with the window's top-left at ``origin``.
+    iris filled from the sclera beside it (``fill_rows``); above the upper lid and in the lid's margin rows
+    (``LID_MARGIN`` of the opening: lashes and their shadow, which ``lid_margin`` carries with the lid), the
+    eyeball just below that margin in the same place along the eye, fading into the photo's own eyeball over
+    ``KEEP_RAMP`` of the opening below it (the photo's lashes never stay behind as a second lid line, and the
+    sclera keeps its own shading); below the lower lid and beyond the corners as ``extend_columns``.
+    window (h, w, 3) float; opening, iris_disc (h, w) bool; points (6, 2) px with the window's top-left at
+    ``origin``.
 
     Returns:
-        the eyeball (h, w, 3) float32; the opening with the iris filled (h, w, 3); the sclera's colour (3,)
-        (None: too little sclera to tell, and the eyeball is ``extend_columns``' alone).
+        the eyeball (h, w, 3) float32; the opening with the iris filled (h, w, 3); the sclera's colour (3,),
+        the median of its light pixels (``SCLERA_LIGHT``) (None: too little sclera to tell, and the eyeball
+        is ``extend_columns``' alone).
     """
+    import cv2
+
     filled = fill_rows(window, iris_disc & opening, opening)
     out = extend_columns(filled, opening)
     sclera = opening & ~iris_disc
     if sclera.sum() < 3:
         return out, filled, None
     px = filled[sclera]
-    luma = px @ LUMA
-    colour = np.median(px[luma >= np.percentile(luma, SCLERA_LIGHT)], axis=0)
+    colour = np.median(px[px @ LUMA >= np.percentile(px @ LUMA, SCLERA_LIGHT)], axis=0)
     u, depth, gap = lid_frame(points, opening.shape, origin)
-    shade = colour[None, None] * (1 - CORNER_SHADE * np.clip(u, -1, 1)[..., None] ** 2)
     margin = np.maximum(LID_MARGIN * gap, 1.0)
-    keep = np.clip((depth + 0.5) / margin, 0, 1)[..., None]          # 0 above the lid and in its margin
+    centre, axes, half, local = _eye_axes(points)
+    along = np.clip(u, -1, 1) * half
+    v_up, _ = _lids_at(local, along)
+    pos = centre + np.stack([along, v_up + np.minimum(margin + 0.5, gap)], -1) @ axes.T - np.asarray(origin)
+    below = cv2.remap(out.astype(np.float32), pos[..., 0].astype(np.float32), pos[..., 1].astype(np.float32),
+                      cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    keep = np.clip((depth - margin + 0.5) / np.maximum(KEEP_RAMP * gap, 1.0), 0, 1)[..., None]
     between = (np.abs(u) <= 1)[..., None] & ((depth < 0)[..., None] | opening[..., None])
-    return np.where(between, shade + keep * (out - shade), out).astype(np.float32), filled, colour.astype(np.float32)
+    return np.where(between, below + keep * (out - below), out).astype(np.float32), filled, colour.astype(np.float32)
 
 
 def lid_margin(src: SourceEye, target_points: np.ndarray, box: tuple[int, int, int, int], scale: float
                ) -> tuple[np.ndarray, np.ndarray]:
     """The shade of the photo's upper-lid margin (its top ``LID_MARGIN`` of the opening: lashes and their
     shadow) under the target's upper lid, at the same place along the eye and the same depth below the lid
-    (``scale``: target px per photo px): the photo's iris-free pixels there over the sclera's colour
-    (``eyeball``). Multiplied into the eyeball, it darkens whatever lies under the lid now, the moved iris
+    (``scale``: target px per photo px): the photo's iris-free pixels there over its eyeball there (``eyeball``:
+    the sclera just below the margin). Multiplied into the eyeball, it darkens whatever lies under the lid now, the moved iris
     included, as the photo's lid darkened its sclera. Returns the factor (h, w, 3) float32 and its alpha
     (h, w) float32 in the window ``box`` (x0, y0, x1, y1)."""
     import cv2
@@ -215,10 +251,10 @@ def lid_margin(src: SourceEye, target_points: np.ndarray, box: tuple[int, int, i
     v_up, gap = _lids_at(local, along)
     d = depth / max(scale, 1e-6)
     pos = centre + np.stack([along, v_up + d], -1) @ axes.T - np.asarray(src.box[:2], np.float64)
-    rgb = cv2.remap(src.window, pos[..., 0].astype(np.float32), pos[..., 1].astype(np.float32), cv2.INTER_LINEAR,
-                    borderMode=cv2.BORDER_REPLICATE)
-    shade = src.sclera_colour[None, None] * (1 - CORNER_SHADE * np.clip(u, -1, 1)[..., None] ** 2)
-    factor = np.clip(rgb / np.maximum(shade, 1e-3), 0, 1)
+    map_x, map_y = pos[..., 0].astype(np.float32), pos[..., 1].astype(np.float32)
+    rgb = cv2.remap(src.window, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    ball = cv2.remap(src.sclera, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    factor = np.clip(rgb / np.maximum(ball, 1e-3), 0, 1)
     margin = np.maximum(LID_MARGIN * gap, 1.0)
     alpha = np.clip(margin - d + 0.5, 0, 1) * np.clip(d + 0.5, 0, 1) * (np.abs(u) <= 1)
     return factor.astype(np.float32), alpha.astype(np.float32)
@@ -237,7 +273,7 @@ def analyse_eye(photo: np.ndarray, landmarks: np.ndarray, eye: int, iris: IrisEs
     window = photo[y0:y1, x0:x1].astype(np.float32) / 255
     local = pts - [x0, y0]
     centre = iris.centre - [x0, y0]
-    opening = polygon_mask(local, window.shape[:2]) > 0.5
+    opening = polygon_mask(lid_outline(local), window.shape[:2]) > 0.5
     r = visible_radius(window, opening, centre, iris.radius)
     yy, xx = np.mgrid[0:y1 - y0, 0:x1 - x0]
     disc = np.hypot(xx - centre[0], yy - centre[1]) <= r + 1.0
@@ -331,7 +367,7 @@ def render_eye(frame: np.ndarray, src_lms: np.ndarray, landmarks: np.ndarray, sr
     box = box_around(pts, frame.shape[:2], grow=0.3)
     x0, y0, x1, y1 = box
     size = (y1 - y0, x1 - x0)
-    matte = polygon_mask(pts - [x0, y0], size, feather=MATTE_FEATHER)
+    matte = polygon_mask(lid_outline(pts) - [x0, y0], size, feather=MATTE_FEATHER)
     if matte.max() <= 0:
         return frame
     m = eyeball_transform(src_lms, dst, src.eye)
@@ -377,4 +413,5 @@ def eye_occluded(image: np.ndarray, landmarks: np.ndarray, eye: int) -> bool:
 
 
 __all__ = ["SourceEye", "analyse_eye", "extend_columns", "eye_occluded", "eye_opening", "eyeball", "eyeball_transform",
-           "fill_rows", "glare_share", "lid_frame", "lid_margin", "render_eye", "visible_radius"]
+           "fill_rows", "glare_share", "lid_curve", "lid_frame", "lid_margin", "lid_outline", "render_eye",
+           "visible_radius"]

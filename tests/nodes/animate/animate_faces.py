@@ -38,13 +38,15 @@ def close_mouth(lms: np.ndarray) -> np.ndarray:
 
 
 def draw_face(lms: np.ndarray, iris_offset=(0.0, 0.0), iris_frac: float = 0.2, teeth: bool = False) -> np.ndarray:
-    """Draw the synthetic face for ``lms``; the iris of each eye at its centre + offset (eye widths)."""
+    """Draw the synthetic face for ``lms``; the iris of each eye at its centre + offset (eye widths); each eye's
+    lids are arcs through its points (``eyes.lid_outline``), as real lids are."""
+    from talkinghead.nodes.animate.eyes import lid_outline
     from talkinghead.nodes.animate.regions import EYES, INNER_LIP, OUTER_LIP, from_eye_units, polygon_mask
 
     img = np.zeros((SIZE, SIZE, 3), np.float32) + np.array(SKIN, np.float32)
     yy, xx = np.mgrid[0:SIZE, 0:SIZE]
     for e, idx in enumerate(EYES):
-        opening = polygon_mask(lms[idx], (SIZE, SIZE))[..., None]
+        opening = polygon_mask(lid_outline(lms[idx]), (SIZE, SIZE))[..., None]
         width = np.linalg.norm(lms[idx[3]] - lms[idx[0]])
         c = from_eye_units(np.array(iris_offset), lms, e)
         disc = np.clip(iris_frac * width + 0.5 - np.hypot(xx - c[0], yy - c[1]), 0, 1)[..., None]

@@ -6,7 +6,7 @@ import numpy as np
 from animate_faces import draw_face, template
 from talkinghead.nodes.animate import features as F
 from talkinghead.nodes.animate import targets as T
-from talkinghead.nodes.animate.eyes import render_eye
+from talkinghead.nodes.animate.eyes import lid_outline, render_eye
 from talkinghead.nodes.animate.iris import locate_iris
 from talkinghead.nodes.animate.regions import EYES, eye_opening, from_eye_units, polygon_area, polygon_mask
 from talkinghead.nodes.warping.warp import warp_face
@@ -17,6 +17,13 @@ def _closed_eye(lms, eye):
     idx = EYES[eye]
     out[idx[[1, 2]]] = out[idx[[5, 4]]]
     return out
+
+
+def _upper_lid_y(points, x):
+    """The y of an eye's upper lid arc (``lid_outline``) at column ``x``; points (6, 2)."""
+    upper = lid_outline(points, 64)[:64]
+    order = np.argsort(upper[:, 0])
+    return float(np.interp(x, upper[order, 0], upper[order, 1]))
 
 
 def _openings(lms):
@@ -78,7 +85,7 @@ def test_gaze_shift_moves_the_iris_by_the_offset_and_keeps_it_inside_the_lids():
     feat = F.prepare(photo, lms)
     lids = np.zeros(photo.shape[:2], np.uint8)
     for idx in EYES:
-        lids |= (polygon_mask(lms[idx], photo.shape[:2]) > 0).astype(np.uint8)
+        lids |= (polygon_mask(lid_outline(lms[idx]), photo.shape[:2]) > 0).astype(np.uint8)
     lids = cv2.dilate(lids, np.ones((3, 3), np.uint8)) > 0              # the matte's 1 px soft edge
     found = {}
     for offset in ((0.0, 0.0), (0.12, 0.0), (-0.1, 0.03)):
@@ -117,7 +124,7 @@ def test_an_eye_opened_wider_than_the_photos_shows_sclera_and_its_lashes_follow_
     photo = draw_face(lms, iris_frac=0.12)
     lash = (40, 25, 20)
     for idx in EYES:                                   # a dark lash line along the inside of each upper lid
-        opening = polygon_mask(lms[idx], photo.shape[:2]) > 0.5
+        opening = polygon_mask(lid_outline(lms[idx]), photo.shape[:2]) > 0.5
         band = opening & ~np.roll(opening, 2, axis=0)
         photo[band] = lash
     target = lms.copy()
@@ -131,11 +138,11 @@ def test_an_eye_opened_wider_than_the_photos_shows_sclera_and_its_lashes_follow_
         a, b = lms[EYES[e][0]], lms[EYES[e][3]]
         for t in (0.3, 0.7):                           # columns between the corners and the iris
             x = round(float(a[0] + t * (b[0] - a[0])))
-            upper_old = np.interp(x, *zip(*sorted(lms[list(EYES[e][:4])].tolist())))
-            upper_new = np.interp(x, *zip(*sorted(target[list(EYES[e][:4])].tolist())))
-            uncovered = grey[int(np.ceil(upper_new)) + 2:int(np.floor(upper_old)) + 1, x]
-            assert len(uncovered) and uncovered.min() > 150      # sclera where the lid was: no lash streaks
-            assert grey[int(np.ceil(upper_new)), x] < 120        # the lash line went up with the lid
+            upper_old, upper_new = _upper_lid_y(lms[EYES[e]], x), _upper_lid_y(target[EYES[e]], x)
+            top = int(np.ceil(upper_new))                    # the lashes: 2 rows, 1 px of rasterising
+            uncovered = grey[top + 3:int(np.floor(upper_old)) + 3, x]    # down to the photo's lash rows
+            assert len(uncovered) and uncovered.min() > 150      # sclera where the lid was: no lash, no second line
+            assert grey[top:top + 2, x].min() < 120              # the lash line went up with the lid
 
 
 def test_plain_warp_of_a_closing_eye_does_ghost_the_iris():
@@ -252,3 +259,16 @@ def test_an_iris_located_smaller_than_it_shows_is_taken_whole_out_of_the_eyeball
         opening = polygon_mask(lms[EYES[e]] - [x0, y0], (y1 - y0, x1 - x0)) > 0.99
         grey = src.sclera.mean(axis=2) * 255
         assert grey[opening].min() > 180, grey[opening].min()      # sclera only: no rim, no stripes
+
+
+def test_a_lid_is_an_arc_through_its_points_not_a_trapezoid():
+    pts = np.array([[0, 0], [20, -12], [40, -12], [60, 0], [40, 8], [20, 8]], float) + [20, 30]
+    upper = lid_outline(pts, 121)[:121]                     # corner to corner along the upper lid, 0.5 px apart
+    for k in (1, 2):                                        # through the lid's points
+        assert np.linalg.norm(upper - pts[k], axis=1).min() < 0.3
+    y = upper[:, 1]
+    assert y[60] < 30 - 12 - 1.0                            # rounded above the chord between them (trapezoid: 18)
+    bend = np.abs(np.diff(y, 2))
+    assert bend.max() < 3 * np.median(bend) + 0.05         # no corner at the lid points: the slope turns evenly
+    lower = lid_outline(pts, 121)[121:][::-1]
+    assert np.all(lower[:, 1] >= y - 1e-9) and lower[60, 1] > 30 + 8 + 0.5
