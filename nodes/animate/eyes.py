@@ -217,13 +217,13 @@ def eyeball(window: np.ndarray, opening: np.ndarray, iris_disc: np.ndarray, poin
     if sclera.sum() < 3:
         return out, filled, None
     px = filled[sclera]
-    colour = np.median(px[px @ LUMA >= np.percentile(px @ LUMA, SCLERA_LIGHT)], axis=0)
+    luma = px @ LUMA
+    colour = np.median(px[luma >= np.percentile(luma, SCLERA_LIGHT)], axis=0)
     u, depth, gap = lid_frame(points, opening.shape, origin)
     margin = np.maximum(LID_MARGIN * gap, 1.0)
-    centre, axes, half, local = _eye_axes(points)
-    along = np.clip(u, -1, 1) * half
-    v_up, _ = _lids_at(local, along)
-    pos = centre + np.stack([along, v_up + np.minimum(margin + 0.5, gap)], -1) @ axes.T - np.asarray(origin)
+    down = _eye_axes(points)[1][:, 1]                  # across the eye, towards the lower lid
+    yy, xx = np.mgrid[0:opening.shape[0], 0:opening.shape[1]]
+    pos = np.stack([xx, yy], -1) + (np.minimum(margin + 0.5, gap) - depth)[..., None] * down   # just below the margin
     below = cv2.remap(out.astype(np.float32), pos[..., 0].astype(np.float32), pos[..., 1].astype(np.float32),
                       cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     keep = np.clip((depth - margin + 0.5) / np.maximum(KEEP_RAMP * gap, 1.0), 0, 1)[..., None]
@@ -235,9 +235,9 @@ def lid_margin(src: SourceEye, target_points: np.ndarray, box: tuple[int, int, i
                ) -> tuple[np.ndarray, np.ndarray]:
     """The shade of the photo's upper-lid margin (its top ``LID_MARGIN`` of the opening: lashes and their
     shadow) under the target's upper lid, at the same place along the eye and the same depth below the lid
-    (``scale``: target px per photo px): the photo's iris-free pixels there over its eyeball there (``eyeball``:
-    the sclera just below the margin). Multiplied into the eyeball, it darkens whatever lies under the lid now, the moved iris
-    included, as the photo's lid darkened its sclera. Returns the factor (h, w, 3) float32 and its alpha
+    (``scale``: target px per photo px): the photo's iris-free pixels there over its eyeball there
+    (``eyeball``: the sclera just below the margin). Multiplied into the eyeball, it darkens whatever lies
+    under the lid now, the moved iris included, as the photo's lid darkened its sclera. Returns the factor (h, w, 3) float32 and its alpha
     (h, w) float32 in the window ``box`` (x0, y0, x1, y1)."""
     import cv2
 

@@ -31,14 +31,10 @@ def start_boxes(box: np.ndarray) -> list[tuple[int, int, int, int]]:
     ``BOX_SHIFTS`` (x and y, x the box side) with every scale in ``BOX_SCALES``, rounded to whole pixels."""
     x0, y0, x1, y1 = (float(v) for v in box[:4])
     side, cx, cy = (x1 - x0 + y1 - y0) / 2, (x0 + x1) / 2, (y0 + y1) / 2
-    out = []
-    for dy in BOX_SHIFTS:
-        for dx in BOX_SHIFTS:
-            for scale in BOX_SCALES:
-                hx, hy = (x1 - x0) * scale / 2, (y1 - y0) * scale / 2
-                x, y = cx + dx * side, cy + dy * side
-                out.append((round(x - hx), round(y - hy), round(x + hx), round(y + hy)))
-    return out
+    halves = [((x1 - x0) * scale / 2, (y1 - y0) * scale / 2) for scale in BOX_SCALES]
+    return [(round(x - hx), round(y - hy), round(x + hx), round(y + hy))
+            for y in (cy + dy * side for dy in BOX_SHIFTS) for x in (cx + dx * side for dx in BOX_SHIFTS)
+            for hx, hy in halves]
 
 
 def _resize(image: np.ndarray, scale: float) -> np.ndarray:
