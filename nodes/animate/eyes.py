@@ -237,8 +237,8 @@ def lid_margin(src: SourceEye, target_points: np.ndarray, box: tuple[int, int, i
     shadow) under the target's upper lid, at the same place along the eye and the same depth below the lid
     (``scale``: target px per photo px): the photo's iris-free pixels there over its eyeball there
     (``eyeball``: the sclera just below the margin). Multiplied into the eyeball, it darkens whatever lies
-    under the lid now, the moved iris included, as the photo's lid darkened its sclera. Returns the factor (h, w, 3) float32 and its alpha
-    (h, w) float32 in the window ``box`` (x0, y0, x1, y1)."""
+    under the lid now, the moved iris included, as the photo's lid darkened its sclera. Returns the factor
+    (h, w, 3) float32 and its alpha (h, w) float32 in the window ``box`` (x0, y0, x1, y1)."""
     import cv2
 
     x0, y0, x1, y1 = box

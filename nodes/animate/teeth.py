@@ -187,9 +187,9 @@ def rooted_teeth(teeth: np.ndarray, landmarks: np.ndarray, halves: tuple[np.ndar
                  ) -> tuple[np.ndarray, np.ndarray]:
     """The teeth-like pixels (``teeth_mask``, (H, W) bool) that hang from the upper inner lip and that stand
     on the lower one: (upper, lower) (H, W) bool, each the connected pieces of its half (``halves``: the
-    ``lip_halves`` of ``teeth``) that come within ``SPLIT_TOUCH`` of the lips' gap of its lip. A piece floating between the lips is not teeth: the
-    highlights of a pale tongue pass the teeth test (lp_d6 frame 120) and were drawn as white blobs in the
-    middle of the mouth."""
+    ``lip_halves`` of ``teeth``) that come within ``SPLIT_TOUCH`` of the lips' gap of its lip. A piece
+    floating between the lips is not teeth: the highlights of a pale tongue pass the teeth test (lp_d6 frame
+    120) and were drawn as white blobs in the middle of the mouth."""
     import cv2
 
     p = np.asarray(landmarks, np.float64)
