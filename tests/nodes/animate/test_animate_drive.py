@@ -1,5 +1,6 @@
 """Driving a photo: lips as open as the driver's, a steadied head, the reference frames, the head turned in
 3-D, and landmarks in the photo's own frame (self-reenactment)."""
+import cv2
 import numpy as np
 from animate_faces import close_mouth, draw_face, open_mouth, template
 from talkinghead.nodes.animate import head3d as H
@@ -80,6 +81,28 @@ def test_weak_pose_and_euler_recover_a_known_turn():
         np.testing.assert_allclose(np.degrees(H.euler(rot)), angles, atol=1.0)
     a = np.radians([10.0, -20.0, 15.0])
     np.testing.assert_allclose(H.euler(H.from_euler(a)), a, atol=1e-9)
+
+
+def test_weak_pose_is_the_least_squares_rigid_fit_of_noisy_points():
+    """A tracker's points are noisy: the fit's turn is the one that reprojects them best, not the affine
+    camera's rows made orthonormal (which reads part of the noise as turn)."""
+    pts = face_3d()[H.POSE_POINTS]
+    rng = np.random.default_rng(3)
+
+    def misfit(rot, seen):
+        proj = pts @ rot.T
+        a = np.column_stack([proj[:, :2].reshape(-1, 1), np.tile(np.eye(2), (len(pts), 1))])
+        coef = np.linalg.lstsq(a, seen.reshape(-1), rcond=None)[0]     # the best scale and shift for rot
+        return float(np.sum((a @ coef - seen.reshape(-1)) ** 2))
+
+    for angles in ((0, 10, 0), (3, -6, 8), (0, 0, -12)):
+        seen = project(face_3d(), angles)[H.POSE_POINTS] + rng.normal(0.0, 1.5, (len(pts), 2))
+        _, rot, _ = H.weak_pose(pts, seen)
+        best = misfit(rot, seen)
+        for axis in np.eye(3):
+            for sign in (-1.0, 1.0):
+                turned = cv2.Rodrigues(axis * sign * np.radians(0.3))[0] @ rot
+                assert misfit(turned, seen) >= best - 1e-9
 
 
 def test_lift_retarget_turns_the_photos_head_by_the_drivers_turn():
