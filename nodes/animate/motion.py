@@ -43,9 +43,10 @@ OUTER_SCALE = 1.8      # outer anchors: zero residual (hair and ears beyond foll
 RING_FADE = 1.3        # the face residual fades from the outer ring (rho = 1) to zero at rho = RING_FADE
 TPS_SMOOTH = 0.03      # thin-plate regulariser (face-height units): on 4 real drivers it removes every fold
                        # (lp_d3, dagan_drv fold at 1e-3) and moves landmarks by < 1 % of the face height
-FEATURE_SMOOTH = 1e-4  # the regulariser at the eyes and lips (FEATURE_POINTS): they land on their targets
-                       # (on the demo pair the lips missed by 3 px, 11 px at worst, at 0.03)
-FEATURE_POINTS = np.arange(36, 68)
+FEATURE_SMOOTH = 1e-4  # the regulariser at the nose, eyes and lips (FEATURE_POINTS): they land on their targets
+                       # (on the demo pair the lips missed by 3 px, 11 px at worst, at 0.03; the nose 0.7 px
+                       # on average, which moved its tip against the eye corners: a nod the driver did not make)
+FEATURE_POINTS = np.arange(27, 68)
 FOLD_EPS = 0.05        # a map whose local area ratio (Jacobian determinant) is below this is folded
 OPENING_MARGIN = 0.15  # the opening's cells (``opening_cells``) reach this x its height past the lip line
 CREASE = 0.4           # lid skin anchors (``lid_skin_anchors``): this share of the way from an upper lid to its brow
@@ -446,9 +447,10 @@ def fit_head_motion(source: np.ndarray, target: np.ndarray, neck: NeckLine | Non
     q(p) = S^-1(p) + fade(rho) * TPS(p) (the target's shut or crossed lids and lips held a little open:
     ``hold_open``), with the TPS through the residuals src_k - S^-1(dst_k) at
     the landmarks, the forehead points and the skin around the eyes (``lid_skin_anchors``), through half of
-    them at the inner ring anchors S(ring_k) and through zero at the outer ones. The eyes and lips
-    (``FEATURE_POINTS``) are held closer (``FEATURE_SMOOTH``) than the rest (``smooth``): the lids and
-    lips must land where their targets are; so are the skin anchors of a lid that shuts (``skin_stiffness``).
+    them at the inner ring anchors S(ring_k) and through zero at the outer ones. The nose, eyes and lips
+    (``FEATURE_POINTS``) are held closer (``FEATURE_SMOOTH``) than the rest (``smooth``): the lids and lips
+    must land where their targets are, and so must the nose (its tip against the eye corners is the head's
+    nod); so are the skin anchors of a lid that shuts (``skin_stiffness``).
     """
     source, target = np.asarray(source, np.float64), np.asarray(target, np.float64)
     neck = neck or NeckLine.from_landmarks(source)

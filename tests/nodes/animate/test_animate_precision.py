@@ -93,6 +93,17 @@ def test_lips_and_lids_land_on_their_targets(source):
     assert map_error(coarse, target, source, others).max() > 2 * map_error(frame, target, source, others).max()
 
 
+def test_a_nodding_nose_lands_on_its_target(source):
+    """A nod moves the nose's tip against the eye corners; a smoothed map would move it less, and the
+    face would nod less than the driver (or nod when the driver turns)."""
+    layer, neck = flat_layer(source), NeckLine.from_landmarks(source)
+    target = source.copy()
+    nose = np.arange(28, 36)
+    target[nose] += 0.04 * neck.height * neck.down * np.linspace(0.4, 1.0, len(nose))[:, None]
+    frame = animate_frame(SIZE, source, target, layer, neck)
+    assert map_error(frame, target, source, np.arange(27, 36)).max() < 0.3
+
+
 def test_a_head_that_moves_far_up_still_opens_its_mouth_fully(source):
     """The neck band is widened when the head pulls the neck up, but never above the chin: the lips follow."""
     layer, neck = flat_layer(source), NeckLine.from_landmarks(source)
