@@ -21,7 +21,8 @@ class LandmarkBackend(Protocol):
     batch_size: int
 
     def detect(self, rgb: np.ndarray) -> np.ndarray:
-        """All faces in one (H, W, 3) uint8 frame: (K, 5) boxes x0, y0, x1, y1 + detector score."""
+        """All faces in one (H, W, 3) uint8 frame: (K, 5+) boxes x0, y0, x1, y1 + detector score (+ what the
+        backend's ``align`` reads besides, e.g. dlib's turn)."""
 
     def align(self, images: list[np.ndarray], dets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """68 points for each image from its detection (B, 5): (B, 68, 2) float32 px and (B,) scores."""
