@@ -120,6 +120,18 @@ def test_jitter_ratio_is_one_for_the_driver_itself_and_grows_with_noise():
     assert C.jitter_ratio(track, holes)["coverage"] == pytest.approx(35 / 38)
 
 
+def test_a_turned_face_moving_alike_does_not_read_as_more_jitter():
+    """A face turned 37 degrees is 0.8 as wide (its inter-ocular distance too), not 0.8 as tall: the same head
+    motion over the inter-ocular distance would read 1.25 x the jitter."""
+    rng = np.random.default_rng(1)
+    base = base_landmarks()
+    motion = np.stack([[3 * np.sin(k / 5), 2 * np.cos(k / 7)] + rng.normal(0, 0.3, 2) for k in range(40)])
+    turned = base.copy()
+    turned[:, 0] = 300 + 0.8 * (base[:, 0] - 300)
+    ratio = C.jitter_ratio(base + motion[:, None], turned + motion[:, None])["ratio"]
+    assert 1.0 < ratio < 1.15
+
+
 def test_track_agreement_is_one_for_the_driver_itself_and_drops_where_the_track_is_noisy():
     """The driving track's own r against the re-detected driver: 1 when both runs agree, lower for the signal
     a second run reads differently (here the lids), untouched for the others; invalid frames are left out."""
