@@ -13,9 +13,10 @@ upright faces: a face whose eye line tilts by more than ``LEVEL_ROLL`` is fitted
 level (``turned_crop``, starting from the HOG box found there), and the points are turned back. Where the
 upright HOG detector finds no face, it looks again on the frame turned by each of ``TURNS``; such a
 detection carries the turn that found it. On the first 60 300-W HELEN test faces turned by +-15 / 25 / 35
-degrees, the NME fell from .033 / .060 / .100 to .028 / .037 / .040 (.026 as they are) and the faces missed
-from 4 / 4 / 15 to 1 / 0 / 3 of 120; on the first 120 as they are (many tilt a little), from .0270 to .0258,
-and at a quarter size (a 40 px face) from .0334 to .0322, eye opening error .0400 to .0382.
+degrees, the NME fell from .033 / .060 / .100 to .028 / .036 / .040 (.026 as they are) and the faces missed
+from 4 / 4 / 15 to 1 / 0 / 3 of 120; on the first 120 as they are (many tilt a little), from .0270 to .0259,
+and at a quarter size (a 40 px face) from .0334 to .0321, eye opening error .0400 to .0382. A tilted face
+costs about twice the fits (the demo's driver, tilted 6-14 degrees: 48 ms a frame, 25 upright).
 """
 from __future__ import annotations
 
@@ -32,7 +33,6 @@ THRESHOLD = -0.2           # HOG SVM score threshold (dlib's default is 0)
 BOX_SHIFTS = (-0.04, 0.0, 0.04)   # the predictor's start boxes: shifted by these x the box side, in x and y,
 BOX_SCALES = (0.95, 1.05)         # and scaled by these about the box centre (18 fits, averaged)
 LEVEL_ROLL = 10.0          # degrees: a fit whose eye line tilts more is fitted again on the face turned level
-                           # (figures in the module docstring)
 LEVEL_PASSES = 3           # at most this many level fits (a face turned far is first fitted half-turned)
 LEVEL_CROP = 3.0           # the level copy's side, x the detector box's side
 LEVEL_FACE_PX = 150.0      # the level copy is scaled up so the box is at least this many px
@@ -153,7 +153,7 @@ class DlibBackend:
                                         lambda: dlib.shape_predictor(str(path)), nbytes=path.stat().st_size)
         self.detector = rt.load_cached("dlib-hog-detector", dlib.get_frontal_face_detector, nbytes=1 << 20)
         self.version = (f"dlib {dlib.__version__} mean of {len(BOX_SHIFTS) ** 2 * len(BOX_SCALES)} start boxes, "
-                        f"level above {LEVEL_ROLL:g} degrees")
+                        f"refit level above {LEVEL_ROLL:g} degrees")
         self._dlib = dlib
         rt.say_once("dlib-licence", "landmarks: dlib 68-point predictor, trained on iBUG 300-W "
                                     "(annotations licensed for non-commercial research only)")
@@ -183,17 +183,18 @@ class DlibBackend:
     def align(self, images: list[np.ndarray], dets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """68 landmarks per image from its detection (x0, y0, x1, y1, score[, turn]): (B, 68, 2) float32 in the
         images' pixels, the mean of the predictor's fits from ``start_boxes``, on a copy turned by the
-        detection's turn and then turned level while the eye line tilts by more than ``LEVEL_ROLL`` (at most
-        ``LEVEL_PASSES`` times); and the detector scores (B,) (the predictor itself gives none)."""
+        detection's turn, then on one turned level while the eye line tilts on the copy it was fitted on by
+        more than ``LEVEL_ROLL`` (at most ``LEVEL_PASSES`` times); and the detector scores (B,) (the predictor itself gives none)."""
         out = np.empty((len(images), 68, 2), np.float32)
         for i, (rgb, det) in enumerate(zip(images, np.asarray(dets, np.float64))):
             rgb, box = np.ascontiguousarray(rgb), det[:4]
             turn = float(det[5]) if len(det) > 5 else 0.0
             points = self._turned_fit(rgb, box, (box[:2] + box[2:4]) / 2, turn) if turn else self._mean_fit(rgb, box)
-            for _ in range(LEVEL_PASSES):
-                if abs(eye_line_roll(points)) <= LEVEL_ROLL:
+            for _ in range(LEVEL_PASSES):   # while the face tilts on the copy it was fitted on
+                if abs(eye_line_roll(points) - turn) <= LEVEL_ROLL:
                     break
-                points = self._turned_fit(rgb, box, points.mean(0), eye_line_roll(points))
+                turn = eye_line_roll(points)
+                points = self._turned_fit(rgb, box, points.mean(0), turn)
             out[i] = points
         return out, np.asarray(dets, np.float64)[:, 4]
 
