@@ -118,8 +118,9 @@ def weak_pose(points3d: np.ndarray, points2d: np.ndarray) -> tuple[float, np.nda
     rot = np.vstack([rows, np.cross(rows[0], rows[1])])
     focal = ORTHO_DISTANCE * max(float(np.ptp(points2d, axis=0).max()), 1.0)
     camera = np.array([[focal, 0.0, 0.0], [0.0, focal, 0.0], [0.0, 0.0, 1.0]])
-    ok, rvec, _ = cv2.solvePnP(np.ascontiguousarray(xc, np.float64), np.ascontiguousarray(uc.reshape(-1, 1, 2), np.float64),
-                               camera, np.zeros(4), rvec=cv2.Rodrigues(rot)[0], tvec=np.array([0.0, 0.0, focal / max(scale, 1e-12)]),
+    ok, rvec, _ = cv2.solvePnP(np.ascontiguousarray(xc, np.float64),
+                               np.ascontiguousarray(uc.reshape(-1, 1, 2), np.float64), camera, np.zeros(4),
+                               rvec=cv2.Rodrigues(rot)[0], tvec=np.array([0.0, 0.0, focal / max(scale, 1e-12)]),
                                useExtrinsicGuess=True, flags=cv2.SOLVEPNP_ITERATIVE)
     if ok and np.isfinite(rvec).all():
         rot = cv2.Rodrigues(rvec)[0]
@@ -220,5 +221,5 @@ def lift_retarget(driver: np.ndarray, valid: np.ndarray, neutral: int, photo: np
     return out
 
 
-__all__ = ["ORTHO_DISTANCE", "POSE_POINTS", "depth_68", "euler", "eye_line", "face_mesh", "from_euler", "head_axes", "lift_retarget",
-           "mesh_check", "mesh_runner", "rigid_free", "weak_pose"]
+__all__ = ["ORTHO_DISTANCE", "POSE_POINTS", "depth_68", "euler", "eye_line", "face_mesh", "from_euler", "head_axes",
+           "lift_retarget", "mesh_check", "mesh_runner", "rigid_free", "weak_pose"]

@@ -59,7 +59,8 @@ NOTES = (
     ("background PSNR is measured on the method's lossless frames (no watermark, no MP4) outside a dilated head "
      "mask (the method's alpha when it gives one, else head regions of the photo's and the output's landmarks)"),
     ("jitter ratio: mean |second difference| of stable landmarks (eye corners, nose) over the face's size "
-     "(the square root of its landmarks' box area), output / driver, on frame triples with a face on both sides; jitter floor: the same measure on "
+     "(the square root of its landmarks' box area), output / driver, on frame triples with a face on both "
+     "sides; jitter floor: the same measure on "
      "the photo standing still (copies shifted by random sub-pixel amounts, re-detected), over the driver's: "
      "the re-detection's own noise on this face, below which no method's ratio can go"),
     ("driver track r: every method is driven by the clip's landmark track and scored against landmarks "

@@ -163,7 +163,8 @@ class DlibBackend:
         return hog_detect(self.detector, rgb)
 
     def detect_near(self, rgb: np.ndarray, box: np.ndarray) -> np.ndarray | None:
-        """Re-detect the face inside a window twice the size of ``box``; (6,) (``run_hog_turning``) or None when lost."""
+        """Re-detect the face inside a window twice the size of ``box``; (6,) (``run_hog_turning``) or None
+        when lost."""
         height, width = rgb.shape[:2]
         side = max(box[2] - box[0], box[3] - box[1], 8.0)
         cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
@@ -184,7 +185,8 @@ class DlibBackend:
         """68 landmarks per image from its detection (x0, y0, x1, y1, score[, turn]): (B, 68, 2) float32 in the
         images' pixels, the mean of the predictor's fits from ``start_boxes``, on a copy turned by the
         detection's turn, then on one turned level while the eye line tilts on the copy it was fitted on by
-        more than ``LEVEL_ROLL`` (at most ``LEVEL_PASSES`` times); and the detector scores (B,) (the predictor itself gives none)."""
+        more than ``LEVEL_ROLL`` (at most ``LEVEL_PASSES`` times); and the detector scores (B,) (the predictor
+        itself gives none)."""
         out = np.empty((len(images), 68, 2), np.float32)
         for i, (rgb, det) in enumerate(zip(images, np.asarray(dets, np.float64))):
             rgb, box = np.ascontiguousarray(rgb), det[:4]
@@ -215,7 +217,8 @@ class DlibBackend:
 
     def _mean_fit(self, rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
         """(68, 2) float64: the mean of the predictor's fits from ``start_boxes`` around ``box`` (4,)."""
-        fits = [[(p.x, p.y) for p in self.predictor(rgb, self._dlib.rectangle(*b)).parts()] for b in start_boxes(box)]
+        fits = [[(p.x, p.y) for p in self.predictor(rgb, self._dlib.rectangle(*b)).parts()]
+                for b in start_boxes(box)]
         return np.mean(np.asarray(fits, np.float64), axis=0)
 
     def follow(self, images: list[np.ndarray], box: np.ndarray
