@@ -13,10 +13,10 @@ upright faces: a face whose eye line tilts by more than ``LEVEL_ROLL`` is fitted
 level (``turned_crop``, starting from the HOG box found there), and the points are turned back. Where the
 upright HOG detector finds no face, it looks again on the frame turned by each of ``TURNS``; such a
 detection carries the turn that found it. On the first 60 300-W HELEN test faces turned by +-15 / 25 / 35
-degrees, the NME fell from .033 / .060 / .100 to .028 / .036 / .040 (.026 as they are) and the faces missed
-from 4 / 4 / 15 to 1 / 0 / 3 of 120; on the first 120 as they are (many tilt a little), from .0270 to .0259,
-and at a quarter size (a 40 px face) from .0334 to .0321, eye opening error .0400 to .0382. A tilted face
-costs about twice the fits (the demo's driver, tilted 6-14 degrees: 48 ms a frame, 25 upright).
+degrees, the NME fell from .033 / .060 / .100 to .027 / .036 / .040 (.026 as they are) and the faces missed
+from 4 / 4 / 15 to 1 / 0 / 3 of 120; on the first 120 as they are (many tilt a little), from .0270 to .0260,
+and at a quarter size (a 40 px face) from .0334 to .0323, eye opening error .0400 to .0390. A tilted face
+costs about twice the fits (the demo's driver, tilted 6-14 degrees: 55 ms a frame tracked, 25 upright).
 """
 from __future__ import annotations
 
@@ -34,8 +34,9 @@ BOX_SHIFTS = (-0.04, 0.0, 0.04)   # the predictor's start boxes: shifted by thes
 BOX_SCALES = (0.95, 1.05)         # and scaled by these about the box centre (18 fits, averaged)
 LEVEL_ROLL = 10.0          # degrees: a fit whose eye line tilts more is fitted again on the face turned level
 LEVEL_PASSES = 3           # at most this many level fits (a face turned far is first fitted half-turned)
-LEVEL_CROP = 3.0           # the level copy's side, x the detector box's side
-LEVEL_FACE_PX = 150.0      # the level copy is scaled up so the box is at least this many px
+LEVEL_CROP = 2.0           # the level copy's side, x the detector box's side
+LEVEL_FACE_PX = 100.0      # the level copy is scaled up so the box is at least this many px (the predictor
+                           # copies its whole image on each of the 18 fits: the copy is kept small)
 NEAR_START = 0.3           # a HOG box on the level copy within this x the box's side of where the face is
                            # turned to is the level fit's start box
 TURNS = (25.0, -25.0)      # degrees: where the upright detector finds no face, it looks again on the image turned
@@ -153,7 +154,7 @@ class DlibBackend:
                                         lambda: dlib.shape_predictor(str(path)), nbytes=path.stat().st_size)
         self.detector = rt.load_cached("dlib-hog-detector", dlib.get_frontal_face_detector, nbytes=1 << 20)
         self.version = (f"dlib {dlib.__version__} mean of {len(BOX_SHIFTS) ** 2 * len(BOX_SCALES)} start boxes, "
-                        f"refit level above {LEVEL_ROLL:g} degrees")
+                        f"refit level above {LEVEL_ROLL:g} degrees, face {LEVEL_FACE_PX:g} px")
         self._dlib = dlib
         rt.say_once("dlib-licence", "landmarks: dlib 68-point predictor, trained on iBUG 300-W "
                                     "(annotations licensed for non-commercial research only)")
