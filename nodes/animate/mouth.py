@@ -15,9 +15,9 @@ Sources, in order of preference (``choose``):
 - "synth": the same cavity with the upper teeth hung from the upper lip and the lower teeth on the lower
   lip (``teeth``): the photo's own teeth when it shows them, else a neutral band.
 The cavity follows the inner lips' smooth curve (``regions.smooth_closed``: an "O" is round), is darkest
-inside and shows the tongue's back at the bottom of a wide-open mouth. Pressed lips: the interior layer
-covers only the target's inner-lip polygon, over the plate whose mouth is closed (``plate``), so lips that
-meet show no teeth; a faint seam is drawn along the upper inner lip.
+inside and shows the tongue's back at the bottom of a wide-open mouth, as a soft glow with no edge. Pressed
+lips: the interior layer covers only the target's inner-lip polygon, over the plate whose mouth is closed
+(``plate``), so lips that meet show no teeth; a faint seam is drawn along the upper inner lip.
 
 Images (H, W, 3) uint8 RGB; landmarks (68, 2) px; windows x0, y0, x1, y1; layers float32 RGB [0, 1].
 """
@@ -68,6 +68,8 @@ CAVITY_FALLOFF = 0.1    # ... changing over this fraction of the mouth's width
 TONGUE = np.array([0.62, 0.48, 0.48], np.float32)   # the tongue's back, as a fraction of the lips' colour
 TONGUE_OPENING = (0.15, 0.35)   # it shows from this mouth opening, fully from this one
 TONGUE_ALPHA = 0.7
+TONGUE_SOFT = 0.4       # its blur, sigma as a fraction of the lips' gap: a tongue with an edge reads as the
+                        # lower lip to a landmark tracker, and the mouth as less open
 LIP_STRIP = 0.8         # a parted mouth that is not dark inside shows this much of the lips' colour ...
 DARK_FLOOR = 0.85       # ... but at least this much of the cavity's shade: a landmark tracker reads a light
                         # interior as lips and the mouth as closed (mouth states then disagree)
@@ -135,7 +137,7 @@ def cavity(landmarks: np.ndarray, box: tuple[int, int, int, int], src: SourceMou
         axes = (max(1, round(0.28 * width)), max(1, round(0.3 * gap)))
         tongue = np.zeros(size, np.float32)
         cv2.ellipse(tongue, tuple(round(float(v)) for v in bottom), axes, 0, 180, 360, 1.0, -1, cv2.LINE_AA)
-        tongue = cv2.GaussianBlur(tongue, (0, 0), max(0.6, 0.08 * gap)) * inside * show * TONGUE_ALPHA
+        tongue = cv2.GaussianBlur(tongue, (0, 0), max(0.6, TONGUE_SOFT * gap)) * inside * show * TONGUE_ALPHA
         shade += tongue[..., None] * (TONGUE * lips - shade)
     strip = LIP_STRIP * lips
     return (strip + max(float(np.clip(dark, 0, 1)), DARK_FLOOR) * (shade - strip)).astype(np.float32)

@@ -57,6 +57,23 @@ def test_an_o_is_round_not_an_octagon():
     assert abs(polygon_area(curve) - np.pi * 400) < 0.02 * np.pi * 400
 
 
+def test_a_wide_open_mouths_tongue_has_no_edge_to_read_as_the_lower_lip():
+    """The tongue's back is a soft glow: three quarters of the way down a wide-open cavity it is no lighter than
+    halfway between the cavity's darkest and its shade at the upper lip. With an edge (sigma 0.08 of the gap)
+    it filled the bottom third with lip-bright shade, and the demo's re-detected mouth opening followed the
+    driver's at r .943 (.962 soft, the plain warp .956)."""
+    src = template()
+    feat = F.prepare(draw_face(src), src)
+    target = open_mouth(template(), 30.0)
+    box = M.mouth_box(target, (256, 256))
+    luma = M.cavity(target, box, feat.mouth) @ np.array([0.299, 0.587, 0.114], np.float32)
+    x = round(float(target[66, 0]) - box[0])
+    top, bottom = float(target[62, 1]) - box[1], float(target[66, 1]) - box[1]
+    column = luma[int(np.ceil(top)):int(bottom) + 1, x]
+    darkest, rim = float(column.min()), float(column[0])
+    assert luma[round(top + 0.75 * (bottom - top)), x] <= darkest + 0.5 * (rim - darkest)
+
+
 def test_refined_lids_sit_on_the_lid_contour_and_keep_the_corners():
     lms = template()
     out_lms = lms.copy()
