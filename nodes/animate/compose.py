@@ -56,13 +56,97 @@ def upsample_map(coarse: np.ndarray, points: np.ndarray, roi: tuple[int, int, in
 def warp_layer(premult: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
     """Sample the premultiplied layer (H, W, 4) at the maps: (h, w, 4) float32.
 
-    Outside the photo the layer's edge pixels are repeated: where the head layer runs off the photo (hair
-    cut by the top edge, a neck by the bottom one, a tight head crop), a head that moves away from that
-    edge carries the hair or the neck on instead of opening a hole onto the background behind it; where
-    the layer does not reach the edge its alpha there is 0 and stays 0."""
+    Outside the photo the layer carries on (hair cut by the top edge, a neck by the bottom one, a tight head
+    crop): a head that moves away from that edge brings hair or neck with it instead of opening a hole onto
+    the background behind it (``beyond_edges``); where the layer does not reach the edge, nothing."""
     import cv2
 
-    return cv2.remap(premult, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.remap(premult, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    h, w = premult.shape[:2]
+    outside = ((map_x < 0) | (map_x > w - 1) | (map_y < 0) | (map_y > h - 1)) & (warped[..., 3] > 0)
+    if outside.any():
+        rows, cols = np.nonzero(outside)
+        warped[rows, cols] = beyond_edges(premult, map_x[rows, cols], map_y[rows, cols], warped[rows, cols, 3])
+    return warped
+
+
+def beyond_edges(premult: np.ndarray, xs: np.ndarray, ys: np.ndarray, edge_alpha: np.ndarray) -> np.ndarray:
+    """The layer (H, W, 4) carried on past its edges at (n,) source positions outside it, where the edge's own
+    alpha is ``edge_alpha`` (n,): (n, 4) premultiplied.
+
+    Colour: the layer mirrored about the edge (repeating the edge's pixels drew cut hair as vertical streaks).
+    Shape: ``edge_taper`` on each edge passed (a plain mirror or repeat stood a column of hair on the head)."""
+    h, w = premult.shape[:2]
+    mx = np.clip(np.where(xs < 0, -xs, np.where(xs > w - 1, 2 * (w - 1) - xs, xs)), 0, w - 1)
+    my = np.clip(np.where(ys < 0, -ys, np.where(ys > h - 1, 2 * (h - 1) - ys, ys)), 0, h - 1)
+    got = sample_points(premult, mx, my)
+    layer = premult[..., 3]
+    alpha = np.asarray(edge_alpha, np.float32).copy()
+    for beyond, along, lines in ((-ys, xs, layer), (ys - (h - 1), xs, layer[::-1]),
+                                 (-xs, ys, layer.T), (xs - (w - 1), ys, layer.T[::-1])):
+        hit = beyond > 0
+        if hit.any():
+            alpha[hit] *= edge_taper(lines, along[hit], beyond[hit])
+    colour = np.where(got[:, 3:4] >= 0.05, got[:, :3] / np.maximum(got[:, 3:4], 1e-6), 0.0)
+    return np.concatenate([colour * alpha[:, None], alpha[:, None]], 1).astype(np.float32)
+
+
+def sample_points(image: np.ndarray, xs: np.ndarray, ys: np.ndarray, row: int = 1024) -> np.ndarray:
+    """``image`` (H, W, C) float32 sampled bilinearly at (n,) positions: (n, C). ``cv2.remap`` takes maps of
+    fewer than 32767 rows, so the points are laid out in rows of ``row``."""
+    import cv2
+
+    n = len(xs)
+    rows = max(1, -(-n // row))
+    grid = np.zeros((2, rows * row), np.float32)
+    grid[0, :n], grid[1, :n] = xs, ys
+    got = cv2.remap(image, grid[0].reshape(rows, row), grid[1].reshape(rows, row), cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REPLICATE)
+    return got.reshape(rows * row, -1)[:n]
+
+
+def edge_taper(lines: np.ndarray, along: np.ndarray, beyond: np.ndarray, depth: float = 0.25, soft: float = 0.03
+               ) -> np.ndarray:
+    """(n,) in [0, 1]: how much of the layer lies at (n,) positions ``along`` an edge and ``beyond`` it (px).
+
+    ``lines`` (D, L): the layer's alpha from the edge inwards (row 0 on the edge). Each run [a, b] where the
+    layer meets the edge (alpha > 0.5) goes on past it with each side continuing the layer's outline as it
+    leaves the edge: the side's outward offset e(d) at d px inside, measured at ``depth`` and half of it x
+    the run's length, is fitted as e = s d + k d^2 and continued to d = -u past the edge (its slope and its
+    bend kept: hair cut by the top edge closes into a dome; a neck cut by the bottom edge goes on straight).
+    A side never moves out past the edge, and fades out over ``soft`` x the run's length (at least 1 px)."""
+    edge = np.asarray(lines[0]) > 0.5
+    steps = np.diff(np.r_[0, edge.astype(np.int8), 0])
+    starts, ends = np.flatnonzero(steps == 1), np.flatnonzero(steps == -1) - 1
+    out = np.zeros(len(along), np.float32)
+    if not len(starts):
+        return out
+    run = np.clip(np.searchsorted(starts, along, "right") - 1, 0, len(starts) - 1)
+    fits = np.zeros((len(starts), 2, 2))   # per run, per side (left, right): s, k
+    for i, (a, b) in enumerate(zip(starts, ends)):
+        t2 = int(np.clip(round(depth * (b - a + 1)), 2, len(lines) - 1)) if len(lines) > 2 else 0
+        t1 = t2 // 2
+        sides = [_sides(lines[t], (a + b) // 2) for t in (t1, t2)] if t2 else [None]
+        if any(side is None for side in sides):
+            continue
+        offsets = np.array([[a - left, right - b] for left, right in sides], np.float64)   # (2 depths, 2 sides)
+        design = np.array([[t1, t1 * t1], [t2, t2 * t2]], np.float64)
+        fits[i] = np.linalg.solve(design, offsets).T
+    u = beyond[:, None]
+    inward = np.maximum(fits[run, :, 0] * u - fits[run, :, 1] * u ** 2, 0.0)   # (n, 2): -e(-u), never outward
+    a, b = starts[run] - 0.5 + inward[:, 0], ends[run] + 0.5 - inward[:, 1]
+    ramp = np.maximum(soft * (ends[run] - starts[run] + 1), 1.0)
+    return np.clip(0.5 + np.minimum(along - a, b - along) / ramp, 0.0, 1.0).astype(np.float32)
+
+
+def _sides(line: np.ndarray, centre: int) -> tuple[int, int] | None:
+    """First and last index of the run of ``line`` > 0.5 that holds ``centre``, or None where it does not."""
+    inside = np.asarray(line) > 0.5
+    if not inside[centre]:
+        return None
+    left = centre - int((np.flatnonzero(~inside[centre::-1])[:1].tolist() or [centre + 1])[0]) + 1
+    right = centre + int((np.flatnonzero(~inside[centre:])[:1].tolist() or [len(inside) - centre])[0]) - 1
+    return left, right
 
 
 def composite(base: np.ndarray, background: np.ndarray, warped: np.ndarray,

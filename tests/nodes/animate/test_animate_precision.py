@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from talkinghead.nodes.animate import motion as M
 from talkinghead.nodes.animate.animate import animate_frame
-from talkinghead.nodes.animate.compose import warp_layer
+from talkinghead.nodes.animate.compose import sample_points, warp_layer
 from talkinghead.nodes.animate.head_layer import HeadLayer
 from talkinghead.nodes.animate.motion import NeckLine
 from talkinghead.nodes.animate.refine import border_ramp, feature_windows
@@ -133,6 +133,34 @@ def test_the_layer_carries_on_past_the_photos_edge():
     warped = warp_layer(premult, xs, ys + 10.0)            # everything moves up by 10 px
     assert np.allclose(warped[54:, 16:48, 3], 1.0)          # no hole at the bottom edge
     assert np.allclose(warped[:, :14, 3], 0.0)              # where the layer did not reach the edge: nothing
+
+
+def test_hair_cut_by_the_top_edge_closes_into_a_dome_with_its_texture():
+    """A round head cut by the photo's top edge, moved down: the revealed top follows the circle (repeating the
+    edge row stood a column on the head, 0.09 mean alpha error there) and carries the hair's texture on
+    (repeating the edge row drew vertical streaks: no change down a column)."""
+    n = 96
+    ys, xs = np.mgrid[0:n, 0:n].astype(np.float32)
+
+    def disc(cy: float) -> np.ndarray:
+        return np.clip(30.5 - np.hypot(xs - 48, ys - cy), 0, 1)
+
+    alpha = disc(12.0)                                      # its top 18 px lie above the photo
+    grey = 120 + 60 * np.sin(ys * 0.9)                      # strands across the head
+    premult = np.dstack([grey * alpha] * 3 + [alpha]).astype(np.float32)
+    warped = warp_layer(premult, xs, ys - 12.0)             # the head moves down by 12 px
+    revealed = slice(0, 12)
+    assert np.abs(warped[revealed, :, 3] - disc(24.0)[revealed]).mean() < 0.03
+    colour = warped[revealed, 48, 0] / np.maximum(warped[revealed, 48, 3], 1e-6)
+    assert colour.std() > 0.5 * grey[12:40, 48].std()
+
+
+def test_points_past_the_edge_are_sampled_however_many():
+    """A head far past a large photo's edge puts more points outside than ``cv2.remap`` takes in one map."""
+    rng = np.random.default_rng(0)
+    image = rng.random((300, 400, 4)).astype(np.float32)
+    xs, ys = rng.integers(0, 400, 40000), rng.integers(0, 300, 40000)
+    np.testing.assert_allclose(sample_points(image, xs.astype(np.float32), ys.astype(np.float32)), image[ys, xs])
 
 
 def closed_lips(source):
