@@ -97,10 +97,23 @@ def animate_frame(photo_size: tuple[int, int], source: np.ndarray, target: np.nd
     map_x, map_y = upsample_map(coarse, points, roi, photo_size)
     if fine:
         rounds += refine_features(map_x, map_y, roi, motion, target, neck.height, layer.alpha)
-    image, alpha = composite(layer.base, layer.background, warp_layer(layer.premult, map_x, map_y), roi)
+    image, alpha = composite(layer.base, layer.background, warp_in_area(layer, map_x, map_y), roi)
+    if layer.area is not None:                      # the bars stay as they are, over the moving head
+        x0, y0, x1, y1 = layer.area
+        for bar in (np.s_[:y0], np.s_[y1:], np.s_[:, :x0], np.s_[:, x1:]):
+            image[bar], alpha[bar] = layer.base[bar], 0.0
     for strip in motion.strips:
         image = smooth_shut_lid(image, strip)
     return AnimatedFrame(image, alpha, rounds, roi, (map_x, map_y))
+
+
+def warp_in_area(layer: HeadLayer, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
+    """``compose.warp_layer`` of the head layer, with the edges of its picture (``HeadLayer.area``: inside
+    black bars) taken as the photo's: hair cut by a bar carries on past it as hair cut by the frame does."""
+    if layer.area is None:
+        return warp_layer(layer.premult, map_x, map_y)
+    x0, y0, x1, y1 = layer.area
+    return warp_layer(layer.premult[y0:y1, x0:x1], map_x - np.float32(x0), map_y - np.float32(y0))
 
 
 def blas_single_thread() -> Callable[[], contextlib.AbstractContextManager]:

@@ -19,13 +19,16 @@ RADIUS = 5           # Telea's neighbourhood, px at the reduced scale
 MIRROR_DEPTH = 0.08  # the band mirrored across the hole's edge, as a fraction of the hole's height
 
 
-def inpaint_background(known: np.ndarray, hole: np.ndarray, photo: np.ndarray) -> np.ndarray:
+def inpaint_background(known: np.ndarray, hole: np.ndarray, photo: np.ndarray, bars: np.ndarray | None = None
+                       ) -> np.ndarray:
     """``known`` with the ``hole`` filled: (H, W, 3) float32.
 
     Args:
         known: (H, W, 3) background known or estimated everywhere outside ``hole`` (0-255).
         hole: (H, W) bool, where the head hides the background.
         photo: (H, W, 3) uint8, whose fine detail around the hole sets the grain.
+        bars: (H, W) bool, pixels the fill never continues from (``letterbox``: the black bars around the
+            picture), or None.
     """
     import cv2
 
@@ -41,20 +44,22 @@ def inpaint_background(known: np.ndarray, hole: np.ndarray, photo: np.ndarray) -
     size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
     region = hole[y0:y1, x0:x1]
     small = cv2.resize(np.clip(out[y0:y1, x0:x1] + 0.5, 0, 255).astype(np.uint8), size, interpolation=cv2.INTER_AREA)
-    small_hole = cv2.dilate(cv2.resize(region.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST),
+    unknown = region if bars is None else region | bars[y0:y1, x0:x1]
+    small_hole = cv2.dilate(cv2.resize(unknown.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST),
                             np.ones((3, 3), np.uint8))
     filled = cv2.inpaint(small, small_hole, RADIUS, cv2.INPAINT_TELEA)
     filled = cv2.resize(filled, (x1 - x0, y1 - y0), interpolation=cv2.INTER_CUBIC).astype(np.float32)
     filled += regrain(photo[y0:y1, x0:x1], region)
     out[y0:y1, x0:x1][region] = filled[region]
-    return mirror_band(out, np.asarray(known, np.float32), hole, MIRROR_DEPTH * float(np.ptp(ys) + 1))
+    return mirror_band(out, np.asarray(known, np.float32), hole, MIRROR_DEPTH * float(np.ptp(ys) + 1), bars)
 
 
-def mirror_band(filled: np.ndarray, known: np.ndarray, hole: np.ndarray, depth: float) -> np.ndarray:
+def mirror_band(filled: np.ndarray, known: np.ndarray, hole: np.ndarray, depth: float,
+                bars: np.ndarray | None = None) -> np.ndarray:
     """``filled`` (H, W, 3) float32 with each ``hole`` pixel within ``depth`` px of the hole's edge blended
     towards ``known`` mirrored across the edge (the pixel as far outside the nearest known pixel as it is
     inside: ``cv2.distanceTransformWithLabels``), fully at the edge, not at all ``depth`` px in; where the
-    mirror image leaves the frame or falls in the hole, ``filled`` is kept."""
+    mirror image leaves the frame or falls in the hole or the ``bars``, ``filled`` is kept."""
     import cv2
 
     if not hole.any() or hole.all():
@@ -70,7 +75,8 @@ def mirror_band(filled: np.ndarray, known: np.ndarray, hole: np.ndarray, depth: 
     h, w = hole.shape
     inside = (sx >= 0) & (sx < w) & (sy >= 0) & (sy < h)
     sx, sy = np.clip(sx, 0, w - 1), np.clip(sy, 0, h - 1)
-    weight = (1.0 - dist[hy, hx] / depth) * (inside & ~hole[sy, sx])
+    usable = ~hole[sy, sx] if bars is None else ~(hole[sy, sx] | bars[sy, sx])
+    weight = (1.0 - dist[hy, hx] / depth) * (inside & usable)
     out = filled.copy()
     out[hy, hx] += weight[:, None] * (known[sy, sx] - out[hy, hx])
     return out

@@ -7,6 +7,7 @@ cut is invisible) -> ``matting.refine_alpha`` (closed-form matting + guided upsa
 removed (``matting.despeckle``) -> background fill (``fill.inpaint_background``, or the clean plate) ->
 the matte raised where the fill cannot explain the photo (``matting.least_alpha``) -> foreground
 estimate -> ``matting.split_layers`` (photo == alpha F + (1 - alpha) B exactly).
+Black bars around the picture (``letterbox``) are neither layer nor a source of the fill (``HeadLayer.area``).
 ``HeadLayer.method`` and ``.reason`` say which path ran and why; ``notes`` lists anything else worth
 saying (no hair found, matting unavailable).
 
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ...runtime.errors import BadInputError
+from .letterbox import outside, picture_area
 from .motion import NECK_BOTTOM, NeckLine
 from .segment import face_hull_mask, segment_head
 
@@ -42,6 +44,7 @@ class HeadLayer:
         method: "selfie-segmentation" | "grabcut" (+ "+matting" or "+feather").
         reason: why that method was used.
         notes: other messages (e.g. "no hair found above the brows").
+        area: (x0, y0, x1, y1) the picture inside black bars (``letterbox``), None: the whole photo.
     """
 
     alpha: np.ndarray
@@ -52,6 +55,7 @@ class HeadLayer:
     method: str
     reason: str
     notes: list[str] = field(default_factory=list)
+    area: tuple[int, int, int, int] | None = None
 
     def describe(self) -> str:
         extra = f"; {'; '.join(self.notes)}" if self.notes else ""
@@ -110,7 +114,11 @@ def build_head_layer(rt: Any, photo: np.ndarray, landmarks: np.ndarray, clean_pl
         notes.append("pymatting not installed: the matte edge is feathered, not matted")
     from .matting import despeckle, estimate_fb, least_alpha, split_layers
 
+    area = picture_area(photo)
+    bars = outside(area, size) if area != (0, 0, size[1], size[0]) else None
     alpha = despeckle(alpha, neck.height, FILL_FROM)
+    if bars is not None:
+        alpha[bars] = 0.0
     cut = neck_cut(landmarks, size)
 
     if clean_plate is not None:
@@ -118,14 +126,14 @@ def build_head_layer(rt: Any, photo: np.ndarray, landmarks: np.ndarray, clean_pl
     else:
         from .fill import inpaint_background
 
-        b0 = inpaint_background(photo.astype(np.float32), alpha * cut > FILL_FROM, photo)
+        b0 = inpaint_background(photo.astype(np.float32), alpha * cut > FILL_FROM, photo, bars)
     alpha = (least_alpha(photo, alpha, b0) * cut).astype(np.float32)   # the cut's fade is not raised
     alpha[alpha < 1 / 255] = 0
     f0, _ = estimate_fb(photo, alpha)
     fg, bg = split_layers(photo, alpha, f0, b0)
     premult = np.concatenate([fg * alpha[..., None], alpha[..., None]], -1).astype(np.float32)
     layer = HeadLayer(alpha, premult, bg, np.clip(bg + 0.5, 0, 255).astype(np.uint8), _box(alpha),
-                      f"{seg.method}+{matte}", seg.reason, notes)
+                      f"{seg.method}+{matte}", seg.reason, notes, None if bars is None else area)
     if rt is not None and hasattr(rt, "say_once"):
         import logging
 

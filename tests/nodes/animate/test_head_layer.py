@@ -296,3 +296,31 @@ def test_a_dark_rim_or_pinhole_in_the_matte_leaves_no_dark_trace_in_the_backgrou
     assert layer.alpha[pin] > 0.9
     a = layer.alpha[..., None]
     assert np.abs(layer.premult[..., :3] + (1 - a) * layer.background - photo).max() < 0.5   # the photo, exactly
+
+
+def test_black_bars_frame_the_picture_and_the_hair_they_cut_carries_on(landmarks):
+    """A letterboxed photo (black rows above the picture, cutting the top of the hair): the bars are found, the
+    background behind the head is not filled from them, and a head that moves down brings hair, not a black
+    hole, under bars that stay as they were."""
+    from talkinghead.nodes.animate.letterbox import picture_area
+
+    photo, _ = draw_head(landmarks)
+    hair = np.all(photo == HAIR, -1)
+    top = int(np.argwhere(hair)[:, 0].min())
+    bar = top + 40                                        # the bar hides the top 40 rows of the hair
+    photo[:bar] = 0
+    assert picture_area(photo) == (0, bar, SIZE[1], SIZE[0])
+    layer = build_head_layer(None, photo, landmarks, method="grabcut")
+    assert layer.area == (0, bar, SIZE[1], SIZE[0])
+    cols = np.flatnonzero(hair[bar])
+    assert layer.background[bar:bar + 8, cols].mean() > 60       # the backdrop's colour (70-190), not the bar's 0
+    (frame,) = animate_frames(photo, landmarks, (landmarks + [0.0, 16.0])[None], layer)
+    assert np.array_equal(frame.image[:bar], photo[:bar])        # the bars stay
+    band = np.s_[bar:bar + 12, cols[0] - 20:cols[-1] + 21]
+    shown = np.abs(frame.image[band].astype(float) - HAIR).max(-1) < 30
+    truth = hair[bar - 16:bar - 4, cols[0] - 20:cols[-1] + 21]   # the whole drawn hair, moved down
+    assert (shown == truth).mean() > 0.9
+    assert (frame.image[band].max(-1) < 15).mean() < 0.01         # no black pulled in from the bar
+    backdrop = np.random.default_rng(1).normal(12, 2, (SIZE[0] // 3, SIZE[1], 3))
+    dark = np.clip(backdrop, 0, 255).astype(np.uint8)            # a dark backdrop is no bar
+    assert picture_area(dark) == (0, 0, SIZE[1], SIZE[0] // 3)
