@@ -2,11 +2,12 @@
 background it may uncover (inpainted from the photo, or a clean plate the user gives).
 
 Steps: ``segment.segment_head`` (MediaPipe Selfie Segmentation on LiteRT, or GrabCut seeded from the
-landmarks) -> keep the part connected to the face, cut at the neck line (below it nothing moves, so the
-cut is invisible) -> ``matting.refine_alpha`` (closed-form matting + guided upsampling) -> its specks
-removed (``matting.despeckle``) -> background fill (``fill.inpaint_background``, or the clean plate) ->
-the matte raised where the fill cannot explain the photo (``matting.least_alpha``) -> foreground
-estimate -> ``matting.split_layers`` (photo == alpha F + (1 - alpha) B exactly).
+landmarks) -> keep the part connected to the face, its small holes closed (``close_holes``), cut at the neck
+line (below it nothing moves, so the cut is invisible) -> ``matting.refine_alpha`` (closed-form matting +
+guided upsampling) -> its specks removed (``matting.despeckle``) -> background fill
+(``fill.inpaint_background``, or the clean plate) -> the matte raised where the fill cannot explain the
+photo (``matting.least_alpha``) -> foreground estimate -> ``matting.split_layers`` (photo == alpha F +
+(1 - alpha) B exactly).
 Black bars around the picture (``letterbox``) are neither layer nor a source of the fill (``HeadLayer.area``).
 ``HeadLayer.method`` and ``.reason`` say which path ran and why; ``notes`` lists anything else worth
 saying (no hair found, matting unavailable).
@@ -28,6 +29,8 @@ from .segment import face_hull_mask, segment_head
 NECK_CUT = (NECK_BOTTOM, NECK_BOTTOM + 0.25)   # the layer's alpha fades out here (face heights below the chin)
 FILL_FROM = 0.02                                # the background is filled wherever alpha exceeds this: the
                                                 # estimate behind thin hair carries the hair's colour (a halo)
+HOLE_MOST = 0.05                                # enclosed holes in the segmentation up to this x the face's
+                                                # area are closed (``close_holes``)
 HAIR_MIN = 0.15                                 # mask area above the brows / face area below which "no hair"
 
 
@@ -84,6 +87,21 @@ def connected_to_face(mask: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     return np.where(np.isin(labels, keep), mask, 0).astype(np.float32)
 
 
+def close_holes(mask: np.ndarray, landmarks: np.ndarray, most: float = HOLE_MOST) -> np.ndarray:
+    """``mask`` (H, W) float32 with the holes it encloses (regions <= 0.5 that do not reach the image's edge)
+    set to 1, up to ``most`` x the face hull's area each: a head has no holes, and one the segmentation leaves
+    (an earring, a dark strand) stood still while the head moved and seeded the fill behind the head with
+    its colour (lia_taylor's green earring smeared over the background)."""
+    import cv2
+
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((mask <= 0.5).astype(np.uint8), connectivity=4)
+    enclosed = np.ones(n, bool)
+    enclosed[0] = False
+    enclosed[np.unique(np.r_[labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = False
+    enclosed &= stats[:, cv2.CC_STAT_AREA] <= most * face_hull_mask(landmarks, mask.shape, 1.0).sum()
+    return np.where(enclosed[labels], 1.0, mask).astype(np.float32)
+
+
 def build_head_layer(rt: Any, photo: np.ndarray, landmarks: np.ndarray, clean_plate: np.ndarray | None = None,
                      method: str = "auto") -> HeadLayer:
     """Segment, matte and split the photo into the moving head layer and the still background.
@@ -101,7 +119,7 @@ def build_head_layer(rt: Any, photo: np.ndarray, landmarks: np.ndarray, clean_pl
     size = photo.shape[:2]
     neck = NeckLine.from_landmarks(landmarks)
     seg = segment_head(rt, photo, landmarks, method)
-    mask = connected_to_face(seg.mask, landmarks)
+    mask = close_holes(connected_to_face(seg.mask, landmarks), landmarks)
     notes = _hair_note(mask, landmarks)
     try:
         from .matting import refine_alpha

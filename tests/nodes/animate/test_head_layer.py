@@ -324,3 +324,26 @@ def test_black_bars_frame_the_picture_and_the_hair_they_cut_carries_on(landmarks
     backdrop = np.random.default_rng(1).normal(12, 2, (SIZE[0] // 3, SIZE[1], 3))
     dark = np.clip(backdrop, 0, 255).astype(np.uint8)            # a dark backdrop is no bar
     assert picture_area(dark) == (0, 0, SIZE[1], SIZE[0] // 3)
+
+
+def test_holes_the_segmentation_leaves_in_the_head_are_closed(landmarks):
+    """An earring or a dark strand the segmentation misses leaves a hole in the head: closed (a hole stood still
+    while the head moved, and seeded the background fill with its colour). A notch open to the photo's edge, and
+    a hole larger than ``HOLE_MOST`` x the face, are kept."""
+    from talkinghead.nodes.animate.head_layer import HOLE_MOST, close_holes
+    from talkinghead.nodes.animate.segment import face_hull_mask
+
+    face = face_hull_mask(landmarks, SIZE, 1.0)
+    mask = np.zeros(SIZE, np.float32)
+    ys, xs = np.nonzero(face)
+    y0, y1, x0, x1 = ys.min() - 60, min(ys.max() + 60, SIZE[0]), xs.min() - 60, xs.max() + 60
+    mask[y0:y1, x0:x1] = 1.0                            # the head, reaching the photo's bottom edge
+    mask[y0 + 20:y0 + 26, x0 + 10:x0 + 16] = 0.2        # an earring the segmentation missed
+    mask[y1 - 30:, x0 + 30:x0 + 34] = 0.0               # a gap open to the photo's edge
+    side = int(np.sqrt(2 * HOLE_MOST * face.sum()))
+    mask[y0 + 40:y0 + 40 + side, x1 - side - 5:x1 - 5] = 0.0   # a hole twice the size closed
+    closed = close_holes(mask, landmarks)
+    assert closed[y0 + 20:y0 + 26, x0 + 10:x0 + 16].min() == 1.0
+    assert closed[y1 - 30:, x0 + 30:x0 + 34].max() == 0.0
+    assert closed[y0 + 40:y0 + 40 + side, x1 - side - 5:x1 - 5].max() == 0.0
+    assert np.array_equal(closed[mask > 0.5], mask[mask > 0.5])
