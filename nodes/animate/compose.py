@@ -63,6 +63,8 @@ def warp_layer(premult: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.
 
     warped = cv2.remap(premult, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     h, w = premult.shape[:2]
+    if map_x.min() >= 0 and map_y.min() >= 0 and map_x.max() <= w - 1 and map_y.max() <= h - 1:
+        return warped                                   # nothing past the edges (0.3 ms; the mask below 2.3)
     outside = ((map_x < 0) | (map_x > w - 1) | (map_y < 0) | (map_y > h - 1)) & (warped[..., 3] > 0)
     if outside.any():
         rows, cols = np.nonzero(outside)
