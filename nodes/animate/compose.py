@@ -76,12 +76,13 @@ def beyond_edges(premult: np.ndarray, xs: np.ndarray, ys: np.ndarray, edge_alpha
     """The layer (H, W, 4) carried on past its edges at (n,) source positions outside it, where the edge's own
     alpha is ``edge_alpha`` (n,): (n, 4) premultiplied.
 
-    Colour: the layer mirrored about the edge (repeating the edge's pixels drew cut hair as vertical streaks).
+    Colour: the layer mirrored about the edge (``cv2.BORDER_REFLECT_101``; repeating the edge's pixels drew cut
+    hair as vertical streaks).
     Shape: ``edge_taper`` on each edge passed (a plain mirror or repeat stood a column of hair on the head)."""
+    import cv2
+
     h, w = premult.shape[:2]
-    mx = np.clip(np.where(xs < 0, -xs, np.where(xs > w - 1, 2 * (w - 1) - xs, xs)), 0, w - 1)
-    my = np.clip(np.where(ys < 0, -ys, np.where(ys > h - 1, 2 * (h - 1) - ys, ys)), 0, h - 1)
-    got = sample_points(premult, mx, my)
+    got = sample_points(premult, xs, ys, cv2.BORDER_REFLECT_101)
     layer = premult[..., 3]
     alpha = np.asarray(edge_alpha, np.float32).copy()
     for beyond, along, lines in ((-ys, xs, layer), (ys - (h - 1), xs, layer[::-1]),
@@ -93,17 +94,20 @@ def beyond_edges(premult: np.ndarray, xs: np.ndarray, ys: np.ndarray, edge_alpha
     return np.concatenate([colour * alpha[:, None], alpha[:, None]], 1).astype(np.float32)
 
 
-def sample_points(image: np.ndarray, xs: np.ndarray, ys: np.ndarray, row: int = 1024) -> np.ndarray:
-    """``image`` (H, W, C) float32 sampled bilinearly at (n,) positions: (n, C). ``cv2.remap`` takes maps of
-    fewer than 32767 rows, so the points are laid out in rows of ``row``."""
+def sample_points(image: np.ndarray, xs: np.ndarray, ys: np.ndarray, border: int | None = None,
+                  row: int = 1024) -> np.ndarray:
+    """``image`` (H, W, C) float32 sampled bilinearly at (n,) positions: (n, C); outside it by ``border``
+    (a ``cv2.BORDER_*`` mode; None: the edge repeated). ``cv2.remap`` takes maps of fewer than 32767 rows, so
+    the points are laid out in rows of ``row``."""
     import cv2
 
+    border = cv2.BORDER_REPLICATE if border is None else border
     n = len(xs)
     rows = max(1, -(-n // row))
     grid = np.zeros((2, rows * row), np.float32)
     grid[0, :n], grid[1, :n] = xs, ys
     got = cv2.remap(image, grid[0].reshape(rows, row), grid[1].reshape(rows, row), cv2.INTER_LINEAR,
-                    borderMode=cv2.BORDER_REPLICATE)
+                    borderMode=border)
     return got.reshape(rows * row, -1)[:n]
 
 
