@@ -9,8 +9,9 @@ Sources, in order of preference (``choose``):
   a shaded cavity, as dark as the driver's (``teeth.interior_darkness``) but never lighter than
   ``DARK_FLOOR`` of its shade, with as much upper and lower
   teeth as the driver shows (``teeth.teeth_visibility``, measured over the track by ``perform``): the
-  photo's own teeth when it shows them, else the driver's teeth relit to the photo. The driver's interior
-  is not pasted: relit, its tongue and lip pixels read as lips and the mouth as half as open. In
+  photo's own teeth when it shows them, else the driver's teeth relit to the photo (the neutral band when
+  the driver's mouth is too small to hold their shape, ``DRIVER_TEETH_PX``). The driver's interior is not
+  pasted: relit, its tongue and lip pixels read as lips and the mouth as half as open. In
   self-reenactment the caller passes ANOTHER clip as ``interior``, or none (never the target frame);
 - "synth": the same cavity with the upper teeth hung from the upper lip and the lower teeth on the lower
   lip (``teeth``): the photo's own teeth when it shows them, else a neutral band.
@@ -43,6 +44,7 @@ from .teeth import (
     OPEN_THRESHOLD,
     TEETH_CAST,
     TeethLayer,
+    grown_teeth,
     interior_darkness,
     lip_halves,
     lip_mask,
@@ -73,6 +75,8 @@ TONGUE_SOFT = 0.4       # its blur, sigma as a fraction of the lips' gap: a tong
 LIP_STRIP = 0.8         # a parted mouth that is not dark inside shows this much of the lips' colour ...
 DARK_FLOOR = 0.85       # ... but at least this much of the cavity's shade: a landmark tracker reads a light
                         # interior as lips and the mouth as closed (mouth states then disagree)
+DRIVER_TEETH_PX = 40    # a driver's mouth narrower than this (px between the inner corners) holds no tooth's
+                        # shape: its teeth, under 5 px each, are a soft white blob; the photo's teeth band is drawn
 SOURCES = ("own", "driver", "synth", "closed", "fallback")
 
 
@@ -222,7 +226,7 @@ def driver_teeth_layers(image: np.ndarray, image_lms: np.ndarray, src: SourceMou
         rgb = np.clip(rgb * exposure_gain(src.skin, skin, TEETH_CAST).astype(np.float32), 0, 1)
     if src.skin is not None and monochrome(src.skin):   # a black-and-white photo gets grey teeth
         rgb = np.repeat(rgb @ LUMA.astype(np.float32), 3).reshape(rgb.shape)
-    teeth = teeth_mask(crop, local)
+    teeth = grown_teeth(crop, local, teeth_mask(crop, local))
     upper, lower = lip_halves(rgb.shape[:2], local, teeth)
     on_upper, on_lower = rooted_teeth(teeth, local, (upper, lower))
     soft = [cv2.GaussianBlur(m.astype(np.float32), (0, 0), 0.7) for m in (on_upper, on_lower)]
@@ -235,7 +239,8 @@ def driver_interior(image: np.ndarray, image_lms: np.ndarray, landmarks: np.ndar
                     dark: float | None = None) -> np.ndarray:
     """The interior a driving frame asks for: the shaded cavity with as much upper and lower teeth as the
     driver shows (``visible``, default ``teeth.teeth_visibility`` of the frame): the photo's own teeth when
-    it shows them (``SourceMouth.teeth``), else the driver's teeth relit (``driver_teeth_layers``).
+    it shows them (``SourceMouth.teeth``), else the driver's teeth relit (``driver_teeth_layers``), or the
+    neutral band (``photo_teeth``) when the driver's inner mouth is narrower than ``DRIVER_TEETH_PX``.
 
     The driver's interior itself is not pasted: its tongue and the lip pixels its inner-lip points enclose
     read as lips once relit, which a landmark tracker then takes for a mouth half as open (on the demo pair
@@ -244,7 +249,11 @@ def driver_interior(image: np.ndarray, image_lms: np.ndarray, landmarks: np.ndar
     dark = interior_darkness(image, image_lms) if dark is None else dark
     if not np.any(shown > 0):
         return cavity(landmarks, box, src, dark)
-    layers = src.teeth if src.teeth is not None else driver_teeth_layers(image, image_lms, src)
+    p = np.asarray(image_lms, np.float64)
+    if src.teeth is not None or np.linalg.norm(p[64] - p[60]) < DRIVER_TEETH_PX:
+        layers = photo_teeth(landmarks, src)
+    else:
+        layers = driver_teeth_layers(image, image_lms, src)
     return teeth_interior(landmarks, box, src, layers, shown, dark)
 
 

@@ -46,6 +46,8 @@ SPLIT_SMOOTH = 7              # columns in the median filter of the teeth split
 VISIBLE_SHARE = (0.05, 0.25)   # teeth-like share of a lip half: no teeth below, fully shown above
 DARK_LUMA = 0.45               # interior pixels this dark relative to the skin are shadow (``interior_darkness``)
 DARK_SHARE = (0.1, 0.5)        # shadowed share of the interior: a lip-coloured strip below, a dark cavity above
+GROW_LEVEL = 0.5               # ``grown_teeth``: a tooth in shade is at least this far from the cavity's dark
+                               # to the teeth's own light, and no more saturated than the skin
 
 
 def lip_mask(image_size: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
@@ -208,6 +210,33 @@ def rooted_teeth(teeth: np.ndarray, landmarks: np.ndarray, halves: tuple[np.ndar
         rooted[0] = False
         out.append(rooted[labels])
     return out[0], out[1]
+
+
+def grown_teeth(image: np.ndarray, landmarks: np.ndarray, teeth: np.ndarray) -> np.ndarray:
+    """(H, W) bool: ``teeth`` (``teeth_mask``) grown over the teeth in shade beside them. ``teeth_mask`` takes
+    only the brightest, palest teeth: under a warm light the row's other teeth are as saturated as the skin,
+    and drawn from that mask alone a full row of teeth came apart into two or three white pieces over the
+    dark cavity (lp_d3). Grown: the inner-lip polygon's pixels at least ``GROW_LEVEL`` of the way from the
+    interior's dark (its 10th luma percentile) to the teeth's light (their median luma) and no more saturated
+    than the skin (``skin_reference``; the wet inner edge of the lower lip is), connected to them."""
+    import cv2
+
+    inside = polygon_mask(np.asarray(landmarks, np.float64)[INNER_LIP], teeth.shape) > 0.5
+    seeds = teeth & inside
+    if not seeds.any():
+        return seeds
+    luma, sat = _luma_sat(image)
+    skin = skin_reference(image, landmarks)
+    dark, light = float(np.percentile(luma[inside], 10)), float(np.median(luma[seeds]))
+    candidate = inside & (luma >= dark + GROW_LEVEL * (light - dark))
+    if skin is not None:
+        candidate &= sat <= skin[1]
+    candidate |= seeds
+    _, labels = cv2.connectedComponents(candidate.astype(np.uint8), connectivity=8)
+    keep = np.zeros(labels.max() + 1, bool)
+    keep[np.unique(labels[seeds])] = True
+    keep[0] = False
+    return keep[labels]
 
 
 def teeth_split(teeth: np.ndarray, upper_y: np.ndarray, lower_y: np.ndarray) -> np.ndarray:
@@ -394,6 +423,7 @@ __all__ = [
     "lip_halves",
     "lip_mask",
     "monochrome",
+    "grown_teeth",
     "mouth_state",
     "neutral_teeth",
     "place_layer",

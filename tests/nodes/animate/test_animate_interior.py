@@ -139,3 +139,64 @@ def test_a_parted_mouth_too_small_to_show_its_teeth_takes_the_photos():
 
 def test_skin_colour_is_what_the_drawn_faces_use():
     assert SKIN == (200, 160, 140)      # the detectors above take the nose as their skin reference
+
+
+def _row_of_teeth(lms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A driver whose upper teeth run the mouth's whole width: pale and bright in the middle third, warm and
+    in shade (as saturated as the skin, darker) at the sides, over a dark cavity in the middle, and the wet
+    inner edge of the lower lip (lighter than the cavity, redder than the skin) under the side teeth. Returns
+    the image and the (H, W) bool masks of the side teeth and of the lip's edge."""
+    from talkinghead.nodes.animate.regions import LOWER_INNER, UPPER_INNER, polyline_at
+
+    image = draw_face(lms)
+    h, w = image.shape[:2]
+    inner = polygon_mask(lms[INNER_LIP], (h, w)) > 0.99
+    cols = np.arange(w)
+    top, bottom = polyline_at(lms[UPPER_INNER], cols), polyline_at(lms[LOWER_INNER], cols)
+    rows = np.arange(h)[:, None]
+    left, right = lms[60, 0], lms[64, 0]
+    middle = (cols > left + (right - left) / 3) & (cols < right - (right - left) / 3)
+    teeth = inner & (rows < top + 0.6 * (bottom - top))
+    edge = inner & ~teeth & ~middle[None] & (rows >= bottom - 0.25 * (bottom - top))
+    sides = teeth & ~middle[None]
+    image[teeth & middle[None]] = (245, 245, 235)
+    image[sides] = (165, 135, 120)         # saturation 0.27: under the skin's 0.30, over teeth_mask's 0.85 x it
+    image[~teeth & inner & ~edge] = (30, 12, 12)
+    image[edge] = (190, 80, 85)
+    return image, sides, edge
+
+
+def test_a_row_of_teeth_in_shade_is_taken_whole_and_the_lips_edge_is_not():
+    """A driver's teeth layer holds the whole row: the teeth test alone takes only the pale, bright middle
+    (lp_d3 under a warm light: a full row drawn as two or three white pieces over the cavity); the grown
+    mask stops at the lower lip's wet edge, redder than the skin."""
+    from talkinghead.nodes.animate.regions import box_around
+    from talkinghead.nodes.animate.teeth import teeth_mask
+
+    target = open_mouth(template(), 16.0)
+    driver, sides, edge = _row_of_teeth(target)
+    assert not teeth_mask(driver, target)[sides].any()               # the plain teeth test misses the sides
+    feat = F.prepare(draw_face(template()), template())
+    upper, lower = M.driver_teeth_layers(driver, target, feat.mouth)
+    x0, y0, _, _ = box_around(target[np.r_[28:36, 48:60]], driver.shape[:2], grow=0.1)   # the layers' window
+    shown = np.zeros(driver.shape[:2], np.float32)
+    shown[y0:y0 + upper.alpha.shape[0], x0:x0 + upper.alpha.shape[1]] = np.maximum(upper.alpha, lower.alpha)
+    assert (shown[sides] > 0.5).mean() > 0.9                          # the side teeth are in the layer
+    assert (shown[edge] > 0.5).mean() < 0.05                          # the lip's edge is not
+
+
+def test_a_small_drivers_teeth_give_way_to_the_photos_band():
+    """A driver's mouth under ``DRIVER_TEETH_PX`` wide holds no tooth's shape (lia_vox3's, 28 px: a white blob
+    drawn into lia_taylor's mouth): the interior takes the photo's band, with the driver's teeth shown
+    and darkness; a larger driver's own teeth are drawn."""
+    src = template()
+    feat = F.prepare(draw_face(src), src)
+    assert feat.mouth.teeth is None
+    target = open_mouth(src, 16.0)
+    box = M.mouth_box(target, (256, 256))
+    band = M.teeth_interior(target, box, feat.mouth, M.photo_teeth(target, feat.mouth), np.ones(2), 1.0)
+    small = (target - 128) * 0.5 + 128
+    assert np.linalg.norm(small[64] - small[60]) < M.DRIVER_TEETH_PX <= np.linalg.norm(target[64] - target[60])
+    for lms, same in ((small, True), (target, False)):
+        drawn = M.driver_interior(draw_face(lms, teeth=True), lms, target, box, feat.mouth, np.ones(2), 1.0)
+        assert np.allclose(drawn, band) == same
