@@ -68,29 +68,34 @@ def warp_layer(premult: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.
     outside = ((map_x < 0) | (map_x > w - 1) | (map_y < 0) | (map_y > h - 1)) & (warped[..., 3] > 0)
     if outside.any():
         rows, cols = np.nonzero(outside)
-        warped[rows, cols] = beyond_edges(premult, map_x[rows, cols], map_y[rows, cols], warped[rows, cols, 3])
+        warped[rows, cols] = beyond_edges(premult, map_x[rows, cols], map_y[rows, cols], warped[rows, cols])
     return warped
 
 
-def beyond_edges(premult: np.ndarray, xs: np.ndarray, ys: np.ndarray, edge_alpha: np.ndarray) -> np.ndarray:
-    """The layer (H, W, 4) carried on past its edges at (n,) source positions outside it, where the edge's own
-    alpha is ``edge_alpha`` (n,): (n, 4) premultiplied.
+def beyond_edges(premult: np.ndarray, xs: np.ndarray, ys: np.ndarray, edge: np.ndarray) -> np.ndarray:
+    """The layer (H, W, 4) carried on past its edges at (n,) source positions outside it, where ``edge`` (n, 4)
+    is the layer's edge pixel for each (premultiplied, the edge repeated): (n, 4) premultiplied.
 
     Colour: the layer mirrored about the edge (``cv2.BORDER_REFLECT_101``; repeating the edge's pixels drew cut
-    hair as vertical streaks).
+    hair as vertical streaks), over the edge pixel's colour where the mirror falls outside the layer
+    (shoulders that widen down to the bottom edge: mirrored, their sides land on the background above the
+    shoulder line, and were drawn black).
     Shape: ``edge_taper`` on each edge passed (a plain mirror or repeat stood a column of hair on the head)."""
     import cv2
 
     h, w = premult.shape[:2]
     got = sample_points(premult, xs, ys, cv2.BORDER_REFLECT_101)
     layer = premult[..., 3]
-    alpha = np.asarray(edge_alpha, np.float32).copy()
+    edge = np.asarray(edge, np.float32)
+    alpha = edge[:, 3].copy()
     for beyond, along, lines in ((-ys, xs, layer), (ys - (h - 1), xs, layer[::-1]),
                                  (-xs, ys, layer.T), (xs - (w - 1), ys, layer.T[::-1])):
         hit = beyond > 0
         if hit.any():
             alpha[hit] *= edge_taper(lines, along[hit], beyond[hit])
-    colour = np.where(got[:, 3:4] >= 0.05, got[:, :3] / np.maximum(got[:, 3:4], 1e-6), 0.0)
+    below = np.where(edge[:, 3:4] >= 0.05, edge[:, :3] / np.maximum(edge[:, 3:4], 1e-6), 0.0)
+    mirrored = np.clip(got[:, 3:4], 0.0, 1.0)
+    colour = got[:, :3] + (1.0 - mirrored) * below
     return np.concatenate([colour * alpha[:, None], alpha[:, None]], 1).astype(np.float32)
 
 

@@ -135,6 +135,23 @@ def test_the_layer_carries_on_past_the_photos_edge():
     assert np.allclose(warped[:, :14, 3], 0.0)              # where the layer did not reach the edge: nothing
 
 
+def test_shoulders_that_widen_to_the_bottom_edge_carry_on_in_their_own_colour():
+    """Shoulders widen down to the photo's bottom edge: mirrored about the edge, the revealed band's outer
+    columns fall on the background above the shoulder line (alpha 0), and the layer's colour there was black
+    (lia_taylor x lia_vox3: a black triangle under her shoulder whenever her head moved up)."""
+    n = 96
+    ys, xs = np.mgrid[0:n, 0:n].astype(np.float32)
+    spread = 0.6 * (ys - 48)                                # at the bottom edge: columns 12 to 84
+    alpha = np.clip(np.minimum(xs - (40 - spread), (56 + spread) - xs) + 0.5, 0, 1) * (ys >= 48)
+    premult = np.dstack([alpha * 200.0, alpha * 150.0, alpha * 120.0, alpha]).astype(np.float32)
+    warped = warp_layer(premult, xs, ys + 20.0)             # the head moves up by 20 px
+    band = warped[n - 20:]
+    shown = band[..., 3] > 0.5
+    assert shown[:, 14:83].all()                            # the shoulders carry on as wide as at the edge
+    colour = band[..., :3][shown] / band[..., 3:][shown]
+    np.testing.assert_allclose(colour, np.broadcast_to([200.0, 150.0, 120.0], colour.shape), atol=1.0)
+
+
 def test_hair_cut_by_the_top_edge_closes_into_a_dome_with_its_texture():
     """A round head cut by the photo's top edge, moved down: the revealed top follows the circle (repeating the
     edge row stood a column on the head, 0.09 mean alpha error there) and carries the hair's texture on
