@@ -20,7 +20,9 @@ MATTE_SIDE = 384      # closed-form matting runs on the head box scaled to this 
 BAND = 0.04           # the trimap's unknown band reaches this far inside the mask, in face heights
 OUTWARD = 2.5         # ... and this many times as far outside it (stray hair)
 SPECK = 0.03          # despeckle: islands of the matte under (this x the face height)^2 px are matting noise
-B_STIFFNESS = 10.0    # split_layers: a change of B costs this many times a change of F (B keeps the fill)
+B_STIFFNESS = 1000.0  # split_layers: a change of B costs this many times a change of F (B keeps the fill;
+                      # at 10, pixels of a thin matte's fringe that show only the backdrop put their light into
+                      # B: a speckled outline of the old head stood in the backdrop once the head moved)
 
 
 def trimap(mask: np.ndarray, radius: int, outward: float = OUTWARD) -> np.ndarray:
@@ -146,9 +148,10 @@ def split_layers(photo: np.ndarray, alpha: np.ndarray, f0: np.ndarray, b0: np.nd
     Starting from estimates F0 (``estimate_fb``) and B0 (the clean plate, or the filled background), the
     residual r = I - alpha F0 - (1 - alpha) B0 is split by weighted least squares (the smallest
     |dF|^2 + K |dB|^2 with alpha dF + (1 - alpha) dB = r, K = ``B_STIFFNESS``): dF = r alpha / n,
-    dB = r (1 - alpha) / (K n), n = alpha^2 + (1 - alpha)^2 / K. No value is divided by a small alpha (no
-    speckle where hair thins out: n >= 1 / (K + 1)), and B keeps the fill: a hair-coloured share of r left
-    in B is the halo the moving head uncovers. F is kept in 0-255; what clipping leaves goes into B.
+    dB = r (1 - alpha) / (K n), n = alpha^2 + (1 - alpha)^2 / K. No value is divided by a small alpha (dF is
+    at most about sqrt(K) / 2 x r), and B keeps the fill: a share of r left in B (hair-coloured, or the
+    backdrop's light where a thin fringe shows only the backdrop) is the outline the moving head uncovers.
+    F is kept in 0-255; what clipping leaves goes into B.
 
     Args:
         photo: (H, W, 3) uint8; alpha: (H, W) float32; f0, b0: (H, W, 3) float 0-255.

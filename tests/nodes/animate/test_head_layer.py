@@ -227,6 +227,22 @@ def test_the_split_keeps_the_fill_where_the_foreground_estimate_misses():
     assert np.abs(b[mid] - b_true[mid]).max() < 8.0
 
 
+def test_a_thin_fringe_that_shows_the_backdrop_leaves_no_outline_in_it():
+    """Where a matte's fringe (alpha 0.05-0.3: flyaway hair) covers pixels that show only the backdrop, the
+    foreground estimate (hair brown) misses the pixel by most of its light; that light belongs to F, not B:
+    left in B it drew a speckled outline of the old head in the backdrop once the head moved (lia_taylor,
+    Mona Lisa, girl_pearl_earring)."""
+    from talkinghead.nodes.animate.matting import split_layers
+
+    alpha = np.linspace(0.05, 0.3, 26, dtype=np.float32)[None].repeat(3, 0)
+    backdrop = np.full((3, 26, 3), (226.0, 229.0, 234.0), np.float32)
+    photo = np.round(backdrop).astype(np.uint8)                      # nothing of the hair shows
+    f, b = split_layers(photo, alpha, np.full((3, 26, 3), (116.0, 95.0, 74.0), np.float32), backdrop)
+    a = alpha[..., None]
+    assert np.abs(a * f + (1 - a) * b - photo).max() < 1e-3
+    assert np.abs(b - backdrop).max() < 3.0                          # 25 levels at B_STIFFNESS 10
+
+
 def test_a_foreground_darker_than_its_matte_allows_raises_the_matte_not_a_dot_in_the_background():
     """A black pixel matted at 0.97 over a light fill cannot be 0.97 F + 0.03 B with F >= 0 unless B goes
     black: the helmet ring of the demo left black and orange dots in the background where the head moved away.
