@@ -234,7 +234,7 @@ def _context(rt: Any, cfg: CrossConfig) -> dict:
     from ..landmarks.extract import make_backend
     from .build import has_animate
     from .clips import BACKEND
-    from .gaze import LOCATORS
+    from .gaze import make_locator
     from .misfit import mesh_check
 
     unknown = [m for m in cfg.methods if m not in METHODS]
@@ -244,11 +244,9 @@ def _context(rt: Any, cfg: CrossConfig) -> dict:
         raise UsageError("--frames must be >= 3 (jitter needs three consecutive frames)")
     if cfg.sheet_crop not in ("head", "none"):
         raise UsageError(f"--sheet-crop must be 'head' or 'none', got {cfg.sheet_crop!r}")
-    if cfg.iris not in LOCATORS:
-        raise UsageError(f"unknown iris locator {cfg.iris!r}; use {', '.join(LOCATORS)}")
     if cfg.iris == "product" and not has_animate():
         raise UsageError("the product's iris locator (nodes.animate) is not in this build; use --iris classic")
-    locator, name = LOCATORS[cfg.iris]
+    locator, name = make_locator(cfg.iris, rt)
     return {"backend": make_backend(rt, BACKEND), "locator": locator, "locator_name": name,
             "cache_dir": cfg.cache_dir, "verify": mesh_check(rt)}
 

@@ -4,7 +4,9 @@ A locator is any function ``(image (H, W, 3) uint8, landmarks (68, 2)) -> (2, 2)
 centres (x, y px) of the image-left eye (points 36-41) and the image-right eye (42-47), NaN rows where
 an iris is not found (a closed eye, an eye outside the image). ``classic_iris_centres`` is the evaluation's
 own classical locator; ``product_iris_centres`` wraps the product's (``nodes/animate``) when the build has
-it; ``LOCATORS`` names both (``eval --cross --iris``).
+it; ``model_locator`` runs MediaPipe's iris landmark model (Apache-2.0; the model the product reads a driver's
+gaze with), which places the whole iris circle, lids or not; ``LOCATORS`` names all three (``eval --cross
+--iris``) and ``make_locator`` builds one.
 
 Classical locator, per eye, in a patch resampled in the eye's own frame (corner-to-corner axis
 horizontal, ``WORK_WIDTH`` px long) and slightly blurred: the eye polygon (6 points, eroded by one pixel)
@@ -156,11 +158,54 @@ def product_iris_centres(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray
     return np.stack([np.asarray(e.centre, np.float64) if e.ok else np.full(2, np.nan) for e in found])
 
 
-LOCATORS: dict[str, tuple[IrisLocator, str]] = {
-    "classic": (classic_iris_centres, ("classical (the evaluation's own: darkest iris-sized disc between brighter "
-                                      "flanks in the eye polygon)")),
-    "product": (product_iris_centres, "the product's classical locator (nodes.animate.features.locate_both)"),
+def model_locator(rt) -> IrisLocator:
+    """A locator running MediaPipe's iris landmark model (``nodes.animate.iris.locate_iris_model``: the
+    "mediapipe-iris" ModelSpec on LiteRT) on each eye.
+
+    Raises:
+        UsageError: the build has no ``nodes.animate``, or the model file or LiteRT is missing.
+    """
+    from ...runtime.errors import UsageError
+
+    try:
+        from ..animate.iris import iris_runner, locate_iris_model
+    except ImportError as exc:
+        raise UsageError("the iris model's reader (nodes.animate) is not in this build; use --iris classic") \
+            from exc
+    run = iris_runner(rt)
+    if run is None:
+        raise UsageError("the iris model is not available (talkinghead weights fetch mediapipe-iris); "
+                         "use --iris classic")
+
+    def locate(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        found = [locate_iris_model(np.ascontiguousarray(image[..., :3]), np.asarray(landmarks, np.float64), e, run)
+                 for e in (0, 1)]
+        return np.stack([np.asarray(f.centre, np.float64) if f.ok else np.full(2, np.nan) for f in found])
+
+    return locate
+
+
+LOCATORS: dict[str, str] = {
+    "classic": ("classical (the evaluation's own: darkest iris-sized disc between brighter flanks in the eye "
+                "polygon)"),
+    "product": "the product's classical locator (nodes.animate.features.locate_both)",
+    "model": "MediaPipe's iris landmark model (Apache-2.0; the one the product reads a driver's gaze with)",
 }
+
+
+def make_locator(name: str, rt) -> tuple[IrisLocator, str]:
+    """(locator, its description) for a name in ``LOCATORS``; ``rt`` (a Runtime) finds the model's file.
+
+    Raises:
+        UsageError: an unknown name, or a locator this build or machine cannot run.
+    """
+    from ...runtime.errors import UsageError
+
+    if name not in LOCATORS:
+        raise UsageError(f"unknown iris locator {name!r}; use {', '.join(LOCATORS)}")
+    if name == "model":
+        return model_locator(rt), LOCATORS[name]
+    return (classic_iris_centres if name == "classic" else product_iris_centres), LOCATORS[name]
 
 
 def iris_offsets(centres: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -180,4 +225,4 @@ def iris_offsets(centres: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["CORNERS", "EYES", "LOCATORS", "IrisLocator", "classic_iris_centres", "eye_openings", "iris_offsets",
-           "locate_iris", "product_iris_centres"]
+           "locate_iris", "make_locator", "model_locator", "product_iris_centres"]

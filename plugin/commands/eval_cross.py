@@ -36,8 +36,9 @@ def add_cross_arguments(parser: argparse.ArgumentParser) -> None:
                        help="show the head region (default) or whole frames in the contact sheet")
     group.add_argument("--rendered", default=None,
                        help="frames rendered beforehand for --method rendered (#### sequence, folder or video)")
-    group.add_argument("--iris", default="classic", choices=("classic", "product"),
-                       help="iris locator for the gaze error: the evaluation's own (default) or the product's")
+    group.add_argument("--iris", default="classic", choices=("classic", "product", "model"),
+                       help="iris locator for the gaze error: the evaluation's own (default), the product's "
+                            "classical one, or MediaPipe's iris landmark model (needs its weights)")
     group.add_argument("--no-exact-identity", action="store_true",
                        help="do not recheck identity distances near the 0.6 threshold with dlib itself")
 

@@ -35,3 +35,33 @@ def test_closed_eye_has_no_iris():
     image, lms = face([[0, 0], [0, 0]], opening=0.05)
     assert max(eye_openings(lms)) < 0.1
     assert np.isnan(classic_iris_centres(image, lms)).all()
+
+
+def test_the_locator_is_chosen_by_name_and_the_model_refused_without_its_file(tmp_path, monkeypatch):
+    from talkinghead.nodes.evaluation.gaze import make_locator
+    from talkinghead.runtime.errors import UsageError
+    from talkinghead.runtime.runtime import Runtime
+
+    monkeypatch.setenv("TALKINGHEAD_MODELS", str(tmp_path))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "t"))
+    rt = Runtime(device="cpu")
+    assert make_locator("classic", rt)[0] is classic_iris_centres
+    with pytest.raises(UsageError, match="unknown iris locator"):
+        make_locator("darkest-disc", rt)
+    with pytest.raises(UsageError, match="weights fetch mediapipe-iris"):
+        make_locator("model", rt)
+
+
+def test_the_iris_model_finds_drawn_irises():
+    """MediaPipe's iris model (when its file is here) reads the offsets of drawn irises."""
+    from talkinghead.nodes.evaluation.gaze import make_locator
+    from talkinghead.runtime.litert import litert_available
+    from talkinghead.runtime.runtime import Runtime
+
+    rt = Runtime(device="cpu")
+
+    if not (litert_available() and rt.has_weights("mediapipe-iris")):
+        pytest.skip("the iris model is absent (talkinghead weights fetch mediapipe-iris)")
+    image, lms = face([[0.12, 0.0], [-0.1, 0.0]], 0.45)
+    found = iris_offsets(make_locator("model", rt)[0](image, lms), lms)
+    assert np.allclose(found[:, 0], [0.12, -0.1], atol=0.04), found
