@@ -1,10 +1,13 @@
 """The background the moving head may uncover, filled once per shot (when no clean plate is given).
 
-Telea inpainting (Telea 2004, ``cv2.inpaint``) of the region behind the head, run at a reduced scale (it is
-only seen in the thin bands the moving head uncovers), continued from the photo OUTSIDE the matte (the
-background estimated behind thin hair carries the hair's colour, and a fill continued from it shows the
-old hair line as a halo once the head moves); then regrained, so the band does not read as a clean patch
-on film grain, canvas or sensor noise. Next to the hole's edge, where a moving head uncovers it, the photo
+The region behind the head is bridged row by row (``row_fill``: each row of the hole blends the known pixels
+to its left and right, then the fill is smoothed down its columns), at a reduced scale (it is only seen in the
+bands the moving head uncovers), continued from the photo OUTSIDE the matte (the background estimated behind
+thin hair carries the hair's colour, and a fill continued from it shows the old hair line as a halo once the
+head moves). A backdrop's bands (a banner, a horizon, a collar's edge) carry on behind the head; Telea's
+inpainting (Telea 2004), used only for rows with no known pixel, continued them as wedges into the hole
+(lia_taylor's banner, the astronaut's collar). Then regrained, so the band does not read as a clean patch on
+film grain, canvas or sensor noise. Next to the hole's edge, where a moving head uncovers it, the photo
 is mirrored across that edge (``mirror_band``), fading into the inpainted fill: the uncovered band carries
 the background's own texture (a landscape, a backdrop) instead of Telea's streaks.
 
@@ -15,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 INPAINT_SIDE = 256   # the hidden background is inpainted with the hole's box scaled to this long side
-RADIUS = 5           # Telea's neighbourhood, px at the reduced scale
+RADIUS = 5           # Telea's neighbourhood, px at the reduced scale (rows with no known pixel)
+ROW_SMOOTH = 6.0     # the row-wise fill is smoothed down its columns over this sigma, px at the reduced scale
 MIRROR_DEPTH = 0.08  # the band mirrored across the hole's edge, as a fraction of the hole's height
 
 
@@ -47,11 +51,46 @@ def inpaint_background(known: np.ndarray, hole: np.ndarray, photo: np.ndarray, b
     unknown = region if bars is None else region | bars[y0:y1, x0:x1]
     small_hole = cv2.dilate(cv2.resize(unknown.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST),
                             np.ones((3, 3), np.uint8))
-    filled = cv2.inpaint(small, small_hole, RADIUS, cv2.INPAINT_TELEA)
+    filled = row_fill(small, small_hole.astype(bool))
     filled = cv2.resize(filled, (x1 - x0, y1 - y0), interpolation=cv2.INTER_CUBIC).astype(np.float32)
     filled += regrain(photo[y0:y1, x0:x1], region)
     out[y0:y1, x0:x1][region] = filled[region]
     return mirror_band(out, np.asarray(known, np.float32), hole, MIRROR_DEPTH * float(np.ptp(ys) + 1), bars)
+
+
+def row_fill(image: np.ndarray, hole: np.ndarray, smooth: float = ROW_SMOOTH) -> np.ndarray:
+    """``image`` (h, w, 3) uint8 with its ``hole`` (h, w) bool filled: (h, w, 3) uint8. Each hole pixel blends the
+    nearest known pixels to its left and right on its row by distance (the one side's where the row runs into
+    the image's edge; Telea's inpainting where the row has no known pixel), then the hole is smoothed down its
+    columns (a Gaussian of sigma ``smooth`` over hole pixels only: the ends of neighbouring rows differ by the
+    backdrop's texture, and its known pixels above and below are not drawn in)."""
+    import cv2
+
+    h, w = hole.shape
+    if not hole.any():
+        return image.copy()
+    cols = np.arange(w)[None, :]
+    left = np.maximum.accumulate(np.where(~hole, cols, -1), axis=1)
+    right = np.minimum.accumulate(np.where(~hole, cols, w)[:, ::-1], axis=1)[:, ::-1]
+    has_l, has_r = left >= 0, right < w
+    rows = np.arange(h)[:, None]
+    img = image.astype(np.float32)
+    span = np.maximum(right - left, 1).astype(np.float32)
+    w_l = np.where(has_l & has_r, (right - cols) / span, has_l.astype(np.float32))
+    w_r = np.where(has_l & has_r, (cols - left) / span, has_r.astype(np.float32))
+    bridged = (w_l[..., None] * img[rows, np.clip(left, 0, w - 1)]
+               + w_r[..., None] * img[rows, np.clip(right, 0, w - 1)])
+    hole_f = hole.astype(np.float32)
+    if smooth > 0:
+        down = {"ksize": (1, 0), "sigmaX": 0.01, "sigmaY": smooth, "borderType": cv2.BORDER_REFLECT}
+        weight = cv2.GaussianBlur(hole_f, **down)
+        bridged = cv2.GaussianBlur(bridged * hole_f[..., None], **down) / np.maximum(weight, 1e-6)[..., None]
+    out = np.where(hole[..., None], bridged, img)
+    lost = hole & ~(has_l | has_r)
+    if lost.any():
+        telea = cv2.inpaint(image, hole.astype(np.uint8), RADIUS, cv2.INPAINT_TELEA).astype(np.float32)
+        out[lost] = telea[lost]
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
 def mirror_band(filled: np.ndarray, known: np.ndarray, hole: np.ndarray, depth: float,

@@ -20,3 +20,24 @@ def test_the_band_next_to_the_hole_carries_the_backgrounds_texture():
         band = [edge + step * d for d in range(1, int(depth / 2))]
         mirrored = [float(photo[120, edge - step * d, 0]) for d in range(1, int(depth / 2))]
         assert np.corrcoef(row[band], mirrored)[0, 1] > 0.9                     # the stripes go on
+
+
+def test_a_band_of_the_backdrop_carries_on_behind_the_head_without_a_wedge():
+    """A horizontal band (a banner) crossing behind a head that widens below it: the fill bridges the band
+    across the head's narrow top and keeps the backdrop's grey below it; Telea's inpainting ran the band down
+    into the wide part as a wedge (lia_taylor's blue banner)."""
+    from talkinghead.nodes.animate.fill import row_fill
+
+    grey, blue = np.array([150, 150, 150]), np.array([40, 120, 220])
+    image = np.full((128, 128, 3), grey, np.uint8)
+    image[30:46] = blue
+    hole = np.zeros((128, 128), bool)
+    hole[10:46, 50:78] = True                    # the head's top, inside the band's rows
+    hole[46:120, 20:108] = True                  # wider below
+    out = row_fill(image, hole, smooth=2.0).astype(np.float64)
+    assert np.abs(out[34:42, 55:73] - blue).max() < 12                # the band carries on across the head
+    assert np.abs(out[52:110, 25:103] - grey).max() < 3               # and nowhere below it
+    import cv2
+
+    telea = cv2.inpaint(image, hole.astype(np.uint8), 5, cv2.INPAINT_TELEA).astype(np.float64)
+    assert np.abs(telea[52:110, 25:103] - grey).max() > 30            # (the wedge this replaces)
