@@ -62,8 +62,9 @@ def row_fill(image: np.ndarray, hole: np.ndarray, smooth: float = ROW_SMOOTH) ->
     """``image`` (h, w, 3) uint8 with its ``hole`` (h, w) bool filled: (h, w, 3) uint8. Each hole pixel blends the
     nearest known pixels to its left and right on its row by distance (the one side's where the row runs into
     the image's edge; Telea's inpainting where the row has no known pixel), then the hole is smoothed down its
-    columns (a Gaussian of sigma ``smooth`` over hole pixels only: the ends of neighbouring rows differ by the
-    backdrop's texture, and its known pixels above and below are not drawn in)."""
+    columns (a Gaussian of sigma ``smooth`` over the bridged hole pixels only: the ends of neighbouring rows
+    differ by the backdrop's texture, and neither its known pixels above and below nor rows with none are drawn
+    in)."""
     import cv2
 
     h, w = hole.shape
@@ -80,13 +81,13 @@ def row_fill(image: np.ndarray, hole: np.ndarray, smooth: float = ROW_SMOOTH) ->
     w_r = np.where(has_l & has_r, (cols - left) / span, has_r.astype(np.float32))
     bridged = (w_l[..., None] * img[rows, np.clip(left, 0, w - 1)]
                + w_r[..., None] * img[rows, np.clip(right, 0, w - 1)])
-    hole_f = hole.astype(np.float32)
-    if smooth > 0:
-        down = {"ksize": (1, 0), "sigmaX": 0.01, "sigmaY": smooth, "borderType": cv2.BORDER_REFLECT}
-        weight = cv2.GaussianBlur(hole_f, **down)
-        bridged = cv2.GaussianBlur(bridged * hole_f[..., None], **down) / np.maximum(weight, 1e-6)[..., None]
-    out = np.where(hole[..., None], bridged, img)
     lost = hole & ~(has_l | has_r)
+    if smooth > 0:
+        bridging = (hole & ~lost).astype(np.float32)
+        down = {"ksize": (1, 0), "sigmaX": 0.01, "sigmaY": smooth, "borderType": cv2.BORDER_REFLECT}
+        weight = cv2.GaussianBlur(bridging, **down)
+        bridged = cv2.GaussianBlur(bridged * bridging[..., None], **down) / np.maximum(weight, 1e-6)[..., None]
+    out = np.where(hole[..., None], bridged, img)
     if lost.any():
         telea = cv2.inpaint(image, hole.astype(np.uint8), RADIUS, cv2.INPAINT_TELEA).astype(np.float32)
         out[lost] = telea[lost]

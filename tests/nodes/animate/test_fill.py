@@ -41,3 +41,16 @@ def test_a_band_of_the_backdrop_carries_on_behind_the_head_without_a_wedge():
 
     telea = cv2.inpaint(image, hole.astype(np.uint8), 5, cv2.INPAINT_TELEA).astype(np.float64)
     assert np.abs(telea[52:110, 25:103] - grey).max() > 30            # (the wedge this replaces)
+
+
+def test_rows_the_hole_spans_edge_to_edge_do_not_darken_their_neighbours():
+    """A hole that runs across the whole picture on some rows (a tight crop's hair) has no known pixel there to
+    bridge from: those rows are inpainted, and the bridged rows beside them keep the backdrop's grey."""
+    from talkinghead.nodes.animate.fill import row_fill
+
+    image = np.full((96, 96, 3), 150, np.uint8)
+    hole = np.zeros((96, 96), bool)
+    hole[30:40] = True                            # edge to edge
+    hole[40:70, 20:76] = True
+    out = row_fill(image, hole, smooth=4.0).astype(np.float64)
+    assert np.abs(out[hole] - 150).max() < 4
