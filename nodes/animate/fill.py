@@ -8,8 +8,8 @@ head moves). A backdrop's bands (a banner, a horizon, a collar's edge) carry on 
 inpainting (Telea 2004), used only for rows with no known pixel, continued them as wedges into the hole
 (lia_taylor's banner, the astronaut's collar). Then regrained, so the band does not read as a clean patch on
 film grain, canvas or sensor noise. Next to the hole's edge, where a moving head uncovers it, the photo
-is mirrored across that edge (``mirror_band``), fading into the inpainted fill: the uncovered band carries
-the background's own texture (a landscape, a backdrop) instead of Telea's streaks.
+is mirrored across that edge (``mirror_band``), fading into the bridged fill: the uncovered band carries
+the background's own texture (a landscape, a backdrop) instead of a smooth bridge.
 
 Shapes: (H, W, 3) images, (H, W) masks.
 """
