@@ -64,10 +64,12 @@ OWN_GATE = 0.08         # own frame used when its mouth's region_distance to the
 OWN_POINTS = np.r_[2:15, 31:36, 48:68]   # an own frame's mouth is warped on these (mouth, nose base, jaw)
 OWN_LIGHT = (0.7, 1.4)  # limits of its relighting gain
 SHOWS_TEETH = 0.5       # a mouth whose upper or lower teeth visibility reaches this shows its teeth
-CAVITY_DEEP = 0.25      # the cavity's colour deep inside and at the lips, as fractions of the lips' colour
-CAVITY_RIM = 0.55       # (a shadowed mouth takes the face's light and the lips' hue) ...
+CAVITY_DEEP = np.array([0.22, 0.10, 0.08], np.float32)   # the cavity deep inside and at the lips, as fractions of
+CAVITY_RIM = np.array([0.55, 0.40, 0.37], np.float32)    # the lips' colour per channel: darker and redder than the
+                        # lips (lp_d3's open mouths without teeth: 0.29/0.16/0.12 of its lips' colour), the
+                        # lips' wet inner edge lighter; the lips' hue scaled down read as a grey-mauve cut-out
 CAVITY_FALLOFF = 0.1    # ... changing over this fraction of the mouth's width
-TONGUE = np.array([0.62, 0.48, 0.48], np.float32)   # the tongue's back, as a fraction of the lips' colour
+TONGUE = np.array([0.50, 0.30, 0.28], np.float32)   # the tongue's back, as a fraction of the lips' colour
 TONGUE_OPENING = (0.15, 0.35)   # it shows from this mouth opening, fully from this one
 TONGUE_ALPHA = 0.7
 TONGUE_SOFT = 0.4       # its blur, sigma as a fraction of the lips' gap: a tongue with an edge reads as the
@@ -118,7 +120,8 @@ def mouth_box(landmarks: np.ndarray, size: tuple[int, int]) -> tuple[int, int, i
 
 
 def cavity(landmarks: np.ndarray, box: tuple[int, int, int, int], src: SourceMouth, dark: float = 1.0) -> np.ndarray:
-    """A dark, shaded mouth cavity in ``box``: lip-coloured shadow at the lips, darkest inside, and in a
+    """A dark, shaded mouth cavity in ``box``: darker and redder than the lips, lightest at their wet inner
+    edge and darkest inside (``CAVITY_RIM`` to ``CAVITY_DEEP``), and in a
     wide-open mouth the tongue's back lit at the bottom. ``dark`` in [0, 1] blends it with a lip-coloured
     strip (0: the lips barely part and nothing shows between them, as the driver's; at least
     ``DARK_FLOOR``). Returns (h, w, 3) float32."""
@@ -132,7 +135,7 @@ def cavity(landmarks: np.ndarray, box: tuple[int, int, int, int], src: SourceMou
     width = mouth_width(local)
     t = np.exp(-depth / max(CAVITY_FALLOFF * width, 1.0))[..., None]        # 1 at the lips, -> 0 deep inside
     lips = src.lip_rgb.astype(np.float32)
-    shade = CAVITY_DEEP * lips + t * ((CAVITY_RIM - CAVITY_DEEP) * lips)
+    shade = lips * (CAVITY_DEEP + t * (CAVITY_RIM - CAVITY_DEEP))
     opening = mouth_opening(local)
     show = float(np.clip((opening - TONGUE_OPENING[0]) / (TONGUE_OPENING[1] - TONGUE_OPENING[0]), 0, 1))
     if show > 0:

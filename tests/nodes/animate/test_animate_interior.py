@@ -57,6 +57,22 @@ def test_an_o_is_round_not_an_octagon():
     assert abs(polygon_area(curve) - np.pi * 400) < 0.02 * np.pi * 400
 
 
+def test_an_open_mouth_is_darker_and_redder_than_its_lips():
+    """A mouth's inside takes the lips' hue, deepened: real open mouths without teeth (lp_d3) are darker and
+    redder than their lips. The lips' own colour scaled down read as a grey-mauve cut-out on the demo's
+    wide-open frames."""
+    src = template()
+    feat = F.prepare(draw_face(src), src)
+    target = open_mouth(template(), 20.0)
+    box = M.mouth_box(target, (256, 256))
+    rgb = M.cavity(target, box, feat.mouth)
+    inside = rgb[polygon_mask((target - box[:2])[INNER_LIP], rgb.shape[:2]) > 0.99]
+    lips = feat.mouth.lip_rgb
+    luma = np.array([0.299, 0.587, 0.114], np.float32)
+    assert inside.mean(0) @ luma < 0.4 * float(lips @ luma)                                  # dark
+    assert np.median(inside[:, 0] / np.maximum(inside[:, 1], 1e-6)) > 1.3 * float(lips[0] / lips[1])   # redder
+
+
 def test_a_wide_open_mouths_tongue_has_no_edge_to_read_as_the_lower_lip():
     """The tongue's back is a soft glow: three quarters of the way down a wide-open cavity it is no lighter than
     halfway between the cavity's darkest and its shade at the upper lip. With an edge (sigma 0.08 of the gap)
