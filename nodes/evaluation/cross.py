@@ -127,11 +127,13 @@ def start_follower(backend: Any, image: np.ndarray,
 
 def driver_reference(rt: Any, ctx: dict, clip: Path, frames: int | None, sheet_rows: int) -> dict:
     """The clip's track (first ``frames`` frames; the methods' input) and the reference: landmarks found on
-    every driver frame by ``FaceFollower`` exactly as on the outputs, and every per-frame signal."""
+    every driver frame by ``FaceFollower`` exactly as on the outputs, and every per-frame signal; and the
+    iris offsets read again on sub-pixel shifted copies of the frames (``iris_again``, for the gaze floor)."""
     from ..landmarks.retarget import pick_neutral
     from ..media.io import iter_frames
     from .clips import clip_track
-    from .cross_metrics import frame_signals
+    from .cross_metrics import frame_signals, shifted_copy
+    from .gaze import iris_offsets
     from .sheet import sheet_indices
 
     track = clip_track(rt, clip, ctx["cache_dir"])
@@ -141,7 +143,8 @@ def driver_reference(rt: Any, ctx: dict, clip: Path, frames: int | None, sheet_r
         raise BadInputError("no face in the clip's first frames", clip)
     keep = set(sheet_indices(n, sheet_rows))
     lms, signals, kept, size = np.full((n, 68, 2), np.nan, np.float32), [], {}, None
-    follower = None
+    again, rng = np.full((n, 2, 2), np.nan), np.random.default_rng(0)
+    follower = second = None
     bar = rt.progress(n, f"driver {clip.stem}")
     for i, (_, image) in enumerate(iter_frames(clip)):
         if i >= n:
@@ -149,10 +152,16 @@ def driver_reference(rt: Any, ctx: dict, clip: Path, frames: int | None, sheet_r
         size = image.shape[:2]
         if follower is None:
             follower = start_follower(ctx["backend"], image, ctx["verify"])
+            second = FaceFollower(ctx["backend"], follower.box, ctx["verify"])
         found = follower(image)
         if found is not None:
             lms[i] = found
         signals.append(frame_signals(image, found, ctx["locator"]))
+        moved, _ = shifted_copy(image, rng)
+        found_again = second(moved)
+        if found_again is not None:
+            pts = np.asarray(found_again, np.float64)
+            again[i] = iris_offsets(np.asarray(ctx["locator"](moved, pts), np.float64), pts)
         if i in keep:
             kept[i] = image
         bar.update(1)
@@ -160,15 +169,17 @@ def driver_reference(rt: Any, ctx: dict, clip: Path, frames: int | None, sheet_r
     if len(signals) != n:
         raise BadInputError(f"the clip decoded to {len(signals)} frames, its track has {n}", clip)
     return {"clip": clip, "track": track, "landmarks": lms, "signals": signals, "sheet": kept, "size": size,
-            "neutral": pick_neutral(track.landmarks, track.valid),
+            "iris_again": again, "neutral": pick_neutral(track.landmarks, track.valid),
             "misfits": 0 if follower is None else follower.misfits}
 
 
 def photo_reference(rt: Any, ctx: dict, path: Path) -> dict:
-    """The photo, its landmarks (found as a driver's first frame is), its own signals and the re-detection's
-    jitter on it standing still (``cross_metrics.still_jitter``: the floor of an output's jitter)."""
+    """The photo, its landmarks (found as a driver's first frame is), its own signals, and what the
+    instrument reads on it standing still (``cross_metrics.still_readings``): the re-detection's jitter
+    (``still_jitter``: the floor of an output's jitter) and the iris offsets (``still_iris``, for the gaze
+    floor)."""
     from ..media.io import read_image
-    from .cross_metrics import frame_signals, still_jitter
+    from .cross_metrics import frame_signals, still_jitter, still_readings
 
     photo = np.ascontiguousarray(read_image(path)[..., :3])
     follower = start_follower(ctx["backend"], photo)
@@ -176,9 +187,10 @@ def photo_reference(rt: Any, ctx: dict, path: Path) -> dict:
     lms = follower(photo)
     if lms is None or box is None:
         raise BadInputError("no face found in the photo", path)
+    found, iris = still_readings(FaceFollower(ctx["backend"], box, ctx["verify"]), photo, ctx["locator"])
     return {"path": path, "photo": photo, "landmarks": lms, "box": box,
             "signals": frame_signals(photo, lms, ctx["locator"]),
-            "still_jitter": still_jitter(FaceFollower(ctx["backend"], box, ctx["verify"]), photo)}
+            "still_jitter": still_jitter(None, photo, found=found), "still_iris": iris}
 
 
 def score_method(rt: Any, ctx: dict, cfg: CrossConfig, photo: dict, drv: dict, method: str) -> tuple[dict, dict]:

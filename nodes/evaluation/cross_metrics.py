@@ -23,7 +23,7 @@ GAZE_FAIL = 0.5     # eye widths: the distance from the eye's centre to its corn
 STABLE_POINTS = (27, 28, 29, 30, 31, 33, 35, 36, 39, 42, 45)  # eye corners + nose: move little with expression
 SIGNALS = ("mouth", "eye_left", "eye_right", "roll", "yaw", "pitch")
 JUDGED_GAP_PX = 8.0   # a driver's inner-lip gap below this (its own px) cannot show whether it holds teeth
-STILL_FRAMES = 24     # sub-pixel shifted copies of the photo re-detected for the jitter floor (``still_jitter``)
+STILL_FRAMES = 24     # sub-pixel shifted copies of the photo re-detected for the jitter and gaze floors
 
 
 def frame_signals(image: np.ndarray, landmarks: np.ndarray | None, locator) -> dict:
@@ -197,26 +197,80 @@ def jitter_series(landmarks: np.ndarray) -> np.ndarray:
     return out
 
 
-def still_jitter(follow, photo: np.ndarray, frames: int = STILL_FRAMES, seed: int = 0) -> float:
-    """The re-detection's own jitter on a face that does not move: ``jitter_series``'s mean over landmarks
-    found by ``follow`` (image (H, W, 3) uint8 -> (68, 2) or None, called frame by frame like a tracker) on
-    ``frames`` copies of ``photo`` shifted by random sub-pixel amounts (each shift taken back out), or NaN
-    with fewer than three faces. An output's jitter cannot be measured below it: on a painting the
-    re-detection alone jitters more than a real driver does."""
+def shifted_copy(image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` (H, W, 3) moved by a random sub-pixel amount (bilinear, edges reflected): (the copy, its
+    (2,) shift in px, to be taken back out of what is found on it)."""
     import cv2
 
+    h, w = image.shape[:2]
+    shift = rng.uniform(-0.5, 0.5, 2)
+    moved = cv2.warpAffine(np.ascontiguousarray(image[..., :3]), np.float32([[1, 0, shift[0]], [0, 1, shift[1]]]),
+                           (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    return moved, shift
+
+
+def still_readings(follow, photo: np.ndarray, locator=None, frames: int = STILL_FRAMES, seed: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """What the instrument reads on a face that does not move: landmarks found by ``follow`` (image
+    (H, W, 3) uint8 -> (68, 2) or None, called frame by frame like a tracker) on ``frames`` copies of
+    ``photo`` shifted by random sub-pixel amounts (each shift taken back out), and the iris offsets
+    ``locator`` (``gaze.IrisLocator``; None: not read) finds on them. Returns ((frames, 68, 2),
+    (frames, 2, 2)), NaN where nothing was found."""
+    from .gaze import iris_offsets
+
     rng = np.random.default_rng(seed)
-    h, w = photo.shape[:2]
     found = np.full((frames, 68, 2), np.nan)
+    iris = np.full((frames, 2, 2), np.nan)
     for i in range(frames):
-        shift = rng.uniform(-0.5, 0.5, 2)
-        moved = cv2.warpAffine(np.ascontiguousarray(photo[..., :3]), np.float32([[1, 0, shift[0]], [0, 1, shift[1]]]),
-                               (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        moved, shift = shifted_copy(photo, rng)
         lms = follow(moved)
         if lms is not None:
             found[i] = np.asarray(lms, np.float64) - shift
+            if locator is not None:
+                iris[i] = iris_offsets(np.asarray(locator(moved, np.asarray(lms, np.float64)), np.float64),
+                                       np.asarray(lms, np.float64))
+    return found, iris
+
+
+def still_jitter(follow, photo: np.ndarray, frames: int = STILL_FRAMES, seed: int = 0,
+                 found: np.ndarray | None = None) -> float:
+    """The re-detection's own jitter on a face that does not move: ``jitter_series``'s mean over the
+    landmarks ``still_readings`` finds (or over ``found``, (frames, 68, 2), when given), or NaN with fewer
+    than three faces. An output's jitter cannot be measured below it: on a painting the re-detection alone
+    jitters more than a real driver does."""
+    if found is None:
+        found, _ = still_readings(follow, photo, None, frames, seed)
     series = jitter_series(found)
     return float(np.nanmean(series)) if np.isfinite(series).any() else float("nan")
+
+
+def gaze_floor(driver: np.ndarray, driver_again: np.ndarray, photo_still: np.ndarray) -> dict:
+    """The gaze error a method that gave the photo the driver's gaze exactly would still show: the
+    instrument's own noise on this pair, read on both sides. Per frame, the driver's reading noise (its
+    offsets read on its frames and on sub-pixel shifted copies of them, the difference over sqrt 2: one
+    reading's share) plus the output's (the photo's still readings, ``still_readings``, about their mean,
+    taken in turn); the error is ``gaze_errors``' (mean over the eyes of the length).
+
+    Args:
+        driver, driver_again: (N, 2, 2) the driver's iris offsets on its frames and on the shifted copies.
+        photo_still: (F, 2, 2) the photo's offsets on its still copies.
+    Returns:
+        {"mean", "p90": eye widths (NaN without a frame read on both sides), "frames"}.
+    """
+    d = (np.asarray(driver_again, np.float64) - np.asarray(driver, np.float64)) / math.sqrt(2)
+    still = np.asarray(photo_still, np.float64)
+    with np.errstate(all="ignore"):
+        rest = np.nanmean(still, axis=0) if np.isfinite(still).any() else np.full((2, 2), np.nan)
+    took = still[np.isfinite(still).all(axis=(1, 2))] - rest
+    if not len(took):
+        return {"mean": float("nan"), "p90": float("nan"), "frames": 0}
+    err = np.linalg.norm(d + took[np.arange(len(d)) % len(took)], axis=-1)      # (N, 2)
+    ok = np.isfinite(err)
+    frames = ok.any(axis=1)
+    if not frames.any():
+        return {"mean": float("nan"), "p90": float("nan"), "frames": 0}
+    per_frame = np.array([err[i][ok[i]].mean() for i in np.flatnonzero(frames)])
+    return {"mean": float(per_frame.mean()), "p90": float(np.percentile(per_frame, 90)), "frames": int(frames.sum())}
 
 
 def jitter_ratio(driver: np.ndarray, output: np.ndarray) -> dict:
@@ -238,6 +292,6 @@ def jitter_ratio(driver: np.ndarray, output: np.ndarray) -> dict:
 
 
 __all__ = ["GAZE_FAIL", "IDENTITY_THRESHOLD", "JUDGED_GAP_PX", "SIGNALS", "STABLE_POINTS", "STILL_FRAMES",
-           "frame_signals", "gaze_errors", "identity_summary", "jitter_ratio", "jitter_series", "judged_mouths",
-           "mouth_agreement", "pearson", "pearson_with_failures", "shape_signals", "still_jitter",
-           "track_agreement"]
+           "frame_signals", "gaze_errors", "gaze_floor", "identity_summary", "jitter_ratio", "jitter_series",
+           "judged_mouths", "mouth_agreement", "pearson", "pearson_with_failures", "shape_signals", "shifted_copy",
+           "still_jitter", "still_readings", "track_agreement"]

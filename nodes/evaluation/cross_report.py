@@ -16,11 +16,13 @@ JSON schema ``talkinghead.eval-cross/1``::
                mouth_agreement, mouth_agreement_judged (on the driver frames whose state their pixels show:
                closed, or parted by >= 8 px), gaze_mean, gaze_p90 (absolute offsets), gaze_rel_mean, gaze_rel_p90
                (offsets relative to the rest: the photo's own and the driver's at the retargeting neutral
-               frame), jitter_ratio, jitter_floor (the re-detection's jitter on the photo standing still, over
+               frame), gaze_floor_mean, gaze_floor_p90 (the instrument's own gaze noise on this pair: what a
+               method that gave the photo the driver's gaze exactly would still show), jitter_ratio,
+               jitter_floor (the re-detection's jitter on the photo standing still, over
                the driver's: the lowest ratio any method can show on this pair), redetect_rate,
                driver_redetect_rate, background_psnr (pooled over the frames; capped at 100 = identical), background_psnr_min, background_ok (frames >= 35 dB),
                mask_fraction (mean share of the frame inside the head mask)
-      details  {r: {signal: {r, r_detected, frames, failed}}, mouth, gaze, gaze_rel, jitter}
+      details  {r: {signal: {r, r_detected, frames, failed}}, mouth, gaze, gaze_rel, gaze_floor, jitter}
       per_frame {detected, distance, mouth, eye_left, eye_right, roll, yaw, pitch, mouth_state, background_psnr}
     sheets     contact sheet paths;  errors [{source, driver, method, error}];  seconds
 Non-finite numbers are written as null.
@@ -63,6 +65,10 @@ NOTES = (
      "sides; jitter floor: the same measure on "
      "the photo standing still (copies shifted by random sub-pixel amounts, re-detected), over the driver's: "
      "the re-detection's own noise on this face, below which no method's ratio can go"),
+    ("gaze floor: the gaze error the instrument itself makes on this pair, which a method that gave the photo "
+     "the driver's gaze exactly would still show: per frame, the driver's reading noise (its iris offsets read on "
+     "its frames and on copies shifted by random sub-pixel amounts, the difference over sqrt 2) plus the output's "
+     "(the photo's offsets on its still copies about their mean); it grows as the eyes get smaller"),
     ("driver track r: every method is driven by the clip's landmark track and scored against landmarks "
      "re-detected on the clip's frames; where the two runs disagree (small or blurred faces: eye openings, "
      "pitch), the track's own r against the re-detected driver is what a method that follows the track exactly "
@@ -99,6 +105,7 @@ def summarise_pair(photo: dict, drv: dict, landmarks: np.ndarray, signals: list[
     """The report row of one photo x clip x method (without its identification fields)."""
     from .cross_metrics import (
         gaze_errors,
+        gaze_floor,
         identity_summary,
         jitter_ratio,
         judged_mouths,
@@ -114,6 +121,7 @@ def summarise_pair(photo: dict, drv: dict, landmarks: np.ndarray, signals: list[
     d_iris, o_iris = np.stack([s["iris"] for s in d_sig]), np.stack([s["iris"] for s in signals])
     gaze = gaze_errors(d_iris, o_iris)
     gaze_rel = gaze_errors(d_iris, o_iris, _rest(d_iris, drv["neutral"]), photo["signals"]["iris"])
+    floor = gaze_floor(d_iris, drv["iris_again"], photo["still_iris"])
     jitter = jitter_ratio(drv["landmarks"], landmarks)
     jitter["floor"] = photo["still_jitter"] / jitter["driver"] if jitter["driver"] > 0 else float("nan")
     found = np.isfinite(landmarks).all(axis=(1, 2))
@@ -123,7 +131,8 @@ def summarise_pair(photo: dict, drv: dict, landmarks: np.ndarray, signals: list[
                **{f"r_{k}": r[k]["r"] for k in SIGNALS}, "mouth_agreement": mouth["agreement"],
                "mouth_agreement_judged": mouth["agreement_judged"],
                "gaze_mean": gaze["mean"], "gaze_p90": gaze["p90"], "gaze_rel_mean": gaze_rel["mean"],
-               "gaze_rel_p90": gaze_rel["p90"], "jitter_ratio": jitter["ratio"],
+               "gaze_rel_p90": gaze_rel["p90"], "gaze_floor_mean": floor["mean"], "gaze_floor_p90": floor["p90"],
+               "jitter_ratio": jitter["ratio"],
                "jitter_floor": jitter["floor"], "redetect_rate": float(found.mean()),
                "driver_redetect_rate": float(d_found.mean()),
                **{k: v for k, v in back.items() if k != "per_frame"}}
@@ -131,7 +140,7 @@ def summarise_pair(photo: dict, drv: dict, landmarks: np.ndarray, signals: list[
                  **{k: _arr(signals, k).tolist() for k in SIGNALS},
                  "mouth_state": [s["mouth_state"] for s in signals], "background_psnr": back["per_frame"]}
     return {"summary": summary, "details": {"r": r, "mouth": mouth, "gaze": gaze, "gaze_rel": gaze_rel,
-                                            "jitter": jitter}, "per_frame": per_frame}
+                                            "gaze_floor": floor, "jitter": jitter}, "per_frame": per_frame}
 
 
 def driver_per_frame(drv: dict) -> dict:
@@ -172,6 +181,7 @@ TABLE = (("id kept", "identity_kept", 0, True), ("id dist", "identity_distance",
          ("mouth agree", "mouth_agreement", 0, True), ("mouth agree judged", "mouth_agreement_judged", 0, True),
          ("gaze mean", "gaze_mean", 3, False),
          ("gaze p90", "gaze_p90", 3, False), ("gaze rel", "gaze_rel_mean", 3, False),
+         ("gaze floor", "gaze_floor_mean", 3, False),
          ("jitter x", "jitter_ratio", 2, False), ("jitter floor", "jitter_floor", 2, False),
          ("re-detect", "redetect_rate", 0, True),
          ("bg PSNR", "background_psnr", 1, False))

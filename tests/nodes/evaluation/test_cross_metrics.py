@@ -105,6 +105,27 @@ def test_still_jitter_is_the_trackers_own_noise_on_a_face_that_does_not_move():
     assert math.isnan(C.still_jitter(lambda im: None, photo))
 
 
+def test_the_gaze_floor_is_the_noise_of_both_readings_and_nothing_else():
+    """The driver read twice (its frames, shifted copies) and the photo read still: a perfect instrument has
+    no floor; reading noise of sigma_d on the driver (each reading) and sigma_o on the photo gives the error
+    two independent readings show, sqrt(sigma_d^2 + sigma_o^2) x sqrt(pi / 2) per eye (Rayleigh), whatever
+    the gaze itself does. A frame the second reading missed is left out."""
+    rng = np.random.default_rng(1)
+    n, sd, so = 4000, 0.01, 0.02
+    gaze = rng.uniform(-0.1, 0.1, (n, 2, 2))                     # the driver's gaze moves; the floor ignores it
+    photo = np.array([[0.02, -0.08], [0.01, -0.07]])
+    exact = C.gaze_floor(gaze, gaze, np.repeat(photo[None], 24, 0))
+    assert exact["mean"] == pytest.approx(0.0, abs=1e-12) and exact["frames"] == n
+    d1, d2 = gaze + rng.normal(0, sd, gaze.shape), gaze + rng.normal(0, sd, gaze.shape)
+    still = photo + rng.normal(0, so, (n, 2, 2))
+    d2[0] = np.nan
+    floor = C.gaze_floor(d1, d2, still)
+    assert floor["frames"] == n - 1
+    assert floor["mean"] == pytest.approx(math.hypot(sd, so) * math.sqrt(math.pi / 2), rel=0.05)
+    assert floor["p90"] > floor["mean"]
+    assert math.isnan(C.gaze_floor(d1, d2, np.full((24, 2, 2), np.nan))["mean"])
+
+
 def test_jitter_ratio_is_one_for_the_driver_itself_and_grows_with_noise():
     rng = np.random.default_rng(0)
     base = base_landmarks()
