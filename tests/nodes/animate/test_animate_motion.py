@@ -172,3 +172,19 @@ def _shared_track():
 
     frames = [(i, f) for i, f in itertools.islice(iter_frames(clip), 0, 240, 6)]
     return extract_landmarks(Runtime(device="cpu"), frames, "dlib")
+
+
+def test_the_spline_evaluated_in_float32_stays_within_a_twentieth_of_a_pixel(source):
+    """``tps_eval`` runs its kernel in float32 for speed; on a face's fit, whose weights reach hundreds of px
+    and cancel, it must still give the float64 spline's values to within 0.05 px over the whole frame."""
+    from talkinghead.nodes.animate.motion import fit_head_motion, tps_eval
+
+    target = open_mouth(rotate(source, 15, source[27:36].mean(0)), 0.1) + [20.0, -10.0]
+    c, w, a, scale = fit_head_motion(source, target).model
+    assert np.abs(w).max() > 100                                  # a fit whose weights cancel
+    yy, xx = np.mgrid[0:SIZE[0]:4, 0:SIZE[1]:4]
+    points = np.stack([xx, yy], -1).astype(np.float64).reshape(-1, 2)
+    flat = points / scale
+    d2 = np.maximum(((flat[:, None] - c[None]) ** 2).sum(-1), 1e-300)
+    exact = (0.5 * d2 * np.log(d2)) @ w + a[0] + flat @ a[1:]
+    assert np.abs(tps_eval((c, w, a, scale), points) - exact).max() < 0.05
