@@ -190,7 +190,7 @@ def photo_reference(rt: Any, ctx: dict, path: Path) -> dict:
     found, iris = still_readings(FaceFollower(ctx["backend"], box, ctx["verify"]), photo, ctx["locator"])
     return {"path": path, "photo": photo, "landmarks": lms, "box": box,
             "signals": frame_signals(photo, lms, ctx["locator"]),
-            "still_jitter": still_jitter(None, photo, found=found), "still_iris": iris}
+            "still_jitter": still_jitter(found), "still_iris": iris}
 
 
 def score_method(rt: Any, ctx: dict, cfg: CrossConfig, photo: dict, drv: dict, method: str) -> tuple[dict, dict]:

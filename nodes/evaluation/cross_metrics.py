@@ -225,21 +225,18 @@ def still_readings(follow, photo: np.ndarray, locator=None, frames: int = STILL_
         moved, shift = shifted_copy(photo, rng)
         lms = follow(moved)
         if lms is not None:
-            found[i] = np.asarray(lms, np.float64) - shift
+            lms = np.asarray(lms, np.float64)
+            found[i] = lms - shift
             if locator is not None:
-                iris[i] = iris_offsets(np.asarray(locator(moved, np.asarray(lms, np.float64)), np.float64),
-                                       np.asarray(lms, np.float64))
+                iris[i] = iris_offsets(np.asarray(locator(moved, lms), np.float64), lms)
     return found, iris
 
 
-def still_jitter(follow, photo: np.ndarray, frames: int = STILL_FRAMES, seed: int = 0,
-                 found: np.ndarray | None = None) -> float:
-    """The re-detection's own jitter on a face that does not move: ``jitter_series``'s mean over the
-    landmarks ``still_readings`` finds (or over ``found``, (frames, 68, 2), when given), or NaN with fewer
-    than three faces. An output's jitter cannot be measured below it: on a painting the re-detection alone
+def still_jitter(found: np.ndarray) -> float:
+    """The re-detection's own jitter on a face that does not move: ``jitter_series``' mean over the landmarks
+    ``still_readings`` found on the photo's still copies, ``found`` (frames, 68, 2), or NaN with fewer than
+    three faces. An output's jitter cannot be measured below it: on a painting the re-detection alone
     jitters more than a real driver does."""
-    if found is None:
-        found, _ = still_readings(follow, photo, None, frames, seed)
     series = jitter_series(found)
     return float(np.nanmean(series)) if np.isfinite(series).any() else float("nan")
 

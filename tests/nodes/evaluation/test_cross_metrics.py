@@ -99,10 +99,10 @@ def test_still_jitter_is_the_trackers_own_noise_on_a_face_that_does_not_move():
         yy, xx = np.mgrid[0:w.shape[0], 0:w.shape[1]]
         return np.array([(xx * w).sum(), (yy * w).sum()]) / w.sum()
 
-    exact = C.still_jitter(lambda im: base + centroid(im) - 300, photo)
-    rounded = C.still_jitter(lambda im: base + np.round(centroid(im)) - 300, photo)
+    exact = C.still_jitter(C.still_readings(lambda im: base + centroid(im) - 300, photo)[0])
+    rounded = C.still_jitter(C.still_readings(lambda im: base + np.round(centroid(im)) - 300, photo)[0])
     assert exact < 0.1 * rounded and rounded > 1e-3
-    assert math.isnan(C.still_jitter(lambda im: None, photo))
+    assert math.isnan(C.still_jitter(C.still_readings(lambda im: None, photo)[0]))
 
 
 def test_the_gaze_floor_is_the_noise_of_both_readings_and_nothing_else():
