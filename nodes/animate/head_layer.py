@@ -31,6 +31,10 @@ FILL_FROM = 0.02                                # the background is filled where
                                                 # estimate behind thin hair carries the hair's colour (a halo)
 HOLE_MOST = 0.05                                # enclosed holes in the segmentation up to this x the face's
                                                 # area are closed (``close_holes``)
+FRINGE_LOW = 0.1                                # the segmentation's unsure fringe: above this, at most 0.5
+FRINGE_NEED = (0.2, 0.03)                       # fringe pixels join the layer where the fill behind them
+                                                # misses them by this coverage on average (``fringe_joins``)
+                                                # within this many face heights
 HAIR_MIN = 0.15                                 # mask area above the brows / face area below which "no hair"
 
 
@@ -87,6 +91,42 @@ def connected_to_face(mask: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     return np.where(np.isin(labels, keep), mask, 0).astype(np.float32)
 
 
+def fringe(mask: np.ndarray, head: np.ndarray, low: float = FRINGE_LOW) -> np.ndarray:
+    """(H, W) bool: the segmentation's unsure pixels (``low`` < ``mask`` <= 0.5) connected to the ``head``
+    ((H, W), > 0.5: the part kept, ``connected_to_face``) through other such pixels.
+
+    The model half-sees what hangs off a head: a scarf's end (girl_pearl's turban, mask 0.3-0.5), a veil,
+    thin hair. The matting, seeded only inside the kept mask, left such a part out of the layer: it stood
+    still while the head moved away from it, and the fill behind the head was bridged from its colour (a
+    torn scarf over a grey smear). ``build_head_layer`` fills behind it and lets it join the layer where
+    the fill cannot explain it."""
+    import cv2
+
+    core = np.asarray(head) > 0.5
+    unsure = (np.asarray(mask) > low) & ~core
+    _, labels = cv2.connectedComponents((unsure | core).astype(np.uint8), connectivity=8)
+    touching = np.unique(labels[core])
+    return unsure & np.isin(labels, touching[touching > 0])
+
+
+def fringe_joins(unsure: np.ndarray, need: np.ndarray, face_height: float,
+                 least: tuple[float, float] = FRINGE_NEED) -> np.ndarray:
+    """(H, W) bool: the ``unsure`` pixels ((H, W) bool, ``fringe``) that join the layer: where the coverage
+    they need over the fill (``matting.coverage_need``, (H, W)) averages at least ``least[0]`` over the
+    unsure pixels within a Gaussian of ``least[1]`` x ``face_height``. A part of the head (a scarf's end
+    on a dark backdrop) needs more than the fill gives over most of it; the backdrop beside the head (a
+    sofa's pattern) is near its fill. Decided per neighbourhood, not per pixel: the darker folds of a scarf
+    need little over a dark fill, and left behind they speckled the backdrop once the head moved."""
+    import cv2
+
+    if not unsure.any():
+        return unsure
+    sigma = max(1.0, least[1] * face_height)
+    weight = cv2.GaussianBlur(unsure.astype(np.float32), (0, 0), sigma)
+    mean = cv2.GaussianBlur(np.where(unsure, need, 0).astype(np.float32), (0, 0), sigma) / np.maximum(weight, 1e-6)
+    return unsure & (mean >= least[0])
+
+
 def close_holes(mask: np.ndarray, landmarks: np.ndarray, most: float = HOLE_MOST) -> np.ndarray:
     """``mask`` (H, W) float32 with the holes it encloses (regions <= 0.5 that do not reach the image's edge)
     set to 1, up to ``most`` x the face hull's area each: a head has no holes, and one the segmentation leaves
@@ -130,7 +170,7 @@ def build_head_layer(rt: Any, photo: np.ndarray, landmarks: np.ndarray, clean_pl
 
         alpha, matte = feather(mask, neck.height), "feather"
         notes.append("pymatting not installed: the matte edge is feathered, not matted")
-    from .matting import despeckle, estimate_fb, least_alpha, split_layers
+    from .matting import coverage_need, despeckle, estimate_fb, least_alpha, split_layers
 
     area = picture_area(photo)
     bars = outside(area, size) if area != (0, 0, size[1], size[0]) else None
@@ -138,14 +178,18 @@ def build_head_layer(rt: Any, photo: np.ndarray, landmarks: np.ndarray, clean_pl
     if bars is not None:
         alpha[bars] = 0.0
     cut = neck_cut(landmarks, size)
+    unsure = fringe(seg.mask, mask) & (alpha * cut <= FILL_FROM) & (cut > FILL_FROM)
+    if bars is not None:
+        unsure &= ~bars
 
     if clean_plate is not None:
         b0 = clean_plate.astype(np.float32)
     else:
         from .fill import inpaint_background
 
-        b0 = inpaint_background(photo.astype(np.float32), alpha * cut > FILL_FROM, photo, bars)
-    alpha = (least_alpha(photo, alpha, b0) * cut).astype(np.float32)   # the cut's fade is not raised
+        b0 = inpaint_background(photo.astype(np.float32), (alpha * cut > FILL_FROM) | unsure, photo, bars)
+    joins = fringe_joins(unsure, coverage_need(photo, b0), neck.height)
+    alpha = (least_alpha(photo, alpha, b0, joins) * cut).astype(np.float32)   # the cut's fade is not raised
     alpha[alpha < 1 / 255] = 0
     f0, _ = estimate_fb(photo, alpha)
     fg, bg = split_layers(photo, alpha, f0, b0)

@@ -127,19 +127,24 @@ def feather(mask: np.ndarray, face_height: float) -> np.ndarray:
     return np.clip(cv2.GaussianBlur((mask > 0.5).astype(np.float32), (0, 0), sigma), 0, 1)
 
 
-def least_alpha(photo: np.ndarray, alpha: np.ndarray, b0: np.ndarray) -> np.ndarray:
-    """``alpha`` (H, W) float32 raised, where it is above 0, to the least coverage that explains the photo
-    over the filled background ``b0`` (H, W, 3, 0-255) with a foreground in 0-255: I = a F + (1 - a) B0
-    needs a >= 1 - I / B0 (a pixel darker than the background's share) and a >= (I - B0) / (255 - B0) (a
-    brighter one), per channel. Below it, ``split_layers`` must put the rest into B: the black ring of a
-    helmet matted at 0.97 left a black or orange dot in the background (B = (I - a F) / (1 - a)), and its
-    rim a streak, where the head moves away."""
+def coverage_need(photo: np.ndarray, b0: np.ndarray) -> np.ndarray:
+    """(H, W) float32 in [0, 1]: the least coverage that explains the photo (H, W, 3) over the background ``b0``
+    (H, W, 3, 0-255) with a foreground in 0-255: I = a F + (1 - a) B0 needs a >= 1 - I / B0 (a pixel darker
+    than the background's share) and a >= (I - B0) / (255 - B0) (a brighter one), per channel."""
     image = photo.astype(np.float32)
     b = np.clip(np.asarray(b0, np.float32), 0, 255)
     darker = 1 - image / np.maximum(b, 1e-3)
     brighter = (image - b) / np.maximum(255 - b, 1e-3)
-    need = np.clip(np.maximum(darker, brighter).max(-1), 0, 1)
-    return np.where(alpha > 0, np.maximum(alpha, need), alpha).astype(np.float32)
+    return np.clip(np.maximum(darker, brighter).max(-1), 0, 1).astype(np.float32)
+
+
+def least_alpha(photo: np.ndarray, alpha: np.ndarray, b0: np.ndarray, also: np.ndarray | None = None) -> np.ndarray:
+    """``alpha`` (H, W) float32 raised, where it is above 0 or ``also`` ((H, W) bool) holds, to the least
+    coverage that explains the photo over the filled background ``b0`` (``coverage_need``). Below it,
+    ``split_layers`` must put the rest into B: the black ring of a helmet matted at 0.97 left a black or
+    orange dot in the background (B = (I - a F) / (1 - a)), and its rim a streak, where the head moves away."""
+    where = alpha > 0 if also is None else (alpha > 0) | also
+    return np.where(where, np.maximum(alpha, coverage_need(photo, b0)), alpha).astype(np.float32)
 
 
 def split_layers(photo: np.ndarray, alpha: np.ndarray, f0: np.ndarray, b0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
