@@ -5,8 +5,10 @@ Steps: ``segment.segment_head`` (MediaPipe Selfie Segmentation on LiteRT, or Gra
 landmarks) -> keep the part connected to the face, its small holes closed (``close_holes``), cut at the neck
 line (below it nothing moves, so the cut is invisible) -> ``matting.refine_alpha`` (closed-form matting +
 guided upsampling) -> its specks removed (``matting.despeckle``) -> background fill
-(``fill.inpaint_background``, or the clean plate) -> the matte raised where the fill cannot explain the
-photo (``matting.least_alpha``) -> foreground estimate -> ``matting.split_layers`` (photo == alpha F +
+(``fill.inpaint_background``, or the clean plate), also behind what the matting never decides (the
+segmentation's unsure fringe, the head beyond the matting's box: ``unmatted``) -> the matte raised where
+the fill cannot explain the photo (``matting.least_alpha``; there, from 0: ``fringe_joins``) -> foreground
+estimate -> ``matting.split_layers`` (photo == alpha F +
 (1 - alpha) B exactly).
 Black bars around the picture (``letterbox``) are neither layer nor a source of the fill (``HeadLayer.area``).
 ``HeadLayer.method`` and ``.reason`` say which path ran and why; ``notes`` lists anything else worth
@@ -91,27 +93,33 @@ def connected_to_face(mask: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     return np.where(np.isin(labels, keep), mask, 0).astype(np.float32)
 
 
-def fringe(mask: np.ndarray, head: np.ndarray, low: float = FRINGE_LOW) -> np.ndarray:
-    """(H, W) bool: the segmentation's unsure pixels (``low`` < ``mask`` <= 0.5) connected to the ``head``
-    ((H, W), > 0.5: the part kept, ``connected_to_face``) through other such pixels.
+def unmatted(mask: np.ndarray, head: np.ndarray, box: tuple[int, int, int, int], low: float = FRINGE_LOW
+             ) -> np.ndarray:
+    """(H, W) bool: what the segmentation gives the head but the matting never decides: its unsure pixels
+    (``low`` < ``mask`` <= 0.5) connected to the ``head`` ((H, W), > 0.5: the part kept,
+    ``connected_to_face``) through other such pixels, and the head beyond ``box`` (the matting's).
 
     The model half-sees what hangs off a head: a scarf's end (girl_pearl's turban, mask 0.3-0.5), a veil,
-    thin hair. The matting, seeded only inside the kept mask, left such a part out of the layer: it stood
-    still while the head moved away from it, and the fill behind the head was bridged from its colour (a
-    torn scarf over a grey smear). ``build_head_layer`` fills behind it and lets it join the layer where
-    the fill cannot explain it."""
+    thin hair; and a scarf's tip may hang past the head box. The matting, seeded inside the kept mask and
+    the box, left such parts out of the layer: they stood still while the head moved away from them, and
+    the fill behind the head was bridged from their colour (a torn scarf over a grey smear).
+    ``build_head_layer`` fills behind them and lets them join the layer where the fill cannot explain them
+    (``fringe_joins``)."""
     import cv2
 
     core = np.asarray(head) > 0.5
     unsure = (np.asarray(mask) > low) & ~core
     _, labels = cv2.connectedComponents((unsure | core).astype(np.uint8), connectivity=8)
     touching = np.unique(labels[core])
-    return unsure & np.isin(labels, touching[touching > 0])
+    x0, y0, x1, y1 = box
+    beyond = core.copy()
+    beyond[y0:y1, x0:x1] = False
+    return (unsure & np.isin(labels, touching[touching > 0])) | beyond
 
 
 def fringe_joins(unsure: np.ndarray, need: np.ndarray, face_height: float,
                  least: tuple[float, float] = FRINGE_NEED) -> np.ndarray:
-    """(H, W) bool: the ``unsure`` pixels ((H, W) bool, ``fringe``) that join the layer: where the coverage
+    """(H, W) bool: the ``unsure`` pixels ((H, W) bool, ``unmatted``) that join the layer: where the coverage
     they need over the fill (``matting.coverage_need``, (H, W)) averages at least ``least[0]`` over the
     unsure pixels within a Gaussian of ``least[1]`` x ``face_height``. A part of the head (a scarf's end
     on a dark backdrop) needs more than the fill gives over most of it; the backdrop beside the head (a
@@ -178,7 +186,7 @@ def build_head_layer(rt: Any, photo: np.ndarray, landmarks: np.ndarray, clean_pl
     if bars is not None:
         alpha[bars] = 0.0
     cut = neck_cut(landmarks, size)
-    unsure = fringe(seg.mask, mask) & (alpha * cut <= FILL_FROM) & (cut > FILL_FROM)
+    unsure = unmatted(seg.mask, mask, seg.box) & (alpha * cut <= FILL_FROM) & (cut > FILL_FROM)
     if bars is not None:
         unsure &= ~bars
 

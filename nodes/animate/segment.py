@@ -26,8 +26,9 @@ class Segmentation:
     """A soft person mask near the head and how it was made.
 
     Attributes:
-        mask: (H, W) float32 in [0, 1], zero outside ``box``.
-        box: (x0, y0, x1, y1) int, the head box it was computed in.
+        mask: (H, W) float32 in [0, 1]: the model's over the square it ran on around ``box``, GrabCut's
+            inside ``box``; zero elsewhere.
+        box: (x0, y0, x1, y1) int, the head box it was computed for (the matting's).
         method: "selfie-segmentation" | "grabcut".
         reason: why that method (e.g. "model missing: ...").
     """
@@ -84,7 +85,8 @@ def hair_ellipse_mask(landmarks: np.ndarray, size: tuple[int, int]) -> np.ndarra
 
 
 def segment_model(rt: Any, photo: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """Person probability (H, W) from MediaPipe Selfie Segmentation run on a square around ``box``.
+    """Person probability (H, W) from MediaPipe Selfie Segmentation run on a square around ``box``, over that
+    square (what hangs off the head may reach past ``box``: ``head_layer.unmatted``).
 
     Raises:
         MissingWeightsError: the model file or ai-edge-litert is missing.
@@ -107,9 +109,7 @@ def segment_model(rt: Any, photo: np.ndarray, box: tuple[int, int, int, int]) ->
     prob = cv2.resize(np.ascontiguousarray(prob[0, :, :, 0]), (side, side), interpolation=cv2.INTER_LINEAR)
     out = np.zeros((h, w), np.float32)
     out[max(0, sy):sy + side, max(0, sx):sx + side] = prob[pad[0]:side - pad[1], pad[2]:side - pad[3]]
-    keep = np.zeros_like(out)
-    keep[y0:y1, x0:x1] = 1
-    return np.clip(out * keep, 0, 1)
+    return np.clip(out, 0, 1)
 
 
 def segment_grabcut(photo: np.ndarray, landmarks: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
