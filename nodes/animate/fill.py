@@ -5,8 +5,8 @@ to its left and right, then the fill is smoothed down its columns), at a reduced
 bands the moving head uncovers), continued from the photo OUTSIDE the matte (the background estimated behind
 thin hair carries the hair's colour, and a fill continued from it shows the old hair line as a halo once the
 head moves). A backdrop's bands (a banner, a horizon, a collar's edge) carry on behind the head; Telea's
-inpainting (Telea 2004), used only for rows with no known pixel, continued them as wedges into the hole
-(lia_taylor's banner, the astronaut's collar). Then regrained, so the band does not read as a clean patch on
+inpainting (Telea 2004) continued them as wedges into the hole (lia_taylor's banner, the astronaut's collar).
+Rows the hole spans from edge to edge are taken from the rows above and below them. Then regrained, so the band does not read as a clean patch on
 film grain, canvas or sensor noise. Next to the hole's edge, where a moving head uncovers it, the photo
 is mirrored across that edge (``mirror_band``), fading into the bridged fill: the uncovered band carries
 the background's own texture (a landscape, a backdrop) instead of a smooth bridge.
@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 INPAINT_SIDE = 256   # the hidden background is inpainted with the hole's box scaled to this long side
-RADIUS = 5           # Telea's neighbourhood, px at the reduced scale (rows with no known pixel)
+RADIUS = 5           # Telea's neighbourhood, px at the reduced scale (a column the hole fills top to bottom)
 ROW_SMOOTH = 6.0     # the row-wise fill is smoothed down its columns over this sigma, px at the reduced scale
 MIRROR_DEPTH = 0.08  # the band mirrored across the hole's edge, as a fraction of the hole's height
 
@@ -61,10 +61,10 @@ def inpaint_background(known: np.ndarray, hole: np.ndarray, photo: np.ndarray, b
 def row_fill(image: np.ndarray, hole: np.ndarray, smooth: float = ROW_SMOOTH) -> np.ndarray:
     """``image`` (h, w, 3) uint8 with its ``hole`` (h, w) bool filled: (h, w, 3) uint8. Each hole pixel blends the
     nearest known pixels to its left and right on its row by distance (the one side's where the row runs into
-    the image's edge; Telea's inpainting where the row has no known pixel), then the hole is smoothed down its
-    columns (a Gaussian of sigma ``smooth`` over the bridged hole pixels only: the ends of neighbouring rows
-    differ by the backdrop's texture, and neither its known pixels above and below nor rows with none are drawn
-    in)."""
+    the image's edge; where the row has no known pixel, the rows above and below it, ``across_rows``), then the
+    hole is smoothed down its columns (a Gaussian of sigma ``smooth`` over the bridged hole pixels only: the
+    ends of neighbouring rows differ by the backdrop's texture, and neither its known pixels above and below
+    nor rows with none are drawn in)."""
     import cv2
 
     h, w = hole.shape
@@ -89,9 +89,32 @@ def row_fill(image: np.ndarray, hole: np.ndarray, smooth: float = ROW_SMOOTH) ->
         bridged = cv2.GaussianBlur(bridged * bridging[..., None], **down) / np.maximum(weight, 1e-6)[..., None]
     out = np.where(hole[..., None], bridged, img)
     if lost.any():
-        telea = cv2.inpaint(image, hole.astype(np.uint8), RADIUS, cv2.INPAINT_TELEA).astype(np.float32)
-        out[lost] = telea[lost]
+        out[lost] = across_rows(out, lost)[lost]
+        alone = lost & np.all(lost, axis=0)[None, :]         # a column with nothing above or below either
+        if alone.any():
+            telea = cv2.inpaint(image, hole.astype(np.uint8), RADIUS, cv2.INPAINT_TELEA).astype(np.float32)
+            out[alone] = telea[alone]
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def across_rows(image: np.ndarray, lost: np.ndarray) -> np.ndarray:
+    """(h, w, 3) float32: each ``lost`` (h, w) bool pixel blended from the nearest rows above and below it in
+    its column that are not lost, by distance (the one side's at the picture's top or bottom). Rows a hole
+    spans from edge to edge (hair reaching both sides of a tight crop) have nothing to bridge along; Telea's
+    inpainting drew them as a streak from the few pixels at their ends (lia_monroe: a bright-to-dark line
+    across the fill)."""
+    h = lost.shape[0]
+    rows = np.arange(h)[:, None]
+    above = np.maximum.accumulate(np.where(~lost, rows, -1), axis=0)
+    below = np.minimum.accumulate(np.where(~lost, rows, h)[::-1], axis=0)[::-1]
+    has_a, has_b = above >= 0, below < h
+    span = np.maximum(below - above, 1).astype(np.float32)
+    w_a = np.where(has_a & has_b, (below - rows) / span, has_a.astype(np.float32))
+    w_b = np.where(has_a & has_b, (rows - above) / span, has_b.astype(np.float32))
+    cols = np.arange(lost.shape[1])[None, :]
+    img = np.asarray(image, np.float32)
+    return (w_a[..., None] * img[np.clip(above, 0, h - 1), cols]
+            + w_b[..., None] * img[np.clip(below, 0, h - 1), cols]).astype(np.float32)
 
 
 def mirror_band(filled: np.ndarray, known: np.ndarray, hole: np.ndarray, depth: float,

@@ -54,3 +54,19 @@ def test_rows_the_hole_spans_edge_to_edge_do_not_darken_their_neighbours():
     hole[40:70, 20:76] = True
     out = row_fill(image, hole, smooth=4.0).astype(np.float64)
     assert np.abs(out[hole] - 150).max() < 4
+
+
+def test_rows_the_hole_spans_edge_to_edge_take_the_rows_above_and_below():
+    """Rows a hole spans from edge to edge (hair reaching both sides of a tight crop, lia_monroe), between rows
+    it leaves known only at one end: filled from the rows above and below them, not inpainted from whatever
+    the hole's outline passes (Telea's inpainting drew a dark corner of the backdrop across lia_monroe's fill
+    as a bright-to-dark line)."""
+    from talkinghead.nodes.animate.fill import row_fill
+
+    image = np.full((96, 96, 3), 150, np.uint8)
+    image[:26, 84:] = 30                          # a dark corner of the backdrop, above the hole's right end
+    hole = np.zeros((96, 96), bool)
+    hole[26:44, 3:] = True                        # known only at x < 3 on these rows ...
+    hole[30:40] = True                            # ... and nowhere on these
+    out = row_fill(image, hole, smooth=4.0).astype(np.float64)
+    assert np.abs(out[30:40] - 150).max() < 4     # the rows above and below, not a streak from the dark corner
