@@ -6,10 +6,11 @@ bands the moving head uncovers), continued from the photo OUTSIDE the matte (the
 thin hair carries the hair's colour, and a fill continued from it shows the old hair line as a halo once the
 head moves). A backdrop's bands (a banner, a horizon, a collar's edge) carry on behind the head; Telea's
 inpainting (Telea 2004) continued them as wedges into the hole (lia_taylor's banner, the astronaut's collar).
-Rows the hole spans from edge to edge are taken from the rows above and below them. Then regrained, so the band does not read as a clean patch on
-film grain, canvas or sensor noise. Next to the hole's edge, where a moving head uncovers it, the photo
-is mirrored across that edge (``mirror_band``), fading into the bridged fill: the uncovered band carries
-the background's own texture (a landscape, a backdrop) instead of a smooth bridge.
+Rows the hole spans from edge to edge are taken from the rows above and below them. Then regrained, so the
+band does not read as a clean patch on film grain, canvas or sensor noise. Next to the hole's edge, where a
+moving head uncovers it, the photo is mirrored across that edge (``mirror_band``), fading into the bridged
+fill: the uncovered band carries the background's own texture (a landscape, a backdrop) instead of a smooth
+bridge.
 
 Shapes: (H, W, 3) images, (H, W) masks.
 """
@@ -61,60 +62,53 @@ def inpaint_background(known: np.ndarray, hole: np.ndarray, photo: np.ndarray, b
 def row_fill(image: np.ndarray, hole: np.ndarray, smooth: float = ROW_SMOOTH) -> np.ndarray:
     """``image`` (h, w, 3) uint8 with its ``hole`` (h, w) bool filled: (h, w, 3) uint8. Each hole pixel blends the
     nearest known pixels to its left and right on its row by distance (the one side's where the row runs into
-    the image's edge; where the row has no known pixel, the rows above and below it, ``across_rows``), then the
+    the image's edge; where the row has no known pixel, the rows above and below it: ``bridge``), then the
     hole is smoothed down its columns (a Gaussian of sigma ``smooth`` over the bridged hole pixels only: the
     ends of neighbouring rows differ by the backdrop's texture, and neither its known pixels above and below
     nor rows with none are drawn in)."""
     import cv2
 
-    h, w = hole.shape
     if not hole.any():
         return image.copy()
-    cols = np.arange(w)[None, :]
-    left = np.maximum.accumulate(np.where(~hole, cols, -1), axis=1)
-    right = np.minimum.accumulate(np.where(~hole, cols, w)[:, ::-1], axis=1)[:, ::-1]
-    has_l, has_r = left >= 0, right < w
-    rows = np.arange(h)[:, None]
     img = image.astype(np.float32)
-    span = np.maximum(right - left, 1).astype(np.float32)
-    w_l = np.where(has_l & has_r, (right - cols) / span, has_l.astype(np.float32))
-    w_r = np.where(has_l & has_r, (cols - left) / span, has_r.astype(np.float32))
-    bridged = (w_l[..., None] * img[rows, np.clip(left, 0, w - 1)]
-               + w_r[..., None] * img[rows, np.clip(right, 0, w - 1)])
-    lost = hole & ~(has_l | has_r)
+    bridged, lost = bridge(img, hole, axis=1)
     if smooth > 0:
         bridging = (hole & ~lost).astype(np.float32)
         down = {"ksize": (1, 0), "sigmaX": 0.01, "sigmaY": smooth, "borderType": cv2.BORDER_REFLECT}
         weight = cv2.GaussianBlur(bridging, **down)
         bridged = cv2.GaussianBlur(bridged * bridging[..., None], **down) / np.maximum(weight, 1e-6)[..., None]
     out = np.where(hole[..., None], bridged, img)
-    if lost.any():
-        out[lost] = across_rows(out, lost)[lost]
-        alone = lost & np.all(lost, axis=0)[None, :]         # a column with nothing above or below either
-        if alone.any():
+    if lost.any():   # rows the hole spans from edge to edge: the rows above and below them, column by column
+        across, alone = bridge(out, lost, axis=0)
+        out[lost] = across[lost]
+        if alone.any():   # a column the hole fills from top to bottom as well
             telea = cv2.inpaint(image, hole.astype(np.uint8), RADIUS, cv2.INPAINT_TELEA).astype(np.float32)
             out[alone] = telea[alone]
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-def across_rows(image: np.ndarray, lost: np.ndarray) -> np.ndarray:
-    """(h, w, 3) float32: each ``lost`` (h, w) bool pixel blended from the nearest rows above and below it in
-    its column that are not lost, by distance (the one side's at the picture's top or bottom). Rows a hole
-    spans from edge to edge (hair reaching both sides of a tight crop) have nothing to bridge along; Telea's
-    inpainting drew them as a streak from the few pixels at their ends (lia_monroe: a bright-to-dark line
-    across the fill)."""
-    h = lost.shape[0]
-    rows = np.arange(h)[:, None]
-    above = np.maximum.accumulate(np.where(~lost, rows, -1), axis=0)
-    below = np.minimum.accumulate(np.where(~lost, rows, h)[::-1], axis=0)[::-1]
-    has_a, has_b = above >= 0, below < h
-    span = np.maximum(below - above, 1).astype(np.float32)
-    w_a = np.where(has_a & has_b, (below - rows) / span, has_a.astype(np.float32))
-    w_b = np.where(has_a & has_b, (rows - above) / span, has_b.astype(np.float32))
-    cols = np.arange(lost.shape[1])[None, :]
-    img = np.asarray(image, np.float32)
-    return (w_a[..., None] * img[np.clip(above, 0, h - 1), cols]
-            + w_b[..., None] * img[np.clip(below, 0, h - 1), cols]).astype(np.float32)
+def bridge(image: np.ndarray, hole: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each ``hole`` (h, w) bool pixel blended from the nearest pixels of ``image`` (h, w, 3) outside the hole
+    before and after it along ``axis`` (1: its row, 0: its column), by distance; the one side's where the line
+    runs into the picture's edge. Returns ((h, w, 3) float, (h, w) bool: the hole pixels with neither side).
+
+    Along columns it fills the rows a hole spans from edge to edge (hair reaching both sides of a tight crop):
+    Telea's inpainting drew them as a streak from whatever the hole's outline passed (lia_monroe: a
+    bright-to-dark line across the fill)."""
+    img = np.moveaxis(np.asarray(image, np.float32), axis, 1)
+    gap = np.moveaxis(hole, axis, 1)
+    n = gap.shape[1]
+    at = np.arange(n)[None, :]
+    before = np.maximum.accumulate(np.where(~gap, at, -1), axis=1)
+    after = np.minimum.accumulate(np.where(~gap, at, n)[:, ::-1], axis=1)[:, ::-1]
+    has_b, has_a = before >= 0, after < n
+    span = np.maximum(after - before, 1).astype(np.float32)
+    w_b = np.where(has_b & has_a, (after - at) / span, has_b.astype(np.float32))
+    w_a = np.where(has_b & has_a, (at - before) / span, has_a.astype(np.float32))
+    lines = np.arange(gap.shape[0])[:, None]
+    out = (w_b[..., None] * img[lines, np.clip(before, 0, n - 1)]
+           + w_a[..., None] * img[lines, np.clip(after, 0, n - 1)])
+    return np.moveaxis(out, 1, axis), np.moveaxis(gap & ~(has_b | has_a), 1, axis)
 
 
 def mirror_band(filled: np.ndarray, known: np.ndarray, hole: np.ndarray, depth: float,
