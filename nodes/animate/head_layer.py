@@ -227,8 +227,10 @@ def _hair_note(mask: np.ndarray, landmarks: np.ndarray) -> list[str]:
     """'no hair found' when little of the mask lies above the brows outside the face hull."""
     neck = NeckLine.from_landmarks(landmarks)
     hull = face_hull_mask(landmarks, mask.shape, 1.0)
-    ys, xs = np.mgrid[0:mask.shape[0], 0:mask.shape[1]]
-    above = neck.depth(np.stack([xs, ys], -1)) < -1.0
+    h, w = mask.shape   # the depth is linear in x and y: a row's plus a column's, without an (H, W, 2) grid
+    across = neck.depth(np.column_stack([np.arange(w), np.zeros(w)]))
+    down = neck.depth(np.column_stack([np.zeros(h), np.arange(h)])) - neck.depth(np.zeros(2))
+    above = (down[:, None] + across[None, :]) < -1.0
     hair = float((mask[above & ~hull] > 0.5).sum())
     if hair < HAIR_MIN * max(1, hull.sum()):
         return [(f"no hair found above the brows ({hair / max(1, hull.sum()):.0%} of the face area): "
