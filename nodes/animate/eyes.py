@@ -42,6 +42,7 @@ MATTE_FEATHER = 0.35     # px, on top of the anti-aliasing
 IRIS_EDGE = 0.9          # px of soft limbus edge
 LID_MARGIN = 0.4         # the top share of the photo's opening is the upper lid's margin (lashes and their shadow)
 SCLERA_LIGHT = 75        # the sclera's colour: median of the opening's pixels above this luma percentile (iris out)
+HOLE_SMOOTH = 0.06       # the iris' hole in the eyeball is smoothed over this x the eye's width (``smooth_hole``)
 IRIS_REACH = 1.5         # the iris as it shows (``visible_radius``) is looked for up to this x the located radius
 KEEP_RAMP = 0.15         # below the lid's margin, the photo's own eyeball fades in over this share of the opening
 CURVE_SPACING = 0.05     # lid points closer than this share of the eye's width along it: the lid is a polyline
@@ -112,6 +113,23 @@ def fill_rows(window: np.ndarray, hole: np.ndarray, valid: np.ndarray) -> np.nda
                 near = rows[np.argmin(np.abs(rows - y))]
                 out[y, hole[y]] = out[near, cols[hole[y]]]
     return out
+
+
+def smooth_hole(window: np.ndarray, hole: np.ndarray, support: np.ndarray, sigma: float) -> np.ndarray:
+    """``window`` whose ``hole`` pixels are replaced by its Gaussian blur (``sigma`` px) over the ``support``
+    pixels alone (normalised: nothing outside ``support`` bleeds in). Row by row, the iris' hole is filled
+    from the sclera to its left and right; rows whose ends touch the lashes' shadow and rows that touch
+    bright sclera alternate, and the moved iris uncovered grey and white stripes. window (h, w, 3) float;
+    masks (h, w) bool."""
+    import cv2
+
+    if not hole.any() or sigma <= 0:
+        return window
+    weight = support.astype(np.float32)
+    total = cv2.GaussianBlur(window.astype(np.float32) * weight[..., None], (0, 0), sigma)
+    count = cv2.GaussianBlur(weight, (0, 0), sigma)[..., None]
+    smooth = total / np.maximum(count, 1e-6)
+    return np.where(hole[..., None], smooth, window).astype(window.dtype)
 
 
 def extend_columns(window: np.ndarray, opening: np.ndarray, inset: int = 1) -> np.ndarray:
@@ -211,7 +229,9 @@ def eyeball(window: np.ndarray, opening: np.ndarray, iris_disc: np.ndarray, poin
     """
     import cv2
 
-    filled = fill_rows(window, iris_disc & opening, opening)
+    hole = iris_disc & opening
+    filled = smooth_hole(fill_rows(window, hole, opening), hole, hole,
+                         HOLE_SMOOTH * float(np.linalg.norm(np.subtract(points[3], points[0]))))
     out = extend_columns(filled, opening)
     sclera = opening & ~iris_disc
     if sclera.sum() < 3:

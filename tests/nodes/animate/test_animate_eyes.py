@@ -272,3 +272,24 @@ def test_a_lid_is_an_arc_through_its_points_not_a_trapezoid():
     assert bend.max() < 3 * np.median(bend) + 0.05         # no corner at the lid points: the slope turns evenly
     lower = lid_outline(pts, 121)[121:][::-1]
     assert np.all(lower[:, 1] >= y - 1e-9) and lower[60, 1] > 30 + 8 + 0.5
+
+
+def test_the_eyeball_where_the_iris_was_has_no_stripes():
+    """Rows beside the iris that touch the lashes' shadow and rows that touch the sclera alternate: filled row by
+    row, the hole the iris leaves is striped, and a moved iris uncovers the stripes."""
+    from talkinghead.nodes.animate.eyes import eyeball
+
+    h, w = 40, 60
+    points = np.array([[5, 20], [20, 8], [40, 8], [55, 20], [40, 32], [20, 32]], np.float64)
+    opening = polygon_mask(lid_outline(points, 32), (h, w)) > 0.5
+    yy, xx = np.mgrid[0:h, 0:w]
+    iris = (xx - 30) ** 2 + (yy - 20) ** 2 <= 9 ** 2
+    window = np.full((h, w, 3), 0.85, np.float32)
+    window[iris] = 0.25
+    shadow = (np.abs(xx - 30) >= 10) & (np.abs(xx - 30) <= 12) & (yy % 2 == 0)   # every other row beside the iris
+    window[shadow] = 0.3
+    _, filled, _ = eyeball(window, opening, iris, points, (0.0, 0.0))
+    hole = iris & opening
+    rows = np.array([filled[y, hole[y]].mean() for y in range(h) if hole[y].sum() >= 5])
+    assert np.abs(np.diff(rows)).max() < 0.05        # row by row alone: 0.3 against 0.85 in turn
+    assert filled[hole].mean() > 0.45                 # the hole is sclera, not iris
