@@ -127,8 +127,9 @@ def start_follower(backend: Any, image: np.ndarray,
 
 def driver_reference(rt: Any, ctx: dict, clip: Path, frames: int | None, sheet_rows: int) -> dict:
     """The clip's track (first ``frames`` frames; the methods' input) and the reference: landmarks found on
-    every driver frame by ``FaceFollower`` exactly as on the outputs, and every per-frame signal; and the
-    iris offsets read again on sub-pixel shifted copies of the frames (``iris_again``, for the gaze floor)."""
+    every driver frame by ``FaceFollower`` exactly as on the outputs, and every per-frame signal; the iris
+    offsets read again on sub-pixel shifted copies of the frames (``iris_again``, for the gaze floor) and by
+    the second locator (``iris_other``, for the locators' gap; NaN without one)."""
     from ..landmarks.retarget import pick_neutral
     from ..media.io import iter_frames
     from .clips import clip_track
@@ -143,7 +144,7 @@ def driver_reference(rt: Any, ctx: dict, clip: Path, frames: int | None, sheet_r
         raise BadInputError("no face in the clip's first frames", clip)
     keep = set(sheet_indices(n, sheet_rows))
     lms, signals, kept, size = np.full((n, 68, 2), np.nan, np.float32), [], {}, None
-    again, rng = np.full((n, 2, 2), np.nan), np.random.default_rng(0)
+    again, other, rng = np.full((n, 2, 2), np.nan), np.full((n, 2, 2), np.nan), np.random.default_rng(0)
     follower = second = None
     bar = rt.progress(n, f"driver {clip.stem}")
     for i, (_, image) in enumerate(iter_frames(clip)):
@@ -157,6 +158,9 @@ def driver_reference(rt: Any, ctx: dict, clip: Path, frames: int | None, sheet_r
         if found is not None:
             lms[i] = found
         signals.append(frame_signals(image, found, ctx["locator"]))
+        if found is not None and ctx.get("second_locator") is not None:
+            pts = np.asarray(found, np.float64)
+            other[i] = iris_offsets(np.asarray(ctx["second_locator"](image, pts), np.float64), pts)
         moved, _ = shifted_copy(image, rng)
         found_again = second(moved)
         if found_again is not None:
@@ -169,7 +173,7 @@ def driver_reference(rt: Any, ctx: dict, clip: Path, frames: int | None, sheet_r
     if len(signals) != n:
         raise BadInputError(f"the clip decoded to {len(signals)} frames, its track has {n}", clip)
     return {"clip": clip, "track": track, "landmarks": lms, "signals": signals, "sheet": kept, "size": size,
-            "iris_again": again, "neutral": pick_neutral(track.landmarks, track.valid),
+            "iris_again": again, "iris_other": other, "neutral": pick_neutral(track.landmarks, track.valid),
             "misfits": 0 if follower is None else follower.misfits}
 
 
@@ -246,7 +250,7 @@ def _context(rt: Any, cfg: CrossConfig) -> dict:
     from ..landmarks.extract import make_backend
     from .build import has_animate
     from .clips import BACKEND
-    from .gaze import make_locator
+    from .gaze import make_locator, second_locator
     from .misfit import mesh_check
 
     unknown = [m for m in cfg.methods if m not in METHODS]
@@ -259,7 +263,10 @@ def _context(rt: Any, cfg: CrossConfig) -> dict:
     if cfg.iris == "product" and not has_animate():
         raise UsageError("the product's iris locator (nodes.animate) is not in this build; use --iris classic")
     locator, name = make_locator(cfg.iris, rt)
+    second = second_locator(cfg.iris, rt)
     return {"backend": make_backend(rt, BACKEND), "locator": locator, "locator_name": name,
+            "second_locator": None if second is None else second[0],
+            "second_locator_name": None if second is None else second[1],
             "cache_dir": cfg.cache_dir, "verify": mesh_check(rt)}
 
 

@@ -270,6 +270,26 @@ def gaze_floor(driver: np.ndarray, driver_again: np.ndarray, photo_still: np.nda
     return {"mean": float(per_frame.mean()), "p90": float(np.percentile(per_frame, 90)), "frames": int(frames.sum())}
 
 
+def locator_gap(first: np.ndarray, second: np.ndarray) -> dict:
+    """How far two iris locators disagree on the same frames: per frame, the mean over the eyes both found of
+    the length of the difference of their offsets (eye widths). Read on the driver, it bounds what a gaze
+    error read by either can certify: a method that gave the photo the driver's gaze exactly, by one
+    locator's reading, shows this error by the other's.
+
+    Args:
+        first, second: (N, 2, 2) iris offsets (``gaze.iris_offsets``), NaN where not found.
+    Returns:
+        {"mean", "p90": eye widths (NaN without a frame both read), "frames"}.
+    """
+    a, b = np.asarray(first, np.float64), np.asarray(second, np.float64)
+    err = np.linalg.norm(a - b, axis=-1)                                   # NaN where either has no iris
+    frames = np.isfinite(err).any(axis=1)
+    if not frames.any():
+        return {"mean": float("nan"), "p90": float("nan"), "frames": 0}
+    per_frame = np.nanmean(err[frames], axis=1)
+    return {"mean": float(per_frame.mean()), "p90": float(np.percentile(per_frame, 90)), "frames": int(frames.sum())}
+
+
 def jitter_ratio(driver: np.ndarray, output: np.ndarray) -> dict:
     """Mean normalised landmark acceleration of the output over the driver's, on the frames both cover.
 
@@ -290,5 +310,5 @@ def jitter_ratio(driver: np.ndarray, output: np.ndarray) -> dict:
 
 __all__ = ["GAZE_FAIL", "IDENTITY_THRESHOLD", "JUDGED_GAP_PX", "SIGNALS", "STABLE_POINTS", "STILL_FRAMES",
            "frame_signals", "gaze_errors", "gaze_floor", "identity_summary", "jitter_ratio", "jitter_series",
-           "judged_mouths", "mouth_agreement", "pearson", "pearson_with_failures", "shape_signals", "shifted_copy",
+           "judged_mouths", "locator_gap", "mouth_agreement", "pearson", "pearson_with_failures", "shape_signals", "shifted_copy",
            "still_jitter", "still_readings", "track_agreement"]

@@ -3,7 +3,7 @@
 JSON schema ``talkinghead.eval-cross/1``::
 
     format, created, command, config {sources, drivers, methods, frames, preset, landmarks, misfit_check,
-        iris_locator, identity_threshold, gaze_fail, background {dilate, side, hair}, sheets}
+        iris_locator, second_iris_locator, identity_threshold, gaze_fail, background {dilate, side, hair}, sheets}
     notes      plain-language definitions and caveats
     drivers    [{driver, frames, faces (re-detected), tracked_faces, misfits, neutral, size, track_r {signal: r},
                  per_frame {signal: [N]}}]
@@ -17,12 +17,14 @@ JSON schema ``talkinghead.eval-cross/1``::
                closed, or parted by >= 8 px), gaze_mean, gaze_p90 (absolute offsets), gaze_rel_mean, gaze_rel_p90
                (offsets relative to the rest: the photo's own and the driver's at the retargeting neutral
                frame), gaze_floor_mean, gaze_floor_p90 (the instrument's own gaze noise on this pair: what a
-               method that gave the photo the driver's gaze exactly would still show), jitter_ratio,
+               method that gave the photo the driver's gaze exactly would still show), gaze_locator_gap_mean,
+               gaze_locator_gap_p90 (the two iris locators' disagreement on the driver), jitter_ratio,
                jitter_floor (the re-detection's jitter on the photo standing still, over
                the driver's: the lowest ratio any method can show on this pair), redetect_rate,
                driver_redetect_rate, background_psnr (pooled over the frames; capped at 100 = identical), background_psnr_min, background_ok (frames >= 35 dB),
                mask_fraction (mean share of the frame inside the head mask)
-      details  {r: {signal: {r, r_detected, frames, failed}}, mouth, gaze, gaze_rel, gaze_floor, jitter}
+      details  {r: {signal: {r, r_detected, frames, failed}}, mouth, gaze, gaze_rel, gaze_floor, gaze_locator_gap,
+              jitter}
       per_frame {detected, distance, mouth, eye_left, eye_right, roll, yaw, pitch, mouth_state, background_psnr}
     sheets     contact sheet paths;  errors [{source, driver, method, error}];  seconds
 Non-finite numbers are written as null.
@@ -69,6 +71,11 @@ NOTES = (
      "the driver's gaze exactly would still show: per frame, the driver's reading noise (its iris offsets read on "
      "its frames and on copies shifted by random sub-pixel amounts, the difference over sqrt 2) plus the output's "
      "(the photo's offsets on its still copies about their mean); it grows as the eyes get smaller"),
+    ("gaze locators: how far two iris locators disagree on the driver's own frames (the evaluation's classical "
+     "locator, the centre of the visible dark iris, against MediaPipe's iris model, the whole iris circle; "
+     "config second_iris_locator, null without the model): per frame the mean over the eyes both read of "
+     "the offsets' difference. A method that gave the photo the driver's gaze exactly, as one of them reads it, "
+     "shows about this error as the other reads it, so a gaze error below it is beyond what either certifies"),
     ("driver track r: every method is driven by the clip's landmark track and scored against landmarks "
      "re-detected on the clip's frames; where the two runs disagree (small or blurred faces: eye openings, "
      "pitch), the track's own r against the re-detected driver is what a method that follows the track exactly "
@@ -109,6 +116,7 @@ def summarise_pair(photo: dict, drv: dict, landmarks: np.ndarray, signals: list[
         identity_summary,
         jitter_ratio,
         judged_mouths,
+        locator_gap,
         mouth_agreement,
         pearson_with_failures,
     )
@@ -122,6 +130,7 @@ def summarise_pair(photo: dict, drv: dict, landmarks: np.ndarray, signals: list[
     gaze = gaze_errors(d_iris, o_iris)
     gaze_rel = gaze_errors(d_iris, o_iris, _rest(d_iris, drv["neutral"]), photo["signals"]["iris"])
     floor = gaze_floor(d_iris, drv["iris_again"], photo["still_iris"])
+    gap = locator_gap(d_iris, drv.get("iris_other", np.full_like(d_iris, np.nan)))
     jitter = jitter_ratio(drv["landmarks"], landmarks)
     jitter["floor"] = photo["still_jitter"] / jitter["driver"] if jitter["driver"] > 0 else float("nan")
     found = np.isfinite(landmarks).all(axis=(1, 2))
@@ -132,6 +141,7 @@ def summarise_pair(photo: dict, drv: dict, landmarks: np.ndarray, signals: list[
                "mouth_agreement_judged": mouth["agreement_judged"],
                "gaze_mean": gaze["mean"], "gaze_p90": gaze["p90"], "gaze_rel_mean": gaze_rel["mean"],
                "gaze_rel_p90": gaze_rel["p90"], "gaze_floor_mean": floor["mean"], "gaze_floor_p90": floor["p90"],
+               "gaze_locator_gap_mean": gap["mean"], "gaze_locator_gap_p90": gap["p90"],
                "jitter_ratio": jitter["ratio"],
                "jitter_floor": jitter["floor"], "redetect_rate": float(found.mean()),
                "driver_redetect_rate": float(d_found.mean()),
@@ -139,8 +149,9 @@ def summarise_pair(photo: dict, drv: dict, landmarks: np.ndarray, signals: list[
     per_frame = {"detected": found.tolist(), "distance": distances.tolist(),
                  **{k: _arr(signals, k).tolist() for k in SIGNALS},
                  "mouth_state": [s["mouth_state"] for s in signals], "background_psnr": back["per_frame"]}
-    return {"summary": summary, "details": {"r": r, "mouth": mouth, "gaze": gaze, "gaze_rel": gaze_rel,
-                                            "gaze_floor": floor, "jitter": jitter}, "per_frame": per_frame}
+    details = {"r": r, "mouth": mouth, "gaze": gaze, "gaze_rel": gaze_rel, "gaze_floor": floor,
+               "gaze_locator_gap": gap, "jitter": jitter}
+    return {"summary": summary, "details": details, "per_frame": per_frame}
 
 
 def driver_per_frame(drv: dict) -> dict:
@@ -160,7 +171,8 @@ def new_report(cfg: Any, ctx: dict) -> dict:
               "landmarks": {"backend": backend.name, "version": backend.version},
               "misfit_check": None if ctx["verify"] is None else {"model": "mediapipe-face-mesh",
                                                                   "threshold": ctx["verify"].threshold},
-              "iris_locator": ctx["locator_name"], "identity_threshold": IDENTITY_THRESHOLD, "gaze_fail": GAZE_FAIL,
+              "iris_locator": ctx["locator_name"], "second_iris_locator": ctx.get("second_locator_name"),
+              "identity_threshold": IDENTITY_THRESHOLD, "gaze_fail": GAZE_FAIL,
               "background": {"dilate_iod": DILATE, "side": SIDE, "hair": HAIR, "psnr_cap": PSNR_CAP},
               "sheet": {"rows": cfg.sheet_rows, "cell": cfg.sheet_cell, "crop": cfg.sheet_crop}}
     return {"format": FORMAT,
@@ -181,7 +193,7 @@ TABLE = (("id kept", "identity_kept", 0, True), ("id dist", "identity_distance",
          ("mouth agree", "mouth_agreement", 0, True), ("mouth agree judged", "mouth_agreement_judged", 0, True),
          ("gaze mean", "gaze_mean", 3, False),
          ("gaze p90", "gaze_p90", 3, False), ("gaze rel", "gaze_rel_mean", 3, False),
-         ("gaze floor", "gaze_floor_mean", 3, False),
+         ("gaze floor", "gaze_floor_mean", 3, False), ("gaze locators", "gaze_locator_gap_mean", 3, False),
          ("jitter x", "jitter_ratio", 2, False), ("jitter floor", "jitter_floor", 2, False),
          ("re-detect", "redetect_rate", 0, True),
          ("bg PSNR", "background_psnr", 1, False))

@@ -208,6 +208,19 @@ def make_locator(name: str, rt) -> tuple[IrisLocator, str]:
     return (classic_iris_centres if name == "classic" else product_iris_centres), LOCATORS[name]
 
 
+def second_locator(name: str, rt) -> tuple[IrisLocator, str] | None:
+    """The locator that reads the driver's irises a second way for ``locator_gap``: MediaPipe's iris model
+    beside a classical locator, the evaluation's classical locator beside the model; None when the model
+    cannot run here (no file or no LiteRT)."""
+    from ...runtime.errors import UsageError
+
+    other = "classic" if name == "model" else "model"
+    try:
+        return make_locator(other, rt)
+    except UsageError:
+        return None
+
+
 def iris_offsets(centres: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """(2, 2) offsets (u, v) of the iris centres from each eye's corner midpoint, in eye widths (NaN kept)."""
     pts = np.asarray(landmarks, np.float64)
@@ -225,4 +238,4 @@ def iris_offsets(centres: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["CORNERS", "EYES", "LOCATORS", "IrisLocator", "classic_iris_centres", "eye_openings", "iris_offsets",
-           "locate_iris", "make_locator", "model_locator", "product_iris_centres"]
+           "locate_iris", "make_locator", "model_locator", "product_iris_centres", "second_locator"]

@@ -126,6 +126,25 @@ def test_the_gaze_floor_is_the_noise_of_both_readings_and_nothing_else():
     assert math.isnan(C.gaze_floor(d1, d2, np.full((24, 2, 2), np.nan))["mean"])
 
 
+def test_the_locator_gap_is_the_two_readings_difference_on_the_eyes_both_read():
+    """Two locators on the same eyes: one reads the visible iris's centre, lower than the circle the other
+    places (lids cover the iris's top) by 0.03 eye widths, with independent noise; the gap is that offset
+    plus the noise, per frame over the eyes both read, and an eye one of them misses is left out, not failed."""
+    rng = np.random.default_rng(2)
+    n = 3000
+    gaze = rng.uniform(-0.1, 0.1, (n, 2, 2))
+    circle = gaze + rng.normal(0, 0.005, gaze.shape)
+    visible = gaze + [0.0, 0.03] + rng.normal(0, 0.005, gaze.shape)
+    gap = C.locator_gap(visible, circle)
+    assert gap["frames"] == n and gap["mean"] == pytest.approx(0.03, rel=0.08) and gap["p90"] >= gap["mean"]
+    assert C.locator_gap(gaze, gaze)["mean"] == 0.0
+    visible[:, 1] = np.nan                                        # one eye closed for one locator: not a failure
+    visible[0] = np.nan                                           # a frame neither eye was read on both sides
+    half = C.locator_gap(visible, circle)
+    assert half["frames"] == n - 1 and half["mean"] == pytest.approx(0.03, rel=0.08)
+    assert math.isnan(C.locator_gap(np.full((5, 2, 2), np.nan), circle[:5])["mean"])
+
+
 def test_jitter_ratio_is_one_for_the_driver_itself_and_grows_with_noise():
     rng = np.random.default_rng(0)
     base = base_landmarks()

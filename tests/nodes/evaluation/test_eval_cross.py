@@ -92,6 +92,10 @@ def test_command_end_to_end(case, tmp_path):
                 "gaze_p90", "jitter_ratio", "background_psnr", "background_ok", "mask_fraction"):
         assert key in s
     assert 0 <= s["jitter_floor"] < s["jitter_ratio"]   # the still photo's re-detection jitters less
+    if report["config"]["second_iris_locator"] is None:   # no iris model here: the locators' gap is not read
+        assert s["gaze_locator_gap_mean"] is None
+    else:                                                 # both locators read the driver's drawn irises
+        assert 0 <= s["gaze_locator_gap_mean"] <= s["gaze_locator_gap_p90"]
     assert report["rows"][1]["summary"]["background_psnr"] == 100.0  # the product pastes inside its matte only
     sheet = cv2.imread(str(tmp_path / "sheet.png"))
     assert sheet is not None and sheet.shape[0] > 4 * 96 and report["sheets"] == [str(tmp_path / "sheet.png")]
