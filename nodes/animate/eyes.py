@@ -5,7 +5,7 @@ target's lid opening; everything outside the opening comes from the warped plate
 
 Per shot (``analyse_eye``): the iris (``iris``), a texture of it whose lid-hidden part is filled from its
 visible mirror image, and the eyeball (``eyeball``): the photo's opening with the iris taken out (each row
-filled between the sclera to its left and right), and where a target opens wider than the photo, the
+filled between the sclera to its left and right, then smoothed across the rows: ``smooth_hole``), and where a target opens wider than the photo, the
 sclera from just below the photo's lid margin carried up past its upper lid. Per frame (``render_eye``):
 the eyeball layer in the target, the photo's upper-lid margin (lashes and their shadow, ``LID_MARGIN`` of
 the opening) carried under the target's upper lid wherever it goes (``lid_margin``), and the anti-aliased
