@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .colour_match import LUMA
+from .fill import bridge
 from .iris import IrisEstimate
 from .regions import (
     EYE_CORNERS,
@@ -96,22 +97,17 @@ def glare_share(image: np.ndarray, eye_points: np.ndarray) -> float:
 
 def fill_rows(window: np.ndarray, hole: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Each row's ``hole`` pixels filled by interpolating between the nearest ``valid`` pixels left and right
-    of the hole in that row (one side when the other has none). window (h, w, 3) float; masks (h, w) bool."""
-    out = window.copy()
-    cols = np.arange(window.shape[1])
-    for y in np.flatnonzero(hole.any(axis=1)):
-        good = np.flatnonzero(valid[y] & ~hole[y])
-        if not len(good):
-            continue
-        miss = np.flatnonzero(hole[y])
-        for c in range(window.shape[2]):
-            out[y, miss, c] = np.interp(miss, good, window[y, good, c])
-    if hole.any():  # rows without any sclera: take the filled row above/below
-        for y in np.flatnonzero(hole.any(axis=1) & ~(valid & ~hole).any(axis=1)):
-            rows = np.flatnonzero((valid & ~hole).any(axis=1))
-            if len(rows):
-                near = rows[np.argmin(np.abs(rows - y))]
-                out[y, hole[y]] = out[near, cols[hole[y]]]
+    of the hole in that row (one side when the other has none: ``fill.bridge`` along rows); a row with no
+    such pixel takes the nearest row's fill. window (h, w, 3) float; masks (h, w) bool."""
+    known = valid & ~hole
+    rows = np.flatnonzero(known.any(axis=1))
+    if not len(rows):
+        return window.copy()
+    bridged, _ = bridge(window, ~known, axis=1)
+    out = np.where(hole[..., None], bridged, window).astype(window.dtype)
+    for y in np.flatnonzero(hole.any(axis=1) & ~known.any(axis=1)):  # no sclera in the row: the nearest row's
+        near = rows[np.argmin(np.abs(rows - y))]
+        out[y, hole[y]] = out[near, hole[y]]
     return out
 
 

@@ -293,3 +293,20 @@ def test_the_eyeball_where_the_iris_was_has_no_stripes():
     rows = np.array([filled[y, hole[y]].mean() for y in range(h) if hole[y].sum() >= 5])
     assert np.abs(np.diff(rows)).max() < 0.05        # row by row alone: 0.3 against 0.85 in turn
     assert filled[hole].mean() > 0.45                 # the hole is sclera, not iris
+
+
+def test_the_iris_hole_is_filled_along_each_row_and_a_row_without_sclera_takes_the_nearest():
+    from talkinghead.nodes.animate.eyes import fill_rows
+
+    window = np.zeros((4, 6, 3), np.float32)
+    window[:, 0], window[:, 5] = 10.0, 60.0          # sclera at both ends of each row
+    hole = np.zeros((4, 6), bool)
+    hole[:, 1:5] = True
+    valid = np.ones((4, 6), bool)
+    valid[3] = False                                  # the last row shows no sclera
+    out = fill_rows(window, hole, valid)
+    assert np.allclose(out[0, :, 0], [10, 20, 30, 40, 50, 60])   # linear between the two sides, by distance
+    assert np.allclose(out[3, 1:5], out[2, 1:5])                 # the nearest filled row
+    assert np.array_equal(out[3, [0, 5]], window[3, [0, 5]])     # nothing outside the hole changes
+    valid[:, 5] = False                                           # one side only: that side's value
+    assert np.allclose(fill_rows(window, hole, valid)[1, 1:5, 0], 10)
