@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
+import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,8 @@ import numpy as np
 from .errors import BadInputError, MissingWeightsError
 
 LITERT_MODULE = "ai_edge_litert"
+NATIVE_NOISE = ("INFO: Created TensorFlow Lite XNNPACK delegate",)   # what LiteRT's C++ logger prints on every
+                                                                     # load, past Python's logging and -q
 
 
 def litert_available() -> bool:
@@ -47,6 +52,33 @@ def runtime_threads(rt: Any = None) -> int:
         return max(1, os.cpu_count() or 1)
 
 
+@contextmanager
+def native_stderr_filtered(drop: tuple[str, ...] = NATIVE_NOISE) -> Iterator[None]:
+    """File descriptor 2 captured while the block runs, then written back without the lines that start with
+    ``drop``: LiteRT's C++ logger writes its "INFO: Created TensorFlow Lite XNNPACK delegate" line there on
+    every model load, past Python's logging (so past ``-q``), into render farm and pipeline logs. Anything else
+    written in the block (a real error from the C++ side) still reaches stderr."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):   # no file descriptor 2 to capture
+        yield
+        return
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            kept = [line for line in capture.read().decode(errors="replace").splitlines(keepends=True)
+                    if not line.startswith(drop)]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
+
+
 class LiteRTModel:
     """One loaded .tflite model.
 
@@ -66,8 +98,9 @@ class LiteRTModel:
 
         self.path, self.name, self.threads = Path(path), name or Path(path).stem, threads
         try:
-            self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
-            self._interpreter.allocate_tensors()
+            with native_stderr_filtered():
+                self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
+                self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise BadInputError(f"not a loadable .tflite model ({exc})", path) from exc
         self._lock = threading.Lock()

@@ -41,3 +41,35 @@ def test_missing_model_names_fetch(tmp_path, monkeypatch):
     monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: None)
     with pytest.raises(MissingWeightsError, match="weights fetch mediapipe-iris"):
         load_litert(Runtime(device="cpu"), "mediapipe-iris")
+
+
+def test_a_model_load_writes_nothing_to_stderr(rt):
+    """LiteRT's C++ logger printed "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." on the first load
+    in a process (so in a fresh one), past -q, into every render farm log."""
+    import subprocess
+    import sys
+
+    from talkinghead.runtime import weights
+
+    _model(rt, "mediapipe-iris")
+    path = rt.resolve(weights.get_spec("mediapipe-iris"))
+    code = ("import sys; from talkinghead.runtime.litert import LiteRTModel; "
+            "LiteRTModel(sys.argv[1], 1, 'mediapipe-iris'); print('loaded')")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "loaded", done.stderr
+    assert "XNNPACK" not in done.stderr, done.stderr
+
+
+def test_the_native_stderr_filter_drops_only_the_noise(capfd):
+    """Lines written to file descriptor 2 by native code are dropped only when they are the known noise; a
+    real message in the same block still reaches stderr, in order, and stderr works afterwards."""
+    import os
+
+    from talkinghead.runtime.litert import native_stderr_filtered
+
+    with native_stderr_filtered():
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        os.write(2, b"ERROR: tensor 3 has no data\n")
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "ERROR: tensor 3 has no data\nafter\n"
