@@ -27,7 +27,6 @@ from .colour_match import LUMA
 from .fill import bridge
 from .iris import IrisEstimate
 from .regions import (
-    EYE_CORNERS,
     EYES,
     box_around,
     corner_frame,
@@ -46,6 +45,8 @@ SCLERA_LIGHT = 75        # the sclera's colour: median of the opening's pixels a
 HOLE_SMOOTH = 0.06       # the iris' hole in the eyeball is smoothed over this x the eye's width (``smooth_hole``)
 IRIS_REACH = 1.5         # the iris as it shows (``visible_radius``) is looked for up to this x the located radius
 KEEP_RAMP = 0.15         # below the lid's margin, the photo's own eyeball fades in over this share of the opening
+ACROSS_RANGE = (0.6, 1.6)  # the eyeball's scale across the eye stays within this range of its scale along it
+NOSE = (27, 33)          # the nose's length: the face's own scale across the eyes (``eyeball_transform``)
 CURVE_SPACING = 0.05     # lid points closer than this share of the eye's width along it: the lid is a polyline
 
 
@@ -356,12 +357,25 @@ def _iris_texture(window: np.ndarray, opening: np.ndarray, centre: np.ndarray, r
     return out.astype(np.float32)
 
 
-def eyeball_transform(src_lms: np.ndarray, dst_lms: np.ndarray, eye: int) -> np.ndarray:
-    """(2, 3) similarity moving the photo's eye corners onto the target's (the eyeball is rigid)."""
-    from ..warping.warp import align_similarity
+def eyeball_transform(src_lms: np.ndarray, dst_lms: np.ndarray, eye: int) -> tuple[np.ndarray, float]:
+    """The (2, 3) affine moving the photo's eyeball onto the target's, and its scale across the eye.
 
-    idx = list(EYE_CORNERS[eye])
-    return align_similarity(np.asarray(src_lms, np.float64)[idx], np.asarray(dst_lms, np.float64)[idx])
+    Along the eye, its corners go onto the target's; across it, the eyeball is scaled as the face is (the
+    nose's length, ``NOSE``), not as the eye's width: an eye seen obliquely widens as the head turns towards
+    the camera while its opening and its iris grow no taller (girl_pearl's far eye, 1.39 x as wide with the
+    nose 1.06 x as long: scaled by its width alone, its iris was drawn taller than the lids, cut off by them
+    in a straight line at the inner corner). The scale across stays within ``ACROSS_RANGE`` of the one along.
+    """
+    from .regions import eye_frame
+
+    src, dst = np.asarray(src_lms, np.float64), np.asarray(dst_lms, np.float64)
+    c0, r0, w0 = eye_frame(src, eye)
+    c1, r1, w1 = eye_frame(dst, eye)
+    along = w1 / max(w0, 1e-9)
+    nose = np.linalg.norm(dst[NOSE[1]] - dst[NOSE[0]]) / max(float(np.linalg.norm(src[NOSE[1]] - src[NOSE[0]])), 1e-9)
+    across = float(np.clip(nose, ACROSS_RANGE[0] * along, ACROSS_RANGE[1] * along))
+    lin = r1.T @ np.diag([along, across]) @ r0
+    return np.hstack([lin, (c1 - lin @ c0)[:, None]]), across
 
 
 def render_eye(frame: np.ndarray, src_lms: np.ndarray, landmarks: np.ndarray, src: SourceEye,
@@ -386,8 +400,7 @@ def render_eye(frame: np.ndarray, src_lms: np.ndarray, landmarks: np.ndarray, sr
     matte = polygon_mask(lid_outline(pts) - [x0, y0], size, feather=MATTE_FEATHER)
     if matte.max() <= 0:
         return frame
-    m = eyeball_transform(src_lms, dst, src.eye)
-    scale = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
+    m, across = eyeball_transform(src_lms, dst, src.eye)
     # sclera window (photo box) -> target window
     sx0, sy0 = src.box[:2]
     to_window = m.copy()
@@ -398,8 +411,8 @@ def render_eye(frame: np.ndarray, src_lms: np.ndarray, landmarks: np.ndarray, sr
     from .regions import from_eye_units
 
     centre = from_eye_units(offset, dst, src.eye) - [x0, y0]
-    ball = _paste_iris(ball, src.iris_rgb, centre, src.iris_radius * scale, m[:, :2])
-    factor, lid_alpha = lid_margin(src, pts, box, scale)
+    ball = _paste_iris(ball, src.iris_rgb, centre, src.iris_radius, m[:, :2])
+    factor, lid_alpha = lid_margin(src, pts, box, across)
     ball *= 1 + lid_alpha[..., None] * (factor - 1)
     out = frame.copy()
     win = out[y0:y1, x0:x1].astype(np.float32) / 255
@@ -409,8 +422,9 @@ def render_eye(frame: np.ndarray, src_lms: np.ndarray, landmarks: np.ndarray, sr
 
 def _paste_iris(ball: np.ndarray, texture: np.ndarray, centre: np.ndarray, radius: float,
                 lin: np.ndarray) -> np.ndarray:
-    """``texture`` (centred iris) drawn at ``centre``, scaled and turned by ``lin`` (2, 2); its disc edge
-    at ``radius`` px is softened over ``IRIS_EDGE`` px."""
+    """``texture`` (centred iris) drawn at ``centre``, scaled and turned by ``lin`` (2, 2); its disc of
+    ``radius`` photo px, mapped by ``lin`` (an ellipse where the eyeball is scaled more along the eye than
+    across it), has its edge softened over ``IRIS_EDGE`` px."""
     import cv2
 
     half = (texture.shape[0] - 1) / 2
@@ -419,7 +433,11 @@ def _paste_iris(ball: np.ndarray, texture: np.ndarray, centre: np.ndarray, radiu
     h, w = ball.shape[:2]
     iris = cv2.warpAffine(texture, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     yy, xx = np.mgrid[0:h, 0:w]
-    alpha = np.clip((radius - np.hypot(xx - centre[0], yy - centre[1])) / IRIS_EDGE + 0.5, 0, 1)[..., None]
+    inv = np.linalg.inv(lin)
+    in_photo = np.hypot(inv[0, 0] * (xx - centre[0]) + inv[0, 1] * (yy - centre[1]),
+                        inv[1, 0] * (xx - centre[0]) + inv[1, 1] * (yy - centre[1]))
+    scale = float(np.sqrt(abs(np.linalg.det(lin))))
+    alpha = np.clip((radius - in_photo) * scale / IRIS_EDGE + 0.5, 0, 1)[..., None]
     return ball + alpha * (iris - ball)
 
 

@@ -310,3 +310,32 @@ def test_the_iris_hole_is_filled_along_each_row_and_a_row_without_sclera_takes_t
     assert np.array_equal(out[3, [0, 5]], window[3, [0, 5]])     # nothing outside the hole changes
     valid[:, 5] = False                                           # one side only: that side's value
     assert np.allclose(fill_rows(window, hole, valid)[1, 1:5, 0], 10)
+
+
+def test_an_eye_that_widens_as_the_head_turns_keeps_its_irises_height():
+    """A far eye seen obliquely widens as the head turns towards the camera, but its iris grows no taller
+    (the nose keeps its length): scaled by the eye's width alone, girl_pearl's far eye at 1.39 x drew an iris
+    taller than the lids, cut off by them. The iris widens with the eye and keeps its height."""
+    from talkinghead.nodes.animate.eyes import analyse_eye
+
+    base = template()
+    centre = base[EYES[0]].mean(0)
+    lms = centre + 3.0 * (base - centre) + [0, 20]       # eye 0 large in the picture (84 px wide)
+    photo = draw_face(lms, iris_frac=0.12)
+    src = analyse_eye(photo, lms, 0, locate_iris(photo, lms[EYES[0]]))
+    idx = EYES[0]
+    mid = lms[idx].mean(0)
+    target = lms.copy()
+    target[idx, 0] = mid[0] + 1.4 * (lms[idx, 0] - mid[0])      # 1.4 x as wide, lids as high, nose as long
+    out = render_eye(photo, lms, target, src, src.gaze)
+
+    def iris_extent(image, points):
+        lo, hi = points.min(0) - 2, points.max(0) + 2
+        dark = image[int(lo[1]):int(hi[1]), int(lo[0]):int(hi[0])].mean(axis=2) < 150
+        ys, xs = np.nonzero(dark)
+        return np.ptp(xs) + 1, np.ptp(ys) + 1
+
+    w0, h0 = iris_extent(photo, lms[idx])
+    w1, h1 = iris_extent(out, target[idx])
+    assert abs(h1 - h0) <= 1, (h0, h1)                 # before: 1.4 x as tall (cut by the lids)
+    assert w1 >= 1.3 * w0, (w0, w1)
