@@ -76,7 +76,8 @@ def neck_cut(landmarks: np.ndarray, size: tuple[int, int], cut: tuple[float, flo
     from .motion import smoothstep
 
     neck = NeckLine.from_landmarks(landmarks)
-    ys, xs = np.mgrid[0:size[0], 0:size[1]].astype(np.float32)
+    xs = np.arange(size[1], dtype=np.float32)[None, :]   # a row and a column, not two full-frame grids
+    ys = np.arange(size[0], dtype=np.float32)[:, None]
     depth = ((xs - neck.chin[0]) * neck.down[0] + (ys - neck.chin[1]) * neck.down[1]) / neck.height
     return (1.0 - smoothstep(cut[0], cut[1], depth)).astype(np.float32)
 
@@ -196,8 +197,9 @@ def build_head_layer(rt: Any, photo: np.ndarray, landmarks: np.ndarray, clean_pl
         from .fill import inpaint_background
 
         b0 = inpaint_background(photo.astype(np.float32), (alpha * cut > FILL_FROM) | unsure, photo, bars)
-    joins = fringe_joins(unsure, coverage_need(photo, b0), neck.height)
-    alpha = (least_alpha(photo, alpha, b0, joins) * cut).astype(np.float32)   # the cut's fade is not raised
+    need = coverage_need(photo, b0)
+    joins = fringe_joins(unsure, need, neck.height)
+    alpha = (least_alpha(photo, alpha, b0, joins, need) * cut).astype(np.float32)   # the cut's fade is not raised
     alpha[alpha < 1 / 255] = 0
     f0, _ = estimate_fb(photo, alpha)
     fg, bg = split_layers(photo, alpha, f0, b0)

@@ -138,13 +138,16 @@ def coverage_need(photo: np.ndarray, b0: np.ndarray) -> np.ndarray:
     return np.clip(np.maximum(darker, brighter).max(-1), 0, 1).astype(np.float32)
 
 
-def least_alpha(photo: np.ndarray, alpha: np.ndarray, b0: np.ndarray, also: np.ndarray | None = None) -> np.ndarray:
+def least_alpha(photo: np.ndarray, alpha: np.ndarray, b0: np.ndarray, also: np.ndarray | None = None,
+                need: np.ndarray | None = None) -> np.ndarray:
     """``alpha`` (H, W) float32 raised, where it is above 0 or ``also`` ((H, W) bool) holds, to the least
-    coverage that explains the photo over the filled background ``b0`` (``coverage_need``). Below it,
-    ``split_layers`` must put the rest into B: the black ring of a helmet matted at 0.97 left a black or
-    orange dot in the background (B = (I - a F) / (1 - a)), and its rim a streak, where the head moves away."""
+    coverage that explains the photo over the filled background ``b0`` (``coverage_need``, or ``need`` when the
+    caller has it). Below it, ``split_layers`` must put the rest into B: the black ring of a helmet matted at
+    0.97 left a black or orange dot in the background (B = (I - a F) / (1 - a)), and its rim a streak, where
+    the head moves away."""
     where = alpha > 0 if also is None else (alpha > 0) | also
-    return np.where(where, np.maximum(alpha, coverage_need(photo, b0)), alpha).astype(np.float32)
+    need = coverage_need(photo, b0) if need is None else need
+    return np.where(where, np.maximum(alpha, need), alpha).astype(np.float32)
 
 
 def split_layers(photo: np.ndarray, alpha: np.ndarray, f0: np.ndarray, b0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -156,22 +159,31 @@ def split_layers(photo: np.ndarray, alpha: np.ndarray, f0: np.ndarray, b0: np.nd
     dB = r (1 - alpha) / (K n), n = alpha^2 + (1 - alpha)^2 / K. No value is divided by a small alpha (dF is
     at most about sqrt(K) / 2 x r), and B keeps the fill: a share of r left in B (hair-coloured, or the
     backdrop's light where a thin fringe shows only the backdrop) is the outline the moving head uncovers.
-    F is kept in 0-255; what clipping leaves goes into B.
+    F is kept in 0-255; what clipping leaves goes into B. Outside the box of alpha > 0 this is F0 (clipped)
+    and the photo, so only that box is computed.
 
     Args:
         photo: (H, W, 3) uint8; alpha: (H, W) float32; f0, b0: (H, W, 3) float 0-255.
     """
-    image = photo.astype(np.float32)
-    a = alpha[..., None].astype(np.float32)
-    f0, b0 = np.asarray(f0, np.float32), np.asarray(b0, np.float32)
+    f = np.clip(np.asarray(f0, np.float32), 0, 255)
+    b = photo.astype(np.float32)
+    ys, xs = np.nonzero(alpha > 0)
+    if not len(ys):
+        return f, b
+    box = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+    image = b[box].copy()
+    inside = alpha[box]
+    a = inside[..., None].astype(np.float32)
+    f0, b0 = np.asarray(f0, np.float32)[box], np.asarray(b0, np.float32)[box]
     residual = image - (a * f0 + (1 - a) * b0)
     norm = a * a + (1 - a) * (1 - a) / B_STIFFNESS
-    f = np.clip(f0 + residual * a / norm, 0, 255)
-    b = b0 + residual * (1 - a) / (B_STIFFNESS * norm)
-    residual = image - (a * f + (1 - a) * b)  # left by clipping F (zero where alpha == 1: F = I there)
-    b = np.where(a < 1, b + residual / np.maximum(1 - a, 1e-6), b)
-    b[alpha <= 0] = image[alpha <= 0]
-    return f.astype(np.float32), b.astype(np.float32)
+    f_box = np.clip(f0 + residual * a / norm, 0, 255)
+    b_box = b0 + residual * (1 - a) / (B_STIFFNESS * norm)
+    residual = image - (a * f_box + (1 - a) * b_box)  # left by clipping F (zero where alpha == 1: F = I there)
+    b_box = np.where(a < 1, b_box + residual / np.maximum(1 - a, 1e-6), b_box)
+    b_box[inside <= 0] = image[inside <= 0]
+    f[box], b[box] = f_box, b_box
+    return f, b
 
 
 def estimate_fb(photo: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -415,3 +415,30 @@ def test_a_scarf_end_the_segmentation_half_sees_moves_with_the_head(landmarks, m
     assert pale[left_behind].mean() < 0.05
     assert pale[np.roll(scarf, -30, axis=1)].mean() > 0.8
     assert np.array_equal(frame.image[far & (frame.alpha == 0)], photo[far & (frame.alpha == 0)])
+
+
+def test_the_split_of_a_small_head_in_a_large_frame_is_computed_in_its_box():
+    """Outside the matte's box F is its estimate and B the photo; only the box is computed, so a large photo
+    needs no full-frame temporaries beyond F and B (about eight float frames before), with the same result."""
+    import tracemalloc
+
+    from talkinghead.nodes.animate.matting import split_layers
+
+    rng = np.random.default_rng(3)
+    photo = rng.integers(0, 256, (1500, 1500, 3), dtype=np.uint8)
+    alpha = np.zeros((1500, 1500), np.float32)
+    alpha[600:700, 650:760] = rng.random((100, 110), dtype=np.float32)
+    f0 = photo.astype(np.float32) + rng.normal(0, 20, photo.shape).astype(np.float32)
+    b0 = np.full(photo.shape, 128.0, np.float32)
+    tracemalloc.start()
+    try:
+        f, b = split_layers(photo, alpha, f0, b0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    frame = photo.size * 4                                   # one float32 RGB frame
+    assert peak < 2.5 * frame, peak / frame
+    a = alpha[..., None]
+    assert np.abs(a * f + (1 - a) * b - photo).max() < 1e-3
+    np.testing.assert_array_equal(b[alpha <= 0], photo[alpha <= 0].astype(np.float32))
+    np.testing.assert_array_equal(f[:600], np.clip(f0[:600], 0, 255))
