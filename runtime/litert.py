@@ -59,9 +59,10 @@ def native_stderr_filtered(drop: tuple[str, ...] = NATIVE_NOISE) -> Iterator[Non
     every model load, past Python's logging (so past ``-q``), into render farm and pipeline logs. Anything else
     written in the block (a real error from the C++ side) still reaches stderr."""
     try:
-        sys.stderr.flush()
+        if sys.stderr is not None:
+            sys.stderr.flush()
         saved = os.dup(2)
-    except (OSError, ValueError):   # no file descriptor 2 to capture
+    except (OSError, ValueError):   # no file descriptor 2 to capture (a host without a console)
         yield
         return
     with tempfile.TemporaryFile() as capture:
@@ -74,7 +75,7 @@ def native_stderr_filtered(drop: tuple[str, ...] = NATIVE_NOISE) -> Iterator[Non
             capture.seek(0)
             kept = [line for line in capture.read().decode(errors="replace").splitlines(keepends=True)
                     if not line.startswith(drop)]
-            if kept:
+            if kept and sys.stderr is not None:
                 sys.stderr.write("".join(kept))
                 sys.stderr.flush()
 

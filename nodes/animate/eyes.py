@@ -1,7 +1,8 @@
 """Eyes: gaze and eyelids (issue 19). The eyeball is a layer under the lids: the photo's own eye (sclera and
-iris) moved rigidly with the eye corners, its iris moved to the driver's gaze, and shown only inside the
-target's lid opening; everything outside the opening comes from the warped plate whose eyes are closed
-(``plate``), so a closing lid is lid skin from the photo, down to fully closed, with no ghost of the iris.
+iris) moved with the eye corners and scaled across the eye as the face is (``eyeball_transform``), its iris
+moved to the driver's gaze, and shown only inside the target's lid opening; everything outside the opening
+comes from the warped plate whose eyes are closed (``plate``), so a closing lid is lid skin from the photo,
+down to fully closed, with no ghost of the iris.
 
 Per shot (``analyse_eye``): the iris (``iris``), a texture of it whose lid-hidden part is filled from its
 visible mirror image, and the eyeball (``eyeball``): the photo's opening with the iris taken out (each row
@@ -30,6 +31,7 @@ from .regions import (
     EYES,
     box_around,
     corner_frame,
+    eye_frame,
     eye_opening,
     polygon_mask,
     polyline_at,
@@ -366,8 +368,6 @@ def eyeball_transform(src_lms: np.ndarray, dst_lms: np.ndarray, eye: int) -> tup
     nose 1.06 x as long: scaled by its width alone, its iris was drawn taller than the lids, cut off by them
     in a straight line at the inner corner). The scale across stays within ``ACROSS_RANGE`` of the one along.
     """
-    from .regions import eye_frame
-
     src, dst = np.asarray(src_lms, np.float64), np.asarray(dst_lms, np.float64)
     c0, r0, w0 = eye_frame(src, eye)
     c1, r1, w1 = eye_frame(dst, eye)

@@ -104,9 +104,8 @@ class SourceMouth:
 
 
 def analyse_source(photo: np.ndarray, landmarks: np.ndarray) -> SourceMouth:
-    """Measure the photo's mouth (see ``SourceMouth``), in the box around the mouth and the nose (every
-    measure reads only the lips, the mouth's interior and the nose: a 3,000 px photo's whole frame in Lab and
-    in luma took 2.5 s)."""
+    """Measure the photo's mouth (see ``SourceMouth``) in the box around the mouth and the nose: every measure
+    reads only the lips, the mouth's interior and the nose, not the whole frame in Lab and in luma."""
     p = np.asarray(landmarks, np.float64)
     x0, y0, x1, y1 = box_around(p[np.r_[27:36, 48:68]], photo.shape[:2], grow=0.2)
     photo, landmarks = photo[y0:y1, x0:x1], p - [x0, y0]

@@ -73,3 +73,15 @@ def test_the_native_stderr_filter_drops_only_the_noise(capfd):
         os.write(2, b"ERROR: tensor 3 has no data\n")
     os.write(2, b"after\n")
     assert capfd.readouterr().err == "ERROR: tensor 3 has no data\nafter\n"
+
+
+def test_the_filter_runs_in_a_host_without_a_python_stderr(monkeypatch):
+    """Embedded hosts (a GUI without a console) may set sys.stderr to None: a model load must still work."""
+    import os
+    import sys
+
+    from talkinghead.runtime.litert import native_stderr_filtered
+
+    monkeypatch.setattr(sys, "stderr", None)
+    with native_stderr_filtered():
+        os.write(2, b"ERROR: kept but nowhere to write it\n")
