@@ -98,6 +98,23 @@ def drive_targets(driver: FaceTrack, photo_landmarks: np.ndarray, size: tuple[in
     return targets, valid, rest
 
 
+def relative_gaze(gaze: np.ndarray, photo_gaze: np.ndarray) -> np.ndarray:
+    """The driver's gaze as a change of the photo's own: per eye, the photo's iris offset plus the driver's
+    offset less its median over the clip (its rest). Where the irises sit against the lids differs from face
+    to face: given the driver's offsets as they are, a painting whose irises rest under its upper lids (the
+    portrait_s4 x lp_d19 pair: -0.11 eye widths against the driver's -0.05) had them lowered in every frame, a
+    startled stare. gaze (N, 2, D) eye widths (u, v first; NaN where never found); photo_gaze (2, 2) (NaN: the
+    eye keeps the driver's offsets). Returns (N, 2, D) float32."""
+    out = np.array(gaze, np.float32)
+    for e in range(out.shape[1]):
+        uv = out[:, e, :2]
+        found = np.isfinite(uv).all(axis=1)
+        if not found.any() or not np.isfinite(photo_gaze[e]).all():
+            continue
+        out[:, e, :2] = np.asarray(photo_gaze[e], np.float32) + uv - np.median(uv[found], axis=0)
+    return out
+
+
 def repair_frames(driver: FaceTrack, frames: np.ndarray) -> FaceTrack:
     """A copy of ``driver`` whose ``frames`` ((N,) bool) take landmarks interpolated from the valid frames
     around them (``landmarks.extract.fill_gaps``; at the ends the nearest) and stay valid: a tracker's misfit
@@ -123,4 +140,5 @@ def steadied(driver: FaceTrack) -> FaceTrack:
     return out
 
 
-__all__ = ["POSE_BETA", "POSE_CUTOFF", "STEADY", "drive_targets", "repair_frames", "steadied", "steady_pose"]
+__all__ = ["POSE_BETA", "POSE_CUTOFF", "STEADY", "drive_targets", "relative_gaze", "repair_frames", "steadied",
+           "steady_pose"]

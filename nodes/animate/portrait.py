@@ -132,7 +132,9 @@ def prepare(rt: Runtime | None, photo: np.ndarray, landmarks: np.ndarray, clean_
 def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative",
             frames: Iterable[np.ndarray] | None = None,
             check: Callable[[np.ndarray, np.ndarray], bool] | None = None) -> Performance:
-    """Targets for every frame of ``driver`` (``mode``: "relative" | "absolute" retargeting).
+    """Targets for every frame of ``driver`` (``mode``: "relative" | "absolute" retargeting; the gaze follows
+    the same mode: relative, the irises move from the photo's own rest by the driver's change from its rest,
+    ``drive.relative_gaze``; absolute, they take the driver's offsets).
 
     ``frames``: the driver's frames (H', W', 3) uint8, in order, when the track carries no irises
     (``FaceTrack.iris``): the gaze is then located on them (the photo's iris locator); without either the
@@ -140,7 +142,7 @@ def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative",
     ``landmarks.misfit.MeshCheck`` when the portrait has the mesh): a misfit frame (dlib's mouth on the chin)
     takes landmarks interpolated from the frames around it (``Performance.repaired``)."""
     from ..landmarks.retarget import pick_neutral
-    from .drive import drive_targets, repair_frames, steadied
+    from .drive import drive_targets, relative_gaze, repair_frames, steadied
     from .driver_measures import measure_driver
     from .head3d import depth_68, mesh_check
     from .teeth import teeth_visibility
@@ -176,7 +178,11 @@ def perform(portrait: Portrait, driver: FaceTrack, mode: str = "relative",
                                             neutral_depth, rest)
     if measures.eyes_covered is not None:
         targets = keep_covered_eyes(targets, portrait.landmarks, measures.eyes_covered)
-    return Performance(targets, valid, measures.gaze, np.asarray(driver.frame_numbers), neutral, measures.teeth,
+    gaze = measures.gaze
+    if gaze is not None and mode == "relative":   # the irises move as the driver's do, from where the photo's rest
+        photo_gaze = np.array([np.full(2, np.nan) if eye.gaze is None else eye.gaze for eye in portrait.features.eyes])
+        gaze = relative_gaze(gaze, photo_gaze)
+    return Performance(targets, valid, gaze, np.asarray(driver.frame_numbers), neutral, measures.teeth,
                        measures.mouth_covered, measures.dark, measures.eyes_covered, repaired=repaired)
 
 

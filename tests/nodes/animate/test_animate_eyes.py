@@ -339,3 +339,32 @@ def test_an_eye_that_widens_as_the_head_turns_keeps_its_irises_height():
     w1, h1 = iris_extent(out, target[idx])
     assert abs(h1 - h0) <= 1, (h0, h1)                 # before: 1.4 x as tall (cut by the lids)
     assert w1 >= 1.3 * w0, (w0, w1)
+
+
+def test_the_irises_move_from_the_photos_own_rest_by_the_drivers_change():
+    """Relative retargeting moves the photo's irises from where they rest in the photo by the driver's change
+    from its own rest (the median over the clip): a driver whose irises rest lower against its lids does not
+    lower the photo's (a painting's heavy-lidded eyes turned into a startled stare). Absolute retargeting
+    takes the driver's offsets."""
+    from talkinghead.nodes.animate.portrait import perform, prepare
+    from talkinghead.nodes.types import FaceTrack
+
+    lms = template()
+    photo = draw_face(lms, iris_offset=(0.0, -0.06))            # irises resting high, under the upper lids
+    portrait = prepare(None, photo, lms)
+    rest = np.array([eye.gaze for eye in portrait.features.eyes])
+    n = 60
+    offsets = np.zeros((n, 2)) + [0.0, 0.05]                   # the driver's irises rest lower ...
+    offsets[40:] += [0.1, 0.0]                                  # ... and look to one side in the last second
+    iris = np.zeros((n, 2, 3), np.float32)
+    for t in range(n):
+        for e in (0, 1):
+            iris[t, e, :2] = from_eye_units(offsets[t], lms, e)
+            iris[t, e, 2] = 4.0
+    track = FaceTrack(np.repeat(lms[None], n, 0).astype(np.float32), np.zeros((n, 4), np.float32),
+                      np.ones(n, bool), np.ones(n, np.float32), photo.shape[:2], np.arange(n), 25.0, iris=iris)
+    relative = perform(portrait, track).gaze
+    np.testing.assert_allclose(relative[0, :, :2], rest, atol=0.01)                  # at rest: the photo's own
+    np.testing.assert_allclose(relative[-1, :, :2] - relative[0, :, :2], [[0.1, 0.0]] * 2, atol=0.02)
+    absolute = perform(portrait, track, mode="absolute").gaze
+    np.testing.assert_allclose(absolute[0, :, :2], [[0.0, 0.05]] * 2, atol=0.01)
