@@ -46,8 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the background behind the head (an image of the photo's size; default: inpainted)")
     parser.add_argument("--alpha", action="store_true", help="write RGBA frames (alpha = the moved head's matte)")
     parser.add_argument("--retarget", default="relative", choices=("relative", "absolute"),
-                        help="relative: the photo keeps its face shape and performs the driver's motion (default); "
-                             "absolute: the driver's face shape is placed on the photo")
+                        help="relative: the photo keeps its face shape and its irises' rest and performs the "
+                             "driver's motion and gaze changes (default); absolute: the driver's face shape and "
+                             "iris offsets are placed on the photo")
     parser.add_argument("--batch", type=int, default=8,
                         help="network batch size, when the person carries a fine-tuned network (default 8)")
     parser.add_argument("--backend", default="torch", choices=("torch", "onnx"),
